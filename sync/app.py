@@ -1,0 +1,206 @@
+"""The one composition root: settings in, a running service out. Nothing connects at import."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import structlog
+import uvicorn
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream import AckPolicy, FastStream
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
+
+from sync.consumers.apply import ApplyStage
+from sync.consumers.kafka import raw_body, tolerant_parser
+from sync.consumers.source import SourceStage
+from sync.mapping import MappingContext
+from sync.ops.http import http_app
+from sync.policy import default_policy
+from sync.producers.kafka import client_options, new_producer
+from sync.producers.relay import OutboxRelay
+from sync.retry import retry_transient
+from sync.settings import Settings
+from sync.store.apply import Applier
+from sync.store.migrate import migrate, pending_migrations
+
+__all__ = ["Service", "asyncapi_app", "build_broker"]
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Stages:
+    """Filled at start-up; the subscribers call into them."""
+
+    source: SourceStage | None = None
+    apply: ApplyStage | None = None
+
+
+def _security(settings: Settings) -> BaseSecurity | None:
+    options = client_options(settings)
+    sec = settings.kafka_security
+    context = options.get("ssl_context")
+    if not sec.protocol.startswith("SASL"):
+        return BaseSecurity(ssl_context=context) if context else None
+    user = sec.sasl_username or ""
+    password = sec.sasl_password.get_secret_value() if sec.sasl_password else ""
+    kind = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256,
+            "SCRAM-SHA-512": SASLScram512}[sec.sasl_mechanism]
+    return kind(user, password, ssl_context=context, use_ssl=sec.protocol == "SASL_SSL")
+
+
+def build_broker(settings: Settings, stages: Stages) -> KafkaBroker:
+    """The broker with both subscribers. Both commit only after their work is done
+    (``AckPolicy.MANUAL``; the commit follows the database commit or the broker's ack)."""
+    # FastStream logs every message at INFO; our own lines say what matters per outcome.
+    broker = KafkaBroker(settings.kafka_bootstrap_servers, security=_security(settings),
+                         client_id="sksync", log_level=logging.DEBUG,
+                         logger=logging.getLogger("faststream"))
+    topics = settings.topics
+    common: dict[str, Any] = dict(
+        batch=True, ack_policy=AckPolicy.MANUAL, auto_offset_reset="earliest",
+        parser=tolerant_parser, decoder=raw_body, max_records=settings.apply_batch_size,
+        batch_timeout_ms=settings.apply_batch_timeout_ms,
+    )
+
+    @broker.subscriber(*topics.sources(), group_id=f"{settings.consumer_group}.map", **common,
+                       title="map-sources", description="Source events to canonical updates.")
+    async def map_sources(body: Any, msg: KafkaMessage) -> None:
+        assert stages.source is not None
+        await stages.source.handle(msg.raw_message)
+        await msg.ack()
+
+    @broker.subscriber(topics.name("fiche_update"), group_id=f"{settings.consumer_group}.apply",
+                       **common, title="apply-updates",
+                       description="Canonical updates applied to PostgreSQL with an outbox.")
+    async def apply_updates(body: Any, msg: KafkaMessage) -> None:
+        assert stages.apply is not None
+        await stages.apply.handle(msg.raw_message)
+        await msg.ack()
+
+    for key in ("fiche_update", "fiche_event", "notification"):
+        broker.publisher(topics.name(key), title=key)
+    return broker
+
+
+def asyncapi_app() -> FastStream:
+    """The app as FastStream sees it, for ``faststream docs gen sync.app:asyncapi_app``."""
+    return FastStream(build_broker(Settings(), Stages()))
+
+
+@dataclass
+class Service:
+    """The long-running service: subscribers, relay and HTTP server."""
+
+    settings: Settings
+    serve_http: bool = True
+    _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    _pool: asyncpg.Pool | None = None
+    _producer: AIOKafkaProducer | None = None
+    _broker: KafkaBroker | None = None
+    _http: uvicorn.Server | None = None
+
+    async def start(self) -> None:
+        settings = self.settings
+        self._pool = await retry_transient(self._open_pool, what="database-connect")
+        async with self._pool.acquire() as conn:
+            await migrate(conn)
+        await retry_transient(self.ensure_topics, what="ensure-topics")
+        self._producer = new_producer(settings)
+        await retry_transient(self._producer.start, what="producer-start")
+        names = {"fiche_event": settings.topics.name("fiche_event"),
+                 "notification": settings.topics.name("notification")}
+        context = MappingContext(ssin_secret=settings.ssin_secret.get_secret_value().encode())
+        stages = Stages(
+            source=SourceStage(settings, self._producer, context),
+            apply=ApplyStage(settings, Applier(self._pool, default_policy(), names),
+                             self._producer),
+        )
+        self._broker = build_broker(settings, stages)
+        await self._broker.start()
+        relay = OutboxRelay(settings.database_url, self._producer,
+                            batch_size=settings.relay_batch_size,
+                            poll_interval_s=settings.relay_poll_interval_s)
+        self._tasks.append(asyncio.create_task(relay.run(), name="relay"))
+        if self.serve_http:
+            config = uvicorn.Config(http_app(self.readiness), host=settings.http_host,
+                                    port=settings.http_port, log_level="warning",
+                                    lifespan="off")
+            self._http = uvicorn.Server(config)
+            self._tasks.append(asyncio.create_task(self._http.serve(), name="http"))
+        log.info("service started", bootstrap=settings.kafka_bootstrap_servers,
+                 http_port=settings.http_port if self.serve_http else None)
+
+    async def _open_pool(self) -> asyncpg.Pool:
+        return await asyncpg.create_pool(self.settings.database_url, min_size=1,
+                                         max_size=self.settings.database_pool_size)
+
+    async def ensure_topics(self) -> None:
+        """Create the topics (and their dead-letter topics) that do not exist yet."""
+        topics = self.settings.topics
+        names = [*topics.sources(), topics.name("fiche_update"), topics.name("fiche_event"),
+                 topics.name("notification")]
+        names += [topics.dlq(name) for name in [*topics.sources(), topics.name("fiche_update")]]
+        admin = AIOKafkaAdminClient(**client_options(self.settings))
+        await admin.start()
+        try:
+            existing = set(await admin.list_topics())
+            wanted = [NewTopic(name, num_partitions=3, replication_factor=1)
+                      for name in names if name not in existing]
+            if wanted:
+                with contextlib.suppress(TopicAlreadyExistsError):
+                    await admin.create_topics(wanted)
+        finally:
+            await admin.close()
+
+    async def readiness(self) -> dict[str, str | None]:
+        checks: dict[str, str | None] = {}
+        try:
+            assert self._pool is not None
+            async with self._pool.acquire(timeout=2) as conn:
+                pending = await conn.fetchval("SELECT 1") and await pending_migrations(conn)
+            checks["database"] = None
+            checks["migrations"] = f"pending: {', '.join(pending)}" if pending else None
+        except Exception as error:
+            checks["database"] = f"unreachable: {type(error).__name__}"
+            checks["migrations"] = "unknown"
+        producer = self._producer
+        connected = producer is not None and producer.client.cluster.brokers()
+        checks["broker"] = None if connected else "no broker known"
+        checks["consumers"] = self._assignment_problem()
+        return checks
+
+    def _assignment_problem(self) -> str | None:
+        if self._broker is None:
+            return "not started"
+        for subscriber in self._broker.subscribers:
+            consumer = getattr(subscriber, "consumer", None)
+            if consumer is None or not consumer.assignment():
+                return "a subscriber has no partitions assigned yet"
+        return None
+
+    async def stop(self) -> None:
+        if self._http is not None:
+            self._http.should_exit = True
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        if self._broker is not None:
+            await self._broker.stop()
+        if self._producer is not None:
+            await self._producer.stop()
+        if self._pool is not None:
+            await self._pool.close()
+        log.info("service stopped")

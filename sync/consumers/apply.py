@@ -1,0 +1,87 @@
+"""The apply subscriber: canonical updates in, one transaction per batch, offsets after commit."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.structs import ConsumerRecord
+from pydantic import ValidationError
+
+from sync.errors import PermanentError
+from sync.events import FicheUpdate
+from sync.ops import metrics
+from sync.producers.dlq import DeadLetter, dead_letter
+from sync.producers.kafka import Outgoing, send_all
+from sync.retry import retry_transient
+from sync.settings import Settings
+from sync.store.apply import Applier, ApplyResult
+
+__all__ = ["ApplyStage"]
+
+log = structlog.get_logger(__name__)
+Record = ConsumerRecord[bytes, bytes]
+
+
+@dataclass
+class ApplyStage:
+    """Parses, applies (retrying transient failures) and dead-letters what cannot be applied."""
+
+    settings: Settings
+    applier: Applier
+    producer: AIOKafkaProducer
+
+    async def handle(self, records: Sequence[Record]) -> None:
+        parsed: list[tuple[Record, FicheUpdate]] = []
+        dead: list[Outgoing] = []
+        for record in records:
+            metrics.CONSUMED.labels(record.topic).inc()
+            try:
+                parsed.append((record, FicheUpdate.model_validate_json(record.value or b"")))
+            except ValidationError as error:
+                reason = PermanentError("schema-invalid", f"{error.error_count()} errors")
+                dead.append(self._dead(record, reason))
+        results = await self._apply([update for _, update in parsed])
+        for (record, _), result in zip(parsed, results, strict=True):
+            self._observe(record, result)
+            if result.error is not None:
+                dead.append(self._dead(record, result.error))
+        if dead:
+            await retry_transient(lambda: send_all(self.producer, dead), what="dlq-publish",
+                                  max_backoff_s=self.settings.retry_max_backoff_s)
+
+    async def _apply(self, updates: list[FicheUpdate]) -> list[ApplyResult]:
+        if not updates:
+            return []
+        started = time.perf_counter()
+        results = await retry_transient(lambda: self.applier.apply(updates), what="apply",
+                                        max_backoff_s=self.settings.retry_max_backoff_s)
+        metrics.APPLY_LATENCY.observe(time.perf_counter() - started)
+        return results
+
+    def _observe(self, record: Record, result: ApplyResult) -> None:
+        update = result.update
+        source = update.source.value
+        metrics.OUTCOMES.labels(record.topic, source, result.outcome).inc()
+        if result.outcome in ("applied", "unchanged"):
+            now = datetime.now(UTC)
+            metrics.LAST_APPLY.labels(source).set(now.timestamp())
+            if update.origin.time is not None:
+                metrics.EVENT_AGE.labels(source).observe(
+                    max(0.0, (now - update.origin.time).total_seconds()))
+        if result.event_type in ("deactivated",) or result.outcome in ("refused", "stale"):
+            log.info(f"update {result.outcome}", event_id=update.origin.id, source=source,
+                     topic=record.topic, partition=record.partition, offset=record.offset,
+                     fiche_id=str(result.fiche_id) if result.fiche_id else None,
+                     event_type=result.event_type, reason=result.reason)
+
+    def _dead(self, record: Record, error: PermanentError) -> Outgoing:
+        dlq = self.settings.topics.dlq(record.topic)
+        log.warning("dead-lettered", reason=error.reason, detail=error.detail, topic=record.topic,
+                    partition=record.partition, offset=record.offset, dlq=dlq)
+        metrics.DEAD_LETTERS.labels(record.topic, error.reason).inc()
+        return dead_letter(record, DeadLetter(error.reason, error.detail, "PermanentError"), dlq)

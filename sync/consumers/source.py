@@ -1,0 +1,69 @@
+"""Source subscribers: decode, map and hand over to ``sk.fiche.update``. No SQL, no rules."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.structs import ConsumerRecord
+
+from sync.cloudevents import decode
+from sync.errors import PermanentError
+from sync.mapping import MappingContext, map_event
+from sync.ops import metrics
+from sync.producers.dlq import DeadLetter, dead_letter
+from sync.producers.kafka import Outgoing, send_all
+from sync.retry import retry_transient
+from sync.settings import Settings
+
+__all__ = ["SourceStage"]
+
+log = structlog.get_logger(__name__)
+Record = ConsumerRecord[bytes, bytes]
+
+
+@dataclass
+class SourceStage:
+    """Maps a batch of source records and publishes the results; the caller commits after."""
+
+    settings: Settings
+    producer: AIOKafkaProducer
+    context: MappingContext
+
+    async def handle(self, records: Sequence[Record]) -> None:
+        outgoing: list[Outgoing] = []
+        for record in records:
+            outgoing.extend(self._translate(record))
+        await retry_transient(lambda: send_all(self.producer, outgoing), what="map-publish",
+                              max_backoff_s=self.settings.retry_max_backoff_s)
+
+    def _translate(self, record: Record) -> list[Outgoing]:
+        metrics.CONSUMED.labels(record.topic).inc()
+        bound = log.bind(topic=record.topic, partition=record.partition, offset=record.offset)
+        try:
+            event = decode(record.value)
+            bound = bound.bind(event_id=event.id, source=event.source)
+            updates = map_event(event, self.context)
+        except PermanentError as error:
+            return [self._dead(record, error, bound)]
+        except Exception as error:  # a defect must not stop the stream: park the message
+            bound.exception("mapping failed unexpectedly")
+            return [self._dead(record, PermanentError("internal-error", type(error).__name__),
+                               bound)]
+        metrics.OUTCOMES.labels(record.topic, updates[0].source.value if updates else "",
+                                "mapped").inc()
+        topic = self.settings.topics.name("fiche_update")
+        return [
+            (topic, update.key.encode(), update.model_dump_json(by_alias=True).encode(),
+             [("ce_id", str(update.update_id).encode())])
+            for update in updates
+        ]
+
+    def _dead(self, record: Record, error: PermanentError, bound: structlog.BoundLogger) -> Outgoing:
+        dlq = self.settings.topics.dlq(record.topic)
+        bound.warning("dead-lettered", reason=error.reason, detail=error.detail, dlq=dlq)
+        metrics.DEAD_LETTERS.labels(record.topic, error.reason).inc()
+        metrics.OUTCOMES.labels(record.topic, "", "dead_lettered").inc()
+        return dead_letter(record, DeadLetter(error.reason, error.detail, "PermanentError"), dlq)

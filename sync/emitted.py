@@ -1,0 +1,90 @@
+"""The events this service emits, built from a merge decision. Pure.
+
+Fiche events carry the public snapshot only: identifiers that are protected (the SSIN hash)
+and fields that are not public never leave the service.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import JsonValue
+
+from sync.events import FicheEventData, FicheUpdate, Identifier, NotificationData, derived_id
+from sync.merge import Decision, Notification
+
+__all__ = ["FICHE_SOURCE", "Emitted", "emitted_events", "public_identifiers"]
+
+FICHE_SOURCE = "urn:socialekaart:sksync"
+PROTECTED_IDENTIFIERS = frozenset({"SSIN", "SSIN-HASH"})
+
+
+@dataclass(frozen=True)
+class Emitted:
+    """One outbox row: which logical topic, key, stable event id and the CloudEvent."""
+
+    topic: Literal["fiche_event", "notification"]
+    key: str
+    event_id: uuid.UUID
+    document: dict[str, Any]
+
+
+def public_identifiers(identifiers: list[Identifier]) -> tuple[Identifier, ...]:
+    return tuple(sorted(
+        (i for i in identifiers if i.type not in PROTECTED_IDENTIFIERS),
+        key=lambda i: (i.type, i.value),
+    ))
+
+
+def emitted_events(
+    decision: Decision, update: FicheUpdate, identifiers: list[Identifier], now: datetime,
+) -> list[Emitted]:
+    """The fiche event of the new version (if any) and every notification."""
+    out = [_notification(n, decision, update, now) for n in decision.notifications]
+    if decision.event_type is not None:
+        out.insert(0, _fiche_event(decision, update, identifiers, now))
+    return out
+
+
+def _fiche_event(
+    decision: Decision, update: FicheUpdate, identifiers: list[Identifier], now: datetime,
+) -> Emitted:
+    state = decision.state
+    event_id = derived_id("fiche-event", str(state.fiche_id), str(state.version))
+    data = FicheEventData(
+        fiche_id=state.fiche_id, version=state.version, kind=state.kind, status=state.status,
+        inactive_reason=state.inactive_reason, changed_fields=decision.changed_fields,
+        snapshot=dict(sorted(state.visible.items())),
+        identifiers=public_identifiers(identifiers), cause=update.origin,
+    )
+    return Emitted("fiche_event", str(state.fiche_id), event_id,
+                   _envelope(event_id, f"be.socialekaart.fiche.{decision.event_type}",
+                             str(state.fiche_id), data.model_dump(mode="json", by_alias=True),
+                             now))
+
+
+def _notification(
+    notice: Notification, decision: Decision, update: FicheUpdate, now: datetime,
+) -> Emitted:
+    fiche_id = decision.state.fiche_id
+    data = NotificationData(
+        fiche_id=fiche_id, field=notice.field, message=notice.message,
+        conflict_id=notice.conflict_id, candidate=notice.candidate, current=notice.current,
+        source=notice.source, editor=notice.editor, cause=update.origin,
+    )
+    return Emitted("notification", str(fiche_id), notice.id,
+                   _envelope(notice.id, f"be.socialekaart.notification.{notice.type}",
+                             str(fiche_id), data.model_dump(mode="json", by_alias=True), now))
+
+
+def _envelope(
+    event_id: uuid.UUID, type_: str, subject: str, data: dict[str, JsonValue], now: datetime,
+) -> dict[str, Any]:
+    return {
+        "specversion": "1.0", "id": str(event_id), "source": FICHE_SOURCE, "type": type_,
+        "time": now.isoformat().replace("+00:00", "Z"), "subject": subject,
+        "datacontenttype": "application/json", "data": data,
+    }

@@ -1,0 +1,165 @@
+"""Canonical messages: the fiche updates the mappers produce and the events the relay emits.
+
+Every model is a frozen pydantic v2 model that forbids unknown fields; field names are
+snake_case in Python and camelCase on the wire. Pure: no I/O, no broker, no database.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, JsonValue
+from pydantic.alias_generators import to_camel
+
+__all__ = [
+    "ConflictDecision",
+    "EventOrigin",
+    "FicheEventData",
+    "FicheKind",
+    "FicheUpdate",
+    "Identifier",
+    "NotificationData",
+    "PinInfo",
+    "Source",
+    "UpdateAction",
+    "derived_id",
+]
+
+#: Namespace of every id this service derives deterministically (update ids, fiche ids, ...).
+NAMESPACE = uuid.UUID("6f1c2b1e-52a4-4f0e-9a55-5b3c0d1e2f70")
+
+
+def derived_id(*parts: str) -> uuid.UUID:
+    """A UUID that is the same every time for the same parts (UUIDv5 in our namespace)."""
+    return uuid.uuid5(NAMESPACE, "\x1f".join(parts))
+
+
+class Frozen(BaseModel):
+    """Base of every message: immutable, strict about unknown fields, camelCase on the wire."""
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True
+    )
+
+
+class Source(StrEnum):
+    """The systems that feed fiches. ``manual`` is the directory's own application."""
+
+    COBRHA = "cobrha"
+    KBO = "kbo"
+    ASSOCIATION = "association"
+    MANUAL = "manual"
+
+
+class FicheKind(StrEnum):
+    PERSON = "person"
+    ORGANISATION = "organisation"
+
+
+class UpdateAction(StrEnum):
+    """What an update asks: give values, withdraw a record, pin values, or decide a conflict."""
+
+    UPSERT = "upsert"
+    WITHDRAW = "withdraw"
+    PIN = "pin"
+    RESOLVE = "resolve"
+
+
+class Identifier(Frozen):
+    """A typed identifier, already normalised (``CBE`` / ``0403019261``)."""
+
+    type: str
+    value: str
+
+
+class EventOrigin(Frozen):
+    """The source event an update was derived from: (source, id) identifies it for ever."""
+
+    source: str
+    id: str
+    type: str
+    time: datetime | None = None
+
+
+class PinInfo(Frozen):
+    """Who pinned values by hand, why, and until when they should be reviewed."""
+
+    author: str
+    role: Literal["editor", "network", "provider"]
+    reason: str | None = None
+    review_after: date | None = None
+
+
+class ConflictDecision(Frozen):
+    """An operator's decision on a conflict: accept the candidate or keep the pin."""
+
+    conflict_id: uuid.UUID
+    decision: Literal["accept", "keep"]
+    editor: str
+
+
+class FicheUpdate(Frozen):
+    """One source's statement about one fiche: the canonical message on ``sk.fiche.update``.
+
+    ``fields`` maps canonical field names (see ``sync/policy.json``) to values; a ``None``
+    value means the source no longer gives that field. Fields a source does not cover are
+    absent.
+    """
+
+    schema_version: Literal[1] = 1
+    update_id: uuid.UUID
+    origin: EventOrigin
+    source: Source
+    record_id: str
+    source_version: int
+    observed_at: datetime
+    kind: FicheKind
+    action: UpdateAction = UpdateAction.UPSERT
+    fiche_id: uuid.UUID | None = None
+    identifiers: tuple[Identifier, ...] = ()
+    fields: dict[str, JsonValue] = {}
+    pin: PinInfo | None = None
+    resolution: ConflictDecision | None = None
+
+    @property
+    def key(self) -> str:
+        """The partition key: the fiche's natural key, so one fiche's updates stay in order."""
+        if self.fiche_id is not None:
+            return str(self.fiche_id)
+        if self.resolution is not None:
+            return str(self.resolution.conflict_id)
+        if self.identifiers:
+            first = self.identifiers[0]
+            return f"{first.type}:{first.value}"
+        return self.record_id
+
+
+class FicheEventData(Frozen):
+    """The ``data`` of a fiche event on ``sk.fiche.event``: a public snapshot and what changed."""
+
+    fiche_id: uuid.UUID
+    version: int
+    kind: FicheKind
+    status: Literal["active", "inactive"]
+    inactive_reason: str | None = None
+    changed_fields: tuple[str, ...]
+    snapshot: dict[str, JsonValue]
+    identifiers: tuple[Identifier, ...] = ()
+    cause: EventOrigin | None = None
+
+
+class NotificationData(Frozen):
+    """The ``data`` of a notification on ``sk.notification`` (for editors and providers)."""
+
+    fiche_id: uuid.UUID | None
+    field: str | None = None
+    message: str
+    conflict_id: uuid.UUID | None = None
+    candidate: JsonValue = None
+    current: JsonValue = None
+    source: str | None = None
+    editor: str | None = None
+    cause: EventOrigin | None = None

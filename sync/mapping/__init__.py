@@ -1,0 +1,48 @@
+"""Source payloads to canonical updates: one pure module per source, dispatched on event type."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sync.cloudevents import CloudEvent
+from sync.errors import PermanentError
+from sync.events import FicheUpdate
+from sync.mapping import cobrha_professional
+from sync.mapping.common import MappingContext
+
+__all__ = ["MappingContext", "map_event", "mapper_for", "topic_key_for"]
+
+#: Which source topic (a key of :class:`sync.settings.Topics`) carries each event type.
+_TOPIC_BY_PREFIX = {
+    "be.ehealth.cobrha.professional.": "cobrha_professional",
+    "be.ehealth.cobrha.organisation.": "cobrha_organisation",
+    "be.fgov.economie.kbo.entity.": "kbo_entity",
+    "be.association.member.": "association_member",
+    "be.socialekaart.": "manual_edit",
+}
+
+
+def topic_key_for(event_type: str) -> str | None:
+    """The source topic an event of ``event_type`` belongs on, if any."""
+    return next((key for prefix, key in _TOPIC_BY_PREFIX.items()
+                 if event_type.startswith(prefix)), None)
+
+Mapper = Callable[[CloudEvent, MappingContext], FicheUpdate]
+
+_BY_TYPE: dict[str, Mapper] = {
+    cobrha_professional.TYPE_UPSERTED: cobrha_professional.map_cobrha_professional,
+    cobrha_professional.TYPE_REMOVED: cobrha_professional.map_cobrha_professional,
+}
+
+
+def mapper_for(event_type: str) -> Mapper:
+    """The mapper of ``event_type``; an unknown type is a permanent error."""
+    mapper = _BY_TYPE.get(event_type)
+    if mapper is None:
+        raise PermanentError("unknown-type", f"no mapping for event type {event_type[:80]!r}")
+    return mapper
+
+
+def map_event(event: CloudEvent, context: MappingContext) -> list[FicheUpdate]:
+    """The canonical updates one source event stands for (usually exactly one)."""
+    return [mapper_for(event.type)(event, context)]

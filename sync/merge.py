@@ -1,0 +1,372 @@
+"""Survivorship and conflict rules: ``merge(state, update, policy) -> Decision``.
+
+Pure: a fiche's state and one canonical update in, the new state and what must be written
+and emitted out. The store loads the state, calls :func:`merge`, and writes the decision in
+one transaction. The visible value of a field is always *derived* from provenance and pins
+(never patched in place), which is what makes the result independent of arrival order.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Literal
+
+from pydantic import JsonValue
+
+from sync.events import (
+    FicheKind,
+    FicheUpdate,
+    Source,
+    UpdateAction,
+    derived_id,
+)
+from sync.policy import Policy, Rule
+
+__all__ = [
+    "Conflict",
+    "Decision",
+    "FicheState",
+    "Notification",
+    "Pin",
+    "Provenance",
+    "merge",
+    "new_state",
+]
+
+Outcome = Literal["applied", "unchanged", "stale", "refused"]
+ProvenanceKey = tuple[str, Source, str]  # (field, source, record id)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """The last value one source record gave for one field."""
+
+    field: str
+    source: Source
+    record_id: str
+    value: JsonValue
+    source_version: int
+    observed_at: datetime
+
+    @property
+    def key(self) -> ProvenanceKey:
+        return (self.field, self.source, self.record_id)
+
+
+@dataclass(frozen=True)
+class Pin:
+    """A manual edit: it beats every automated source until released."""
+
+    field: str
+    value: JsonValue
+    author: str
+    role: str
+    reason: str | None
+    pinned_at: datetime
+    review_after: str | None = None
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """An automated value kept aside because a pin holds the field."""
+
+    id: uuid.UUID
+    field: str
+    candidate: JsonValue
+    source: Source
+    record_id: str
+    status: Literal["open", "kept", "closed", "accepted"] = "open"
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A message for editors, emitted on ``sk.notification``."""
+
+    type: str
+    id: uuid.UUID
+    field: str | None
+    message: str
+    conflict_id: uuid.UUID | None = None
+    candidate: JsonValue = None
+    current: JsonValue = None
+    source: str | None = None
+    editor: str | None = None
+
+
+@dataclass
+class FicheState:
+    """Everything the rules need to know about one fiche."""
+
+    fiche_id: uuid.UUID
+    kind: FicheKind
+    version: int = 0
+    status: Literal["active", "inactive"] = "active"
+    inactive_reason: str | None = None
+    visible: dict[str, JsonValue] = field(default_factory=dict)
+    provenance: dict[ProvenanceKey, Provenance] = field(default_factory=dict)
+    pins: dict[str, Pin] = field(default_factory=dict)
+    conflicts: dict[uuid.UUID, Conflict] = field(default_factory=dict)
+    records: dict[tuple[Source, str], int] = field(default_factory=dict)
+    verified_at: datetime | None = None
+
+
+def new_state(fiche_id: uuid.UUID, kind: FicheKind) -> FicheState:
+    return FicheState(fiche_id=fiche_id, kind=kind)
+
+
+@dataclass
+class Decision:
+    """What applying one update does. ``state`` is the fiche afterwards."""
+
+    outcome: Outcome
+    state: FicheState
+    event_type: str | None = None
+    changed_fields: tuple[str, ...] = ()
+    provenance_upserts: list[Provenance] = field(default_factory=list)
+    provenance_deletes: list[ProvenanceKey] = field(default_factory=list)
+    pins_set: list[Pin] = field(default_factory=list)
+    pins_released: list[str] = field(default_factory=list)
+    conflicts_written: list[Conflict] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
+    reason: str | None = None
+
+    @property
+    def writes(self) -> bool:
+        """Whether the store has anything to write besides the inbox row."""
+        return bool(
+            self.event_type or self.provenance_upserts or self.provenance_deletes
+            or self.pins_set or self.pins_released or self.conflicts_written
+            or self.notifications or self.outcome == "applied"
+        )
+
+
+AUTHENTIC = frozenset({Source.COBRHA, Source.KBO})
+
+
+def merge(state: FicheState, update: FicheUpdate, policy: Policy) -> Decision:
+    """Apply ``update`` to a copy of ``state`` under ``policy``."""
+    after = _copy(state)
+    decision = Decision(outcome="applied", state=after)
+    if update.action is UpdateAction.RESOLVE:
+        _resolve(after, update, decision)
+    elif update.action is UpdateAction.PIN:
+        _pin(after, update, policy, decision)
+    else:
+        record = (update.source, update.record_id)
+        if after.records.get(record, -1) >= update.source_version:
+            return Decision(outcome="stale", state=state, reason="older or equal sourceVersion")
+        after.records[record] = update.source_version
+        _record_values(after, update, policy, decision)
+    touched = _touched_fields(state, decision)
+    _recompute(state, after, touched, policy, update, decision)
+    return decision
+
+
+def _copy(state: FicheState) -> FicheState:
+    return replace(
+        state, visible=dict(state.visible), provenance=dict(state.provenance),
+        pins=dict(state.pins), conflicts=dict(state.conflicts), records=dict(state.records),
+    )
+
+
+def _record_values(
+    after: FicheState, update: FicheUpdate, policy: Policy, decision: Decision
+) -> None:
+    """Replace what this source record says; a withdrawal first forgets all of it."""
+    if update.action is UpdateAction.WITHDRAW:
+        for key in [k for k in after.provenance if k[1:] == (update.source, update.record_id)]:
+            del after.provenance[key]
+            decision.provenance_deletes.append(key)
+    for name, value in update.fields.items():
+        if policy.rule(after.kind, name) is None:
+            continue  # a field this kind of fiche does not have: ignored, not an error
+        key = (name, update.source, update.record_id)
+        if value is None:
+            if after.provenance.pop(key, None) is not None:
+                decision.provenance_deletes.append(key)
+            continue
+        entry = Provenance(name, update.source, update.record_id, value,
+                           update.source_version, update.observed_at)
+        after.provenance[key] = entry
+        decision.provenance_upserts.append(entry)
+    if update.source in AUTHENTIC:
+        seen = after.verified_at
+        after.verified_at = update.observed_at if seen is None else max(seen, update.observed_at)
+
+
+def _pin(after: FicheState, update: FicheUpdate, policy: Policy, decision: Decision) -> None:
+    assert update.pin is not None  # the mapper always sets it for a pin
+    for name, value in update.fields.items():
+        rule = policy.rule(after.kind, name)
+        if rule is None or rule.authoritative:
+            decision.outcome = "refused"
+            decision.reason = f"field {name!r} cannot be edited by hand"
+            return
+    for name, value in update.fields.items():
+        held = after.pins.get(name)
+        if held is not None and held.pinned_at > update.observed_at:
+            continue  # a later edit already holds the field
+        pin = Pin(name, value, update.pin.author, update.pin.role, update.pin.reason,
+                  update.observed_at,
+                  update.pin.review_after.isoformat() if update.pin.review_after else None)
+        after.pins[name] = pin
+        decision.pins_set.append(pin)
+
+
+def _resolve(after: FicheState, update: FicheUpdate, decision: Decision) -> None:
+    assert update.resolution is not None
+    conflict = after.conflicts.get(update.resolution.conflict_id)
+    if conflict is None or conflict.status != "open":
+        decision.outcome = "unchanged"
+        decision.reason = "conflict is not open"
+        return
+    if update.resolution.decision == "accept":
+        after.pins.pop(conflict.field, None)
+        decision.pins_released.append(conflict.field)
+        done = replace(conflict, status="accepted")
+    else:
+        done = replace(conflict, status="kept")
+    after.conflicts[conflict.id] = done
+    decision.conflicts_written.append(done)
+
+
+def _touched_fields(before: FicheState, decision: Decision) -> set[str]:
+    names = {key[0] for key in decision.provenance_deletes}
+    names |= {entry.field for entry in decision.provenance_upserts}
+    names |= {pin.field for pin in decision.pins_set}
+    names |= set(decision.pins_released)
+    return names
+
+
+def _winner(state: FicheState, name: str, rule: Rule) -> Provenance | None:
+    """The automated (or directory) value that survives for ``name``, if any."""
+    ranked: list[tuple[int, float, int, str, Provenance]] = []
+    for entry in state.provenance.values():
+        if entry.field != name or entry.value is None:
+            continue
+        position = rule.rank(entry.source)
+        if position is None:
+            continue
+        # Within one source the latest observation wins; record id breaks exact ties.
+        ranked.append((position, -entry.observed_at.timestamp(), -entry.source_version,
+                       entry.record_id, entry))
+    return min(ranked, key=lambda item: item[:4])[4] if ranked else None
+
+
+def _recompute(
+    before: FicheState, after: FicheState, touched: set[str], policy: Policy,
+    update: FicheUpdate, decision: Decision,
+) -> None:
+    changed: list[str] = []
+    for name in sorted(touched):
+        rule = policy.rule(after.kind, name)
+        if rule is None:
+            continue
+        winner = _winner(after, name, rule)
+        pin = after.pins.get(name)
+        value = pin.value if pin is not None else (winner.value if winner else None)
+        _track_conflict(after, name, pin, winner, update, decision)
+        if rule.authoritative and winner is not None:
+            _notice_supersede(before, name, winner, update, decision)
+        if before.visible.get(name) != value:
+            changed.append(name)
+        if value is None:
+            after.visible.pop(name, None)
+        else:
+            after.visible[name] = value
+    _derive_status(before, after)
+    status_changed = (before.status, before.inactive_reason) != (
+        after.status, after.inactive_reason)
+    if not changed and not status_changed:
+        if decision.outcome == "applied":
+            decision.outcome = "unchanged"
+        return
+    if decision.outcome != "applied":
+        return
+    after.version = before.version + 1
+    decision.changed_fields = tuple(changed)
+    decision.event_type = _event_type(before, after)
+
+
+def _derive_status(before: FicheState, after: FicheState) -> None:
+    status = after.visible.get("status")
+    if isinstance(status, dict) and status.get("active") is False:
+        after.status, after.inactive_reason = "inactive", str(status.get("reason") or "ended")
+    else:
+        after.status, after.inactive_reason = "active", None
+
+
+def _event_type(before: FicheState, after: FicheState) -> str:
+    if before.version == 0:
+        return "created"
+    if before.status == "active" and after.status == "inactive":
+        return "deactivated"
+    if before.status == "inactive" and after.status == "active":
+        return "reactivated"
+    return "updated"
+
+
+def canonical_json(value: JsonValue) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _track_conflict(
+    after: FicheState, name: str, pin: Pin | None, winner: Provenance | None,
+    update: FicheUpdate, decision: Decision,
+) -> None:
+    """Keep exactly one live conflict per pinned field whose surviving automated value differs.
+
+    The candidate follows from pin and provenance alone, so arrival order does not matter.
+    """
+    wanted = None
+    if pin is not None and winner is not None and winner.value != pin.value:
+        wanted = winner
+    for conflict in list(after.conflicts.values()):
+        if conflict.field != name or conflict.status not in ("open", "kept"):
+            continue
+        if wanted is not None and conflict.candidate == wanted.value:
+            return  # already raised (or deliberately kept): nothing new
+        closed = replace(conflict, status="closed")
+        after.conflicts[conflict.id] = closed
+        decision.conflicts_written.append(closed)
+    if wanted is None:
+        return
+    conflict_id = derived_id("conflict", str(after.fiche_id), name, canonical_json(wanted.value))
+    conflict = Conflict(conflict_id, name, wanted.value, wanted.source, wanted.record_id)
+    after.conflicts[conflict_id] = conflict
+    decision.conflicts_written.append(conflict)
+    decision.notifications.append(Notification(
+        type="conflict-raised", id=_notice_id(update, "conflict", name), field=name,
+        message=f"{wanted.source.value} reports a value for {name} that differs from the pin",
+        conflict_id=conflict_id, candidate=wanted.value, current=pin.value if pin else None,
+        source=wanted.source.value,
+    ))
+
+
+def _notice_supersede(
+    before: FicheState, name: str, winner: Provenance, update: FicheUpdate, decision: Decision,
+) -> None:
+    """An authoritative source replacing a value the directory set by hand is announced."""
+    old = _winner_source(before, name)
+    if old is Source.MANUAL and winner.source is not Source.MANUAL:
+        if before.visible.get(name) != winner.value:
+            decision.notifications.append(Notification(
+                type="manual-edit-superseded", id=_notice_id(update, "superseded", name),
+                field=name, message=f"{winner.source.value} is authoritative for {name}",
+                candidate=winner.value, current=before.visible.get(name),
+                source=winner.source.value,
+            ))
+
+
+def _winner_source(state: FicheState, name: str) -> Source | None:
+    sources = {e.source for e in state.provenance.values() if e.field == name}
+    if sources == {Source.MANUAL}:
+        return Source.MANUAL
+    return None
+
+
+def _notice_id(update: FicheUpdate, *parts: str) -> uuid.UUID:
+    return derived_id("notification", str(update.update_id), *parts)

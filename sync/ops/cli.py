@@ -1,0 +1,174 @@
+"""``sksync``: the operator's command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import asyncpg
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sync.ops.logging import configure_logging
+from sync.settings import Settings
+
+__all__ = ["app", "main"]
+
+T = TypeVar("T")
+app = typer.Typer(help="Keeps the Sociale Kaart in sync with its authentic sources.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+fiche_app = typer.Typer(help="Look at fiches.", no_args_is_help=True)
+app.add_typer(fiche_app, name="fiche")
+console = Console()
+
+
+def fail(message: str) -> NoReturn:
+    """One line on stderr, exit code 1: how a bad argument or a missing service is reported."""
+    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(1)
+
+
+def settings() -> Settings:
+    try:
+        return Settings()
+    except Exception as error:  # pydantic's message is long; the first line says it all
+        fail(f"bad configuration: {str(error).splitlines()[0]}")
+
+
+def run_async(factory: Callable[[], Awaitable[T]]) -> T:
+    async def wrapped() -> T:
+        return await factory()
+
+    try:
+        return asyncio.run(wrapped())
+    except (OSError, asyncpg.PostgresError) as error:
+        fail(f"{type(error).__name__}: {error}")
+
+
+@app.command()
+def run() -> None:
+    """Run the service (all consumers, the relay, the HTTP server) until stopped."""
+    config = settings()
+    configure_logging(config.log_format, config.log_level)
+
+    async def serve() -> None:
+        from sync.app import Service
+
+        service = Service(config)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await service.start()
+        try:
+            await stop.wait()
+        finally:
+            await service.stop()
+
+    asyncio.run(serve())
+
+
+@app.command()
+def migrate() -> None:
+    """Apply the database migrations that are missing."""
+    from sync.store.migrate import migrate as apply_migrations
+
+    config = settings()
+
+    async def go() -> list[str]:
+        conn = await asyncpg.connect(config.database_url)
+        try:
+            return await apply_migrations(conn)
+        finally:
+            await conn.close()
+
+    applied = run_async(go)
+    console.print(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied)
+                                                          if applied else ""))
+
+
+@app.command()
+def publish(
+    file: Annotated[Path, typer.Argument(help="JSON Lines file of source CloudEvents.")],
+    topic: Annotated[str | None, typer.Option(help="Topic; inferred from each type if absent.")]
+    = None,
+) -> None:
+    """Publish source events from a file onto their source topics."""
+    from sync.ops.publish import publish_events, read_events
+    from sync.producers.kafka import new_producer
+
+    if not file.is_file():
+        fail(f"no such file: {file}")
+    config = settings()
+
+    async def go() -> int:
+        producer = new_producer(config)
+        await producer.start()
+        try:
+            return await publish_events(producer, read_events(file), config, topic)
+        finally:
+            await producer.stop()
+
+    try:
+        count = run_async(go)
+    except ValueError as error:
+        fail(str(error))
+    console.print(f"published {count} event(s)")
+
+
+@fiche_app.command("show")
+def fiche_show(
+    ref: Annotated[str, typer.Argument(help="Fiche id, or TYPE:VALUE (NIHII-PERSON:18749704).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show a fiche: visible values and, per field, which source gave them."""
+    from sync.store.queries import fiche_report, resolve_fiche_id
+
+    config = settings()
+
+    async def go() -> dict[str, Any] | None:
+        conn = await asyncpg.connect(config.database_url)
+        try:
+            fiche_id = await resolve_fiche_id(conn, ref)
+            return None if fiche_id is None else await fiche_report(conn, fiche_id)
+        finally:
+            await conn.close()
+
+    report = run_async(go)
+    if report is None:
+        fail(f"no fiche {ref}")
+    if as_json:
+        sys.stdout.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
+        return
+    _print_fiche(report)
+
+
+def _print_fiche(report: dict[str, Any]) -> None:
+    console.print(f"[bold]{report['kind']} {report['id']}[/bold]  version {report['version']}  "
+                  f"{report['status']}" + (f" ({report['inactiveReason']})"
+                                           if report["inactiveReason"] else ""))
+    table = Table("field", "value", "from", "pinned by")
+    for name, value in sorted(report["visible"].items()):
+        sources = ", ".join(f"{p['source']} v{p['sourceVersion']}"
+                            for p in report["provenance"].get(name, []))
+        pin = report["pins"].get(name)
+        table.add_row(name, json.dumps(value, ensure_ascii=False)[:80], sources,
+                      f"{pin['author']} ({pin['role']})" if pin else "")
+    console.print(table)
+
+
+def main() -> None:
+    """Entry point of the ``sksync`` console script."""
+    from sync.ops.stack import stack_app
+
+    app.add_typer(stack_app, name="stack")
+    from sync.ops.demo import demo
+
+    app.command()(demo)
+    app()

@@ -1,0 +1,42 @@
+"""Prometheus metrics. Defined once at import (no I/O); the service exposes them on /metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+__all__ = [
+    "APPLY_LATENCY", "CONSUMED", "CONSUMER_LAG", "DEAD_LETTERS", "EVENT_AGE", "FICHES",
+    "LAST_APPLY", "OPEN_CONFLICTS", "OUTBOX_BACKLOG", "OUTBOX_OLDEST_AGE", "OUTCOMES",
+    "PUBLISHED", "RETRIES", "RETRYING",
+]
+
+CONSUMED = Counter(
+    "sksync_events_consumed_total", "Messages read from a topic.", ["topic"])
+OUTCOMES = Counter(
+    "sksync_events_total",
+    "What became of each message: mapped, applied, unchanged, stale, duplicate, refused, "
+    "dead_lettered.",
+    ["topic", "source", "outcome"])
+DEAD_LETTERS = Counter(
+    "sksync_dead_letters_total", "Messages sent to a dead-letter topic.", ["topic", "reason"])
+APPLY_LATENCY = Histogram(
+    "sksync_apply_duration_seconds", "Time to apply one batch of updates, commit included.",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+EVENT_AGE = Histogram(
+    "sksync_event_age_seconds", "Now minus the source event's time, at apply.", ["source"],
+    buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 300, 900, 3600, 21600, 86400))
+PUBLISHED = Counter(
+    "sksync_relay_published_total", "Outbox rows published by the relay.", ["topic"])
+OUTBOX_BACKLOG = Gauge("sksync_outbox_backlog", "Outbox rows not yet published.")
+OUTBOX_OLDEST_AGE = Gauge(
+    "sksync_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row.")
+CONSUMER_LAG = Gauge(
+    "sksync_consumer_lag_messages", "Log-end offset minus committed offset.",
+    ["group", "topic", "partition"])
+OPEN_CONFLICTS = Gauge("sksync_open_conflicts", "Conflicts waiting for an editor.")
+FICHES = Gauge("sksync_fiches", "Fiches by kind and status.", ["kind", "status"])
+LAST_APPLY = Gauge(
+    "sksync_last_apply_timestamp_seconds", "When an update from a source was last applied.",
+    ["source"])
+RETRIES = Counter("sksync_retries_total", "Retries after a transient failure.", ["operation"])
+RETRYING = Gauge("sksync_retrying", "Operations currently waiting out a transient failure.", ["operation"])

@@ -1,0 +1,91 @@
+"""Configuration, read from ``SKSYNC_*`` environment variables (pydantic-settings).
+
+Nothing here connects to anything: settings are plain values that the composition root
+(:mod:`sync.app`) turns into a pool, a broker and a relay.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["KafkaSecurity", "Settings", "Topics"]
+
+SOURCE_TOPICS = (
+    "cobrha_professional",
+    "cobrha_organisation",
+    "kbo_entity",
+    "association_member",
+    "manual_edit",
+)
+
+
+class Topics(BaseModel):
+    """Topic names; each can be overridden, and ``prefix`` is put before all of them."""
+
+    model_config = {"frozen": True}
+
+    prefix: str = ""
+    cobrha_professional: str = "sk.src.cobrha.professional"
+    cobrha_organisation: str = "sk.src.cobrha.organisation"
+    kbo_entity: str = "sk.src.kbo.entity"
+    association_member: str = "sk.src.association.member"
+    manual_edit: str = "sk.src.manual.edit"
+    fiche_update: str = "sk.fiche.update"
+    fiche_event: str = "sk.fiche.event"
+    notification: str = "sk.notification"
+    dlq_suffix: str = ".dlq"
+
+    def name(self, key: str) -> str:
+        """The full name of topic ``key`` (an attribute name such as ``fiche_update``)."""
+        return self.prefix + str(getattr(self, key))
+
+    def sources(self) -> list[str]:
+        """Full names of every source topic, in a fixed order."""
+        return [self.name(key) for key in SOURCE_TOPICS]
+
+    def dlq(self, topic: str) -> str:
+        """The dead-letter topic of ``topic``."""
+        return topic + self.dlq_suffix
+
+
+class KafkaSecurity(BaseModel):
+    """SASL / TLS options for a real cluster; all empty for the local broker."""
+
+    model_config = {"frozen": True}
+
+    protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: str | None = None
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+
+
+class Settings(BaseSettings):
+    """Every knob of the service. Nested values use ``__``: ``SKSYNC_TOPICS__PREFIX``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SKSYNC_", env_nested_delimiter="__", extra="ignore", frozen=True
+    )
+
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_security: KafkaSecurity = Field(default_factory=KafkaSecurity)
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/sksync"
+    database_pool_size: int = 8
+    topics: Topics = Field(default_factory=Topics)
+    consumer_group: str = "sksync"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    ssin_secret: SecretStr = SecretStr("change-me-in-production")
+    apply_batch_size: int = 500
+    apply_batch_timeout_ms: int = 50
+    relay_batch_size: int = 1000
+    relay_poll_interval_s: float = 0.5
+    retry_max_backoff_s: float = 30.0
+    verification_period_days: int = 3 * 365
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: str = "INFO"

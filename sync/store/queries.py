@@ -1,0 +1,77 @@
+"""Read-side queries for operators (the CLI and status): named once, here."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import asyncpg
+
+__all__ = ["counts", "fiche_report"]
+
+FICHE = "SELECT * FROM fiche WHERE id = $1"
+FICHE_BY_IDENTIFIER = "SELECT fiche_id FROM fiche_identifier WHERE type = $1 AND value = $2"
+IDENTIFIERS = "SELECT type, value FROM fiche_identifier WHERE fiche_id = $1 ORDER BY type, value"
+PROVENANCE = """
+SELECT field, source, record_id, value, source_version, observed_at, verified_at
+FROM field_value WHERE fiche_id = $1 ORDER BY field, source, record_id
+"""
+PINS = "SELECT * FROM pin WHERE fiche_id = $1 ORDER BY field"
+CONFLICTS = "SELECT * FROM conflict WHERE fiche_id = $1 ORDER BY raised_at"
+COUNTS = """
+SELECT (SELECT count(*) FROM fiche) AS fiches,
+       (SELECT count(*) FROM fiche WHERE version > 1) AS updated_fiches,
+       (SELECT count(*) FROM fiche_history) AS versions,
+       (SELECT count(*) FROM outbox) AS events,
+       (SELECT count(*) FROM outbox WHERE sent_at IS NULL) AS unsent,
+       (SELECT count(*) FROM inbox) AS updates_seen,
+       (SELECT count(*) FROM conflict WHERE status = 'open') AS open_conflicts
+"""
+
+
+async def resolve_fiche_id(conn: asyncpg.Connection, ref: str) -> uuid.UUID | None:
+    """A fiche id from a UUID or a ``TYPE:VALUE`` identifier (``NIHII-PERSON:18749704``)."""
+    try:
+        return uuid.UUID(ref)
+    except ValueError:
+        pass
+    kind, _, value = ref.partition(":")
+    found: uuid.UUID | None = await conn.fetchval(FICHE_BY_IDENTIFIER, kind.upper(), value)
+    return found
+
+
+async def fiche_report(conn: asyncpg.Connection, fiche_id: uuid.UUID) -> dict[str, Any] | None:
+    """The fiche as an editor sees it: visible values, and per field where they came from."""
+    row = await conn.fetchrow(FICHE, fiche_id)
+    if row is None:
+        return None
+    provenance: dict[str, list[dict[str, Any]]] = {}
+    for item in await conn.fetch(PROVENANCE, fiche_id):
+        provenance.setdefault(item["field"], []).append({
+            "source": item["source"], "record": item["record_id"],
+            "value": json.loads(item["value"]), "sourceVersion": item["source_version"],
+            "observedAt": item["observed_at"].isoformat(),
+            "verifiedAt": item["verified_at"].isoformat() if item["verified_at"] else None,
+        })
+    pins = {p["field"]: {"value": json.loads(p["value"]), "author": p["author"],
+                         "role": p["role"], "reason": p["reason"],
+                         "pinnedAt": p["pinned_at"].isoformat()}
+            for p in await conn.fetch(PINS, fiche_id)}
+    conflicts = [{"id": str(c["id"]), "field": c["field"], "candidate": json.loads(c["candidate"]),
+                  "source": c["source"], "status": c["status"]}
+                 for c in await conn.fetch(CONFLICTS, fiche_id)]
+    return {
+        "id": str(fiche_id), "kind": row["kind"], "version": row["version"],
+        "status": row["status"], "inactiveReason": row["inactive_reason"],
+        "identifiers": [
+            {"type": i["type"], "value": i["value"]}
+            for i in await conn.fetch(IDENTIFIERS, fiche_id) if i["type"] != "SSIN-HASH"],
+        "visible": json.loads(row["visible"]), "provenance": provenance, "pins": pins,
+        "conflicts": conflicts,
+    }
+
+
+async def counts(conn: asyncpg.Connection) -> dict[str, int]:
+    row = await conn.fetchrow(COUNTS)
+    return {key: int(value) for key, value in row.items()}

@@ -1,0 +1,92 @@
+"""The unit of work: one transaction that rolls back unless committed, and the translation of
+driver errors into the service's own (transient ones are retried, the rest are not)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import TracebackType
+
+import asyncpg
+
+from sync.errors import TransientError
+
+__all__ = ["UnitOfWork", "is_transient", "translated"]
+
+_TRANSIENT_SQLSTATES = {
+    "40001",  # serialization_failure
+    "40P01",  # deadlock_detected
+    "55P03",  # lock_not_available
+    "57P01",  # admin_shutdown: the server is restarting
+    "57P02",  # crash_shutdown
+    "57P03",  # cannot_connect_now: the server is starting
+    "53300",  # too_many_connections
+    "23505",  # unique_violation: two instances created the same fiche at once; retry finds it
+}
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether ``error`` may pass on its own (connection trouble, a concurrent writer)."""
+    if isinstance(error, TransientError):
+        return True
+    if isinstance(error, (OSError, asyncio.TimeoutError, asyncpg.InterfaceError)):
+        return True
+    if isinstance(error, asyncpg.PostgresConnectionError):
+        return True
+    sqlstate = getattr(error, "sqlstate", None)
+    return isinstance(sqlstate, str) and (sqlstate in _TRANSIENT_SQLSTATES or sqlstate[:2] == "08")
+
+
+@asynccontextmanager
+async def translated() -> AsyncIterator[None]:
+    """Re-raise transient driver errors as :class:`TransientError`."""
+    try:
+        yield
+    except Exception as error:
+        if is_transient(error) and not isinstance(error, TransientError):
+            raise TransientError(f"{type(error).__name__}: {error}") from error
+        raise
+
+
+class UnitOfWork:
+    """``async with UnitOfWork(pool) as uow: ...; await uow.commit()``; anything else rolls back."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._conn: asyncpg.pool.PoolConnectionProxy | None = None
+        self._tx: asyncpg.transaction.Transaction | None = None
+        self._committed = False
+
+    @property
+    def conn(self) -> asyncpg.pool.PoolConnectionProxy:
+        assert self._conn is not None, "the unit of work is not open"
+        return self._conn
+
+    async def __aenter__(self) -> UnitOfWork:
+        async with translated():
+            self._conn = await self._pool.acquire()
+            self._tx = self._conn.transaction()
+            await self._tx.start()
+        return self
+
+    async def commit(self) -> None:
+        assert self._tx is not None
+        async with translated():
+            await self._tx.commit()
+        self._committed = True
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if not self._committed and self._tx is not None and not conn.is_closed():
+                await self._tx.rollback()
+        except Exception:  # noqa: S110 - the connection is broken; releasing it is all we can do
+            pass
+        finally:
+            await self._pool.release(conn)
