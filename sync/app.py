@@ -72,14 +72,16 @@ def build_broker(settings: Settings, stages: Stages) -> KafkaBroker:
         batch_timeout_ms=settings.apply_batch_timeout_ms,
     )
 
-    @broker.subscriber(*topics.sources(), group_id=f"{settings.consumer_group}.map", **common,
+    @broker.subscriber(  # type: ignore[untyped-decorator]  # FastStream's overloads
+        *topics.sources(), group_id=f"{settings.consumer_group}.map", **common,
                        title="map-sources", description="Source events to canonical updates.")
     async def map_sources(body: Any, msg: KafkaMessage) -> None:
         assert stages.source is not None
         await stages.source.handle(msg.raw_message)
         await msg.ack()
 
-    @broker.subscriber(topics.name("fiche_update"), group_id=f"{settings.consumer_group}.apply",
+    @broker.subscriber(  # type: ignore[untyped-decorator]  # FastStream's overloads
+        topics.name("fiche_update"), group_id=f"{settings.consumer_group}.apply",
                        **common, title="apply-updates",
                        description="Canonical updates applied to PostgreSQL with an outbox.")
     async def apply_updates(body: Any, msg: KafkaMessage) -> None:

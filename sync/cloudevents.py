@@ -72,5 +72,6 @@ def encode(
 
 def _fields_of(error: ValidationError) -> str:
     """Which fields failed, never their values (they may hold protected data)."""
-    places = sorted({".".join(str(part) for part in item["loc"]) or "(root)" for item in error.errors()})
+    places = sorted(
+        {".".join(str(part) for part in item["loc"]) or "(root)" for item in error.errors()})
     return "invalid or missing: " + ", ".join(places[:10])

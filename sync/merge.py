@@ -199,7 +199,7 @@ def _record_values(
 
 def _pin(after: FicheState, update: FicheUpdate, policy: Policy, decision: Decision) -> None:
     assert update.pin is not None  # the mapper always sets it for a pin
-    for name, value in update.fields.items():
+    for name in update.fields:
         rule = policy.rule(after.kind, name)
         if rule is None or rule.authoritative:
             decision.outcome = "refused"
@@ -351,8 +351,8 @@ def _notice_supersede(
 ) -> None:
     """An authoritative source replacing a value the directory set by hand is announced."""
     old = _winner_source(before, name)
-    if old is Source.MANUAL and winner.source is not Source.MANUAL:
-        if before.visible.get(name) != winner.value:
+    if (old is Source.MANUAL and winner.source is not Source.MANUAL
+            and before.visible.get(name) != winner.value):
             decision.notifications.append(Notification(
                 type="manual-edit-superseded", id=_notice_id(update, "superseded", name),
                 field=name, message=f"{winner.source.value} is authoritative for {name}",

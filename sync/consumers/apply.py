@@ -6,10 +6,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
 from sync.errors import PermanentError
@@ -24,7 +24,7 @@ from sync.store.apply import Applier, ApplyResult
 __all__ = ["ApplyStage"]
 
 log = structlog.get_logger(__name__)
-Record = ConsumerRecord[bytes, bytes]
+Record = Any  # aiokafka.ConsumerRecord; aiokafka ships no type information
 
 
 @dataclass

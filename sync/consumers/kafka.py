@@ -12,14 +12,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
-from aiokafka.structs import ConsumerRecord
-
 __all__ = ["raw_body", "tolerant_parser"]
 
-Records = ConsumerRecord[bytes, bytes] | tuple[ConsumerRecord[bytes, bytes], ...]
+Records = Any  # a ConsumerRecord or a tuple of them (aiokafka is untyped)
 
 
-def _clean(record: ConsumerRecord[bytes, bytes]) -> ConsumerRecord[bytes, bytes]:
+def _clean(record: Any) -> Any:
     headers = record.headers or ()
     try:
         for _, value in headers:

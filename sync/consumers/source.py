@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.structs import ConsumerRecord
 
 from sync.cloudevents import decode
 from sync.errors import PermanentError
@@ -21,7 +21,7 @@ from sync.settings import Settings
 __all__ = ["SourceStage"]
 
 log = structlog.get_logger(__name__)
-Record = ConsumerRecord[bytes, bytes]
+Record = Any  # aiokafka.ConsumerRecord; aiokafka ships no type information
 
 
 @dataclass
@@ -61,7 +61,9 @@ class SourceStage:
             for update in updates
         ]
 
-    def _dead(self, record: Record, error: PermanentError, bound: structlog.BoundLogger) -> Outgoing:
+    def _dead(
+        self, record: Record, error: PermanentError, bound: structlog.BoundLogger,
+    ) -> Outgoing:
         dlq = self.settings.topics.dlq(record.topic)
         bound.warning("dead-lettered", reason=error.reason, detail=error.detail, dlq=dlq)
         metrics.DEAD_LETTERS.labels(record.topic, error.reason).inc()

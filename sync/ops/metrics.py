@@ -15,7 +15,7 @@ CONSUMED = Counter(
 OUTCOMES = Counter(
     "sksync_events_total",
     "What became of each message: mapped, applied, unchanged, stale, duplicate, refused, "
-    "dead_lettered.",
+    "rejected, dead_lettered.",
     ["topic", "source", "outcome"])
 DEAD_LETTERS = Counter(
     "sksync_dead_letters_total", "Messages sent to a dead-letter topic.", ["topic", "reason"])
@@ -39,4 +39,5 @@ LAST_APPLY = Gauge(
     "sksync_last_apply_timestamp_seconds", "When an update from a source was last applied.",
     ["source"])
 RETRIES = Counter("sksync_retries_total", "Retries after a transient failure.", ["operation"])
-RETRYING = Gauge("sksync_retrying", "Operations currently waiting out a transient failure.", ["operation"])
+RETRYING = Gauge(
+    "sksync_retrying", "Operations currently waiting out a transient failure.", ["operation"])

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-from aiokafka.structs import ConsumerRecord
+from typing import Any
 
 from sync.producers.kafka import Outgoing
 
@@ -23,7 +22,7 @@ class DeadLetter:
     first_failure: datetime | None = None
 
 
-def dead_letter(record: ConsumerRecord[bytes, bytes], letter: DeadLetter, dlq_topic: str) -> Outgoing:
+def dead_letter(record: Any, letter: DeadLetter, dlq_topic: str) -> Outgoing:
     """The outgoing DLQ message for ``record``; replays read the ``sksync-*`` headers back."""
     now = datetime.now(UTC).isoformat()
     headers = [(k, v) for k, v in (record.headers or ()) if not k.startswith("sksync-")]

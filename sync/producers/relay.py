@@ -76,6 +76,7 @@ class OutboxRelay:
 
     async def _idle(self, conn: asyncpg.Connection) -> None:
         row = await conn.fetchrow(BACKLOG)
+        assert row is not None  # an aggregate query always returns one row
         metrics.OUTBOX_BACKLOG.set(row["rows"])
         metrics.OUTBOX_OLDEST_AGE.set(float(row["oldest"] or 0))
         self._wake.clear()

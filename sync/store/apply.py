@@ -17,7 +17,7 @@ from sync.policy import Policy
 from sync.store.fiches import Conn, FicheRepository
 from sync.store.uow import UnitOfWork
 
-__all__ = ["OUTBOX_CHANNEL", "ApplyResult", "Applier"]
+__all__ = ["OUTBOX_CHANNEL", "Applier", "ApplyResult"]
 
 #: The relay listens here; a notification is delivered when the apply transaction commits.
 OUTBOX_CHANNEL = "sksync_outbox"

@@ -15,6 +15,7 @@ log = structlog.get_logger(__name__)
 ADVISORY_LOCK_KEY = 0x736B73796E63
 
 Migration = tuple[str, str]  # (name, sql)
+Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
 
 def available_migrations() -> list[Migration]:
@@ -28,7 +29,7 @@ def available_migrations() -> list[Migration]:
     return files
 
 
-async def applied_migrations(conn: asyncpg.Connection) -> list[str]:
+async def applied_migrations(conn: Conn) -> list[str]:
     exists = await conn.fetchval("SELECT to_regclass('public.schema_migration') IS NOT NULL")
     if not exists:
         return []
@@ -36,7 +37,7 @@ async def applied_migrations(conn: asyncpg.Connection) -> list[str]:
     return [row["name"] for row in rows]
 
 
-async def migrate(conn: asyncpg.Connection) -> list[str]:
+async def migrate(conn: Conn) -> list[str]:
     """Apply what is missing; returns the names applied. Safe to run from many instances:
     the advisory lock makes the others wait, then find nothing left to do."""
     await conn.execute("SELECT pg_advisory_lock($1)", ADVISORY_LOCK_KEY)
@@ -60,7 +61,7 @@ async def migrate(conn: asyncpg.Connection) -> list[str]:
         await conn.execute("SELECT pg_advisory_unlock($1)", ADVISORY_LOCK_KEY)
 
 
-async def pending_migrations(conn: asyncpg.Connection) -> list[str]:
+async def pending_migrations(conn: Conn) -> list[str]:
     """Names shipped but not yet applied (readiness checks use it)."""
     done = set(await applied_migrations(conn))
     return [name for name, _ in available_migrations() if name not in done]

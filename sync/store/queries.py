@@ -74,4 +74,5 @@ async def fiche_report(conn: asyncpg.Connection, fiche_id: uuid.UUID) -> dict[st
 
 async def counts(conn: asyncpg.Connection) -> dict[str, int]:
     row = await conn.fetchrow(COUNTS)
+    assert row is not None  # an aggregate query always returns one row
     return {key: int(value) for key, value in row.items()}

@@ -67,7 +67,7 @@ class TopicReader:
             if found:
                 return [TopicPartition(self.topic, p) for p in sorted(found)]
             await self._consumer.topics()
-            self._consumer._client.add_topic(self.topic)  # noqa: SLF001 - ask for its metadata
+            self._consumer._client.add_topic(self.topic)  # ask the client for its metadata
             await asyncio.sleep(0.1)
         raise AssertionError(f"topic {self.topic} did not appear within 30 s")
 
