@@ -1,0 +1,187 @@
+"""The survivorship and conflict rules, as pure functions (DESIGN.md §4)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sync.events import (
+    ConflictDecision,
+    EventOrigin,
+    FicheKind,
+    FicheUpdate,
+    PinInfo,
+    Source,
+    UpdateAction,
+)
+from sync.merge import FicheState, merge, new_state
+from sync.policy import default_policy
+
+POLICY = default_policy()
+T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+
+
+def update(
+    source: Source, version: int, fields: dict[str, Any], *, record: str | None = None,
+    action: UpdateAction = UpdateAction.UPSERT, at: datetime | None = None,
+    pin: PinInfo | None = None, resolution: ConflictDecision | None = None,
+    kind: FicheKind = FicheKind.PERSON,
+) -> FicheUpdate:
+    """One canonical update; the event id is unique, the rest as given."""
+    return FicheUpdate(
+        update_id=uuid.uuid4(),
+        origin=EventOrigin(source=f"urn:{source.value}", id=uuid.uuid4().hex, type="t"),
+        source=source, record_id=record or f"{source.value}:1", source_version=version,
+        observed_at=at or T0 + timedelta(seconds=version), kind=kind, action=action,
+        fields=fields, pin=pin, resolution=resolution)
+
+
+def edit(fields: dict[str, Any], at: datetime | None = None) -> FicheUpdate:
+    return update(Source.MANUAL, 0, fields, record="edit", action=UpdateAction.PIN,
+                  at=at or T0, pin=PinInfo(author="u-1029", role="editor", reason="belde"))
+
+
+def run(*updates: FicheUpdate, state: FicheState | None = None) -> FicheState:
+    state = state or new_state(uuid.UUID(int=1), FicheKind.PERSON)
+    for item in updates:
+        state = merge(state, item, POLICY).state
+    return state
+
+
+def test_a_new_fiche_gets_version_one_and_a_created_event() -> None:
+    """The first update that gives values creates version 1."""
+    decision = merge(new_state(uuid.UUID(int=1), FicheKind.PERSON),
+                     update(Source.COBRHA, 1, {"name.last": "Peeters"}), POLICY)
+    assert decision.event_type == "created"
+    assert decision.state.version == 1
+    assert decision.state.visible == {"name.last": "Peeters"}
+
+
+def test_an_update_that_changes_nothing_writes_no_version() -> None:
+    """Same values again under a new sourceVersion: no version, no event."""
+    state = run(update(Source.COBRHA, 1, {"name.last": "Peeters"}))
+    decision = merge(state, update(Source.COBRHA, 2, {"name.last": "Peeters"}), POLICY)
+    assert decision.outcome == "unchanged"
+    assert decision.event_type is None
+    assert decision.state.version == 1
+
+
+def test_an_older_or_equal_source_version_of_the_same_record_is_stale() -> None:
+    """Within one source record the higher sourceVersion wins; the rest is ignored."""
+    state = run(update(Source.COBRHA, 5, {"contact.phone": "+3255000005"}))
+    for version in (5, 4):
+        decision = merge(state, update(Source.COBRHA, version, {"contact.phone": "x"}), POLICY)
+        assert decision.outcome == "stale"
+        assert decision.state.visible["contact.phone"] == "+3255000005"
+
+
+def test_a_higher_ranked_source_wins_even_when_older() -> None:
+    """Contact: association > cobrha, whatever the observation times."""
+    state = run(
+        update(Source.ASSOCIATION, 1, {"contact.phone": "+3255111111"}, at=T0),
+        update(Source.COBRHA, 9, {"contact.phone": "+3255999999"}, at=T0 + timedelta(days=30)),
+    )
+    assert state.visible["contact.phone"] == "+3255111111"
+
+
+def test_when_the_winning_source_withdraws_the_field_falls_back_to_the_next_source() -> None:
+    """Lower-ranked values stay in provenance and take over after a withdrawal."""
+    state = run(
+        update(Source.ASSOCIATION, 1, {"contact.phone": "+3255111111"}),
+        update(Source.COBRHA, 1, {"contact.phone": "+3255999999"}),
+        update(Source.ASSOCIATION, 2, {}, action=UpdateAction.WITHDRAW),
+    )
+    assert state.visible["contact.phone"] == "+3255999999"
+    assert ("contact.phone", Source.ASSOCIATION, "association:1") not in state.provenance
+
+
+def test_a_source_outside_a_fields_ranking_is_ignored_for_that_field() -> None:
+    """An association cannot set the registration (professions): CoBRHA only."""
+    state = run(update(Source.ASSOCIATION, 1, {"professions": [{"code": "NURSE"}]}))
+    assert "professions" not in state.visible
+
+
+def test_a_manual_edit_is_a_pin_that_beats_every_source() -> None:
+    """A pinned field keeps its value while automated sources report another."""
+    state = run(update(Source.COBRHA, 1, {"contact.phone": "+3255112233"}),
+                edit({"contact.phone": "+3255000000"}))
+    decision = merge(state, update(Source.COBRHA, 2, {"contact.phone": "+3255445566"}), POLICY)
+    assert decision.state.visible["contact.phone"] == "+3255000000"
+    raised = [n for n in decision.notifications if n.type == "conflict-raised"]
+    assert len(raised) == 1
+    assert raised[0].candidate == "+3255445566"
+
+
+def test_the_same_candidate_raises_one_conflict_only() -> None:
+    """One ConflictRaised per (field, candidate value)."""
+    state = run(edit({"contact.phone": "+3255000000"}),
+                update(Source.COBRHA, 1, {"contact.phone": "+3255445566", "name.last": "A"}))
+    decision = merge(state, update(Source.COBRHA, 2, {"contact.phone": "+3255445566",
+                                                      "name.last": "B"}), POLICY)
+    assert decision.notifications == []
+    assert [c.status for c in decision.state.conflicts.values()] == ["open"]
+
+
+def test_a_source_reporting_the_pinned_value_closes_the_conflict() -> None:
+    """The conflict closes by itself when the source agrees with the pin."""
+    state = run(edit({"contact.phone": "+3255000000"}),
+                update(Source.COBRHA, 1, {"contact.phone": "+3255445566"}),
+                update(Source.COBRHA, 2, {"contact.phone": "+3255000000"}))
+    assert [c.status for c in state.conflicts.values()] == ["closed"]
+
+
+def test_accepting_a_conflict_releases_the_pin_and_shows_the_candidate() -> None:
+    """Accept: the pin goes, the automated value becomes visible."""
+    state = run(edit({"contact.phone": "+3255000000"}),
+                update(Source.COBRHA, 1, {"contact.phone": "+3255445566"}))
+    conflict = next(iter(state.conflicts.values()))
+    state = run(update(Source.MANUAL, 0, {}, action=UpdateAction.RESOLVE, resolution=(
+        ConflictDecision(conflict_id=conflict.id, decision="accept", editor="u-1"))), state=state)
+    assert state.visible["contact.phone"] == "+3255445566"
+    assert "contact.phone" not in state.pins
+    assert state.conflicts[conflict.id].status == "accepted"
+
+
+def test_keeping_a_pin_is_remembered_and_the_same_candidate_is_not_raised_again() -> None:
+    """Keep: the pin stays; the kept candidate does not come back as a new conflict."""
+    state = run(edit({"contact.phone": "+3255000000"}),
+                update(Source.COBRHA, 1, {"contact.phone": "+3255445566"}))
+    conflict = next(iter(state.conflicts.values()))
+    state = run(update(Source.MANUAL, 0, {}, action=UpdateAction.RESOLVE, resolution=(
+        ConflictDecision(conflict_id=conflict.id, decision="keep", editor="u-1"))), state=state)
+    decision = merge(state, update(Source.COBRHA, 2, {"contact.phone": "+3255445566",
+                                                      "name.last": "X"}), POLICY)
+    assert decision.state.visible["contact.phone"] == "+3255000000"
+    assert decision.notifications == []
+    assert decision.state.conflicts[conflict.id].status == "kept"
+
+
+def test_an_edit_of_an_authoritative_field_is_refused() -> None:
+    """Registration fields are CoBRHA's alone: a pin on them is refused with a reason."""
+    decision = merge(run(update(Source.COBRHA, 1, {"name.last": "A"})),
+                     edit({"professions": []}), POLICY)
+    assert decision.outcome == "refused"
+    assert decision.reason is not None
+    assert "professions" in decision.reason
+    assert decision.state.version == 1
+
+
+def test_an_authoritative_source_overriding_a_hand_made_value_is_announced() -> None:
+    """A value the directory set by hand gives way to CoBRHA, and editors are told."""
+    state = run(update(Source.MANUAL, 1, {"professions": [{"code": "NURSE"}]}, record="fiche"))
+    decision = merge(state, update(Source.COBRHA, 1, {"professions": [{"code": "MIDWIFE"}]}),
+                     POLICY)
+    assert decision.state.visible["professions"] == [{"code": "MIDWIFE"}]
+    assert [n.type for n in decision.notifications] == ["manual-edit-superseded"]
+
+
+def test_a_licence_ending_deactivates_the_fiche_with_its_reason() -> None:
+    """No active licence left: the fiche becomes inactive, nothing is deleted."""
+    state = run(update(Source.COBRHA, 1, {"name.last": "A", "status": {"active": True}}))
+    decision = merge(state, update(Source.COBRHA, 2, {
+        "name.last": "A", "status": {"active": False, "reason": "no active licence"}}), POLICY)
+    assert decision.event_type == "deactivated"
+    assert decision.state.status == "inactive"
+    assert decision.state.inactive_reason == "no active licence"
+    assert decision.state.visible["name.last"] == "A"
