@@ -16,6 +16,9 @@ from sync.settings import Settings, Topics
 from sync.store.dsn import create_database, drop_database, with_database
 from sync.store.migrate import migrate
 from tests.support.infra import Infrastructure, infrastructure
+from tests.support.process import ServiceProcesses, service_env
+
+__all__ = ["service_env"]
 
 
 @pytest.fixture(scope="session")
@@ -83,23 +86,14 @@ def settings(infra: Infrastructure, pg_url: str) -> Settings:
     )
 
 
-def service_env(settings: Settings) -> dict[str, str]:
-    """The environment that makes ``sksync run`` use ``settings``."""
-    env = dict(os.environ)
-    env.update({
-        "SKSYNC_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-        "SKSYNC_DATABASE_URL": settings.database_url,
-        "SKSYNC_TOPICS__PREFIX": settings.topics.prefix,
-        "SKSYNC_CONSUMER_GROUP": settings.consumer_group,
-        "SKSYNC_HTTP_PORT": str(settings.http_port),
-        "SKSYNC_RELAY_POLL_INTERVAL_S": str(settings.relay_poll_interval_s),
-        "SKSYNC_APPLY_BATCH_TIMEOUT_MS": str(settings.apply_batch_timeout_ms),
-        "SKSYNC_RETRY_MAX_BACKOFF_S": str(settings.retry_max_backoff_s),
-        "SKSYNC_LOG_FORMAT": "json",
-    })
-    return env
-
-
 @pytest.fixture
 def admin_url(infra: Infrastructure) -> str:
     return with_database(infra.database_url, "postgres")
+
+
+@pytest.fixture
+def sksync_process(settings: Settings) -> Iterator[ServiceProcesses]:
+    """Starts ``sksync run`` subprocesses for ``settings``; kills what is left at the end."""
+    processes = ServiceProcesses(settings)
+    yield processes
+    processes.kill_all()

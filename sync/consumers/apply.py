@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,6 +36,7 @@ class ApplyStage:
     settings: Settings
     applier: Applier
     producer: AIOKafkaProducer
+    _batches: int = 0
 
     async def handle(self, records: Sequence[Record]) -> None:
         parsed: list[tuple[Record, FicheUpdate]] = []
@@ -53,6 +56,16 @@ class ApplyStage:
         if dead:
             await retry_transient(lambda: send_all(self.producer, dead), what="dlq-publish",
                                   max_backoff_s=self.settings.retry_max_backoff_s)
+        self._maybe_crash()
+
+    def _maybe_crash(self) -> None:
+        """Fault injection: die between the database commit and the offset commit."""
+        limit = self.settings.fault_kill_after_apply_batches
+        if limit:
+            self._batches += 1
+            if self._batches >= limit:
+                log.warning("fault injection: killing the process before the offset commit")
+                os.kill(os.getpid(), signal.SIGKILL)
 
     async def _apply(self, updates: list[FicheUpdate]) -> list[ApplyResult]:
         if not updates:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.structs import ConsumerRecord
 
 from sync.ops.publish import outgoing_for
@@ -60,15 +63,22 @@ class TopicReader:
         return self
 
     async def _partitions(self) -> list[TopicPartition]:
-        assert self._consumer is not None
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            found = self._consumer.partitions_for_topic(self.topic)
-            if found:
-                return [TopicPartition(self.topic, p) for p in sorted(found)]
-            await self._consumer.topics()
-            self._consumer._client.add_topic(self.topic)  # ask the client for its metadata
-            await asyncio.sleep(0.1)
+        """The topic's partitions; the topic is created (as the service would) if missing."""
+        admin = AIOKafkaAdminClient(**client_options(self.settings))
+        await admin.start()
+        try:
+            if self.topic not in await admin.list_topics():
+                with contextlib.suppress(TopicAlreadyExistsError):
+                    await admin.create_topics([NewTopic(self.topic, 3, 1)])
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                [described] = await admin.describe_topics([self.topic])
+                if described.get("error_code", 0) == 0 and described["partitions"]:
+                    return [TopicPartition(self.topic, part["partition"])
+                            for part in described["partitions"]]
+                await asyncio.sleep(0.1)
+        finally:
+            await admin.close()
         raise AssertionError(f"topic {self.topic} did not appear within 30 s")
 
     async def __aexit__(self, *_: object) -> None:
