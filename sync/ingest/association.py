@@ -34,7 +34,7 @@ from sync.ingest.association_model import (
     AssociationMemberRemovedData,
     association_source,
 )
-from sync.ingest.common import IngestError, InvalidRow, InvalidRows, Progress, Publish, cloud_event
+from sync.ingest.common import Flush, IngestError, InvalidRow, InvalidRows, Progress, Publish, cloud_event
 
 __all__ = ["AssociationIngestSummary", "default_source_version", "ingest_association_csv"]
 
@@ -96,6 +96,7 @@ async def ingest_association_csv(
     *,
     source_version: int | None = None,
     progress: Progress | None = None,
+    flush: Flush | None = None,
 ) -> AssociationIngestSummary:
     """Ingest one full member export of ``association_id`` and publish member events.
 
@@ -115,6 +116,8 @@ async def ingest_association_csv(
                 progress(path.name, run.summary.rows_read)
         await run.removals()
         await conn.execute(_RECORD_EXPORT, association_id, version, path.name)
+        if flush is not None:
+            await flush()  # every event on the broker before the state that says so commits
     run.summary.invalid_rows, run.summary.invalid_row_count = run.invalid.rows, run.invalid.count
     log.info("association export ingested", association=association_id, version=version,
              upserted=run.summary.members_upserted, removed=run.summary.members_removed,

@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 __all__ = [
     "MAX_REPORTED_ROWS",
+    "Flush",
     "IngestError",
     "InvalidRow",
     "InvalidRows",
@@ -19,6 +20,8 @@ __all__ = [
 
 #: Receives each CloudEvent dict; publishing (Kafka) is the caller's business.
 Publish = Callable[[dict[str, Any]], Awaitable[None]]
+#: Awaited before the ingest's transaction commits (a batching publisher waits for acks).
+Flush = Callable[[], Awaitable[None]]
 #: Told (what, how many so far) now and then, e.g. ("enterprise.csv", 200000).
 Progress = Callable[[str, int], None]
 

@@ -18,7 +18,7 @@ import asyncpg
 import structlog
 
 from sync.ingest import kbo_sql as sql
-from sync.ingest.common import InvalidRow, InvalidRows, Progress, Publish
+from sync.ingest.common import Flush, InvalidRow, InvalidRows, Progress, Publish
 from sync.ingest.kbo_emit import Linked, Outcome, emit_changes
 from sync.ingest.kbo_state import check_extract_order, load_full, load_update, record_extract
 from sync.ingest.kbo_zip import KboZip, ZipLimits
@@ -52,12 +52,14 @@ async def ingest_kbo_zip(
     progress: Progress | None = None,
     linked: Linked | None = None,
     limits: ZipLimits | None = None,
+    flush: Flush | None = None,
 ) -> KboIngestSummary:
     """Ingest one KBO Full or Update ZIP and publish the resulting entity events.
 
     ``linked`` returns the enterprise numbers already linked to a fiche (they are published
     even without a care NACE code); by default they are read from ``fiche_identifier``
-    (type ``CBE``) when that table exists. Raises :class:`~sync.ingest.common.IngestError`
+    (type ``CBE``) when that table exists. ``flush`` is awaited before the commit, so a
+    batching ``publish`` can make sure every event is on the broker first. Raises :class:`~sync.ingest.common.IngestError`
     (``KboZipError``, ``ExtractOrderError``) when the file cannot be ingested at all.
     """
     with KboZip(path, limits) as kbo:
@@ -72,6 +74,8 @@ async def ingest_kbo_zip(
             await load(conn, kbo, invalid, summary.rows_read, progress)
             await emit_changes(conn, meta, publish, linked_numbers, counts, progress)
             await record_extract(conn, meta)
+            if flush is not None:
+                await flush()
     _fill(summary, invalid, counts)
     log.info("kbo extract ingested", extract=meta.extract_number, type=meta.extract_type,
              upserted=summary.entities_upserted, removed=summary.entities_removed,
