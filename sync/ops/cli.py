@@ -18,7 +18,7 @@ from rich.table import Table
 from sync.ops.logging import configure_logging
 from sync.settings import Settings
 
-__all__ = ["app", "main"]
+__all__ = ["app", "build_app", "main"]
 
 T = TypeVar("T")
 app = typer.Typer(help="Keeps the Sociale Kaart in sync with its authentic sources.",
@@ -163,12 +163,31 @@ def _print_fiche(report: dict[str, Any]) -> None:
     console.print(table)
 
 
-def main() -> None:
-    """Entry point of the ``sksync`` console script."""
+def build_app() -> typer.Typer:
+    """``app`` with every command registered (once; tests drive the result with CliRunner)."""
+    if any(group.name == "stack" for group in app.registered_groups):
+        return app
     from sync.ops.stack import stack_app
 
     app.add_typer(stack_app, name="stack")
     from sync.ops.demo import demo
 
     app.command()(demo)
-    app()
+    from sync.ops.dlq_cli import dlq_app
+
+    app.add_typer(dlq_app, name="dlq")
+    from sync.ops.conflicts import conflicts_app
+
+    app.add_typer(conflicts_app, name="conflicts")
+    from sync.ops.status import status
+
+    app.command("status")(status)
+    from sync.ops.ingest_cli import ingest_app
+
+    app.add_typer(ingest_app, name="ingest")
+    return app
+
+
+def main() -> None:
+    """Entry point of the ``sksync`` console script."""
+    build_app()()
