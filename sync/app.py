@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -29,8 +30,10 @@ from sync.producers.kafka import client_options, new_producer
 from sync.producers.relay import OutboxRelay
 from sync.retry import retry_transient
 from sync.settings import Settings
-from sync.store.apply import Applier
+from sync.store.apply import OUTBOX_CHANNEL, Applier
 from sync.store.migrate import migrate, pending_migrations
+from sync.store.uow import UnitOfWork
+from sync.store.verification import raise_verification_due
 
 __all__ = ["Service", "asyncapi_app", "build_broker"]
 
@@ -133,6 +136,7 @@ class Service:
                             batch_size=settings.relay_batch_size,
                             poll_interval_s=settings.relay_poll_interval_s)
         self._tasks.append(asyncio.create_task(relay.run(), name="relay"))
+        self._tasks.append(asyncio.create_task(self._verification_loop(), name="verification"))
         if self.serve_http:
             config = uvicorn.Config(http_app(self.readiness), host=settings.http_host,
                                     port=settings.http_port, log_level="warning",
@@ -141,6 +145,31 @@ class Service:
             self._tasks.append(asyncio.create_task(self._http.serve(), name="http"))
         log.info("service started", bootstrap=settings.kafka_bootstrap_servers,
                  http_port=settings.http_port if self.serve_http else None)
+
+    async def _verification_loop(self) -> None:
+        """Now and then, ask editors to have long-unconfirmed fiches checked."""
+        settings = self.settings
+        period = timedelta(days=settings.verification_period_days)
+        while True:
+            try:
+                await self.check_verification(period)
+            except Exception as error:  # a failed round is retried at the next interval
+                log.warning("verification check failed", error=type(error).__name__)
+            await asyncio.sleep(settings.verification_check_interval_s)
+
+    async def check_verification(self, period: timedelta) -> int:
+        """One round of VerificationDue notifications; returns how many were raised."""
+        assert self._pool is not None
+        async with UnitOfWork(self._pool) as uow:
+            raised = await raise_verification_due(
+                uow.conn, topic=self.settings.topics.name("notification"), period=period,
+                now=datetime.now(UTC))
+            if raised:
+                await uow.conn.execute("SELECT pg_notify($1, '')", OUTBOX_CHANNEL)
+            await uow.commit()
+        if raised:
+            log.info("verification due raised", fiches=raised)
+        return raised
 
     async def _open_pool(self) -> asyncpg.Pool:
         return await asyncpg.create_pool(self.settings.database_url, min_size=1,

@@ -16,7 +16,7 @@ from pydantic import JsonValue
 from sync.events import FicheEventData, FicheUpdate, Identifier, NotificationData, derived_id
 from sync.merge import Decision, Notification
 
-__all__ = ["FICHE_SOURCE", "Emitted", "emitted_events", "public_identifiers"]
+__all__ = ["FICHE_SOURCE", "Emitted", "emitted_events", "envelope", "public_identifiers"]
 
 FICHE_SOURCE = "urn:socialekaart:sksync"
 PROTECTED_IDENTIFIERS = frozenset({"SSIN", "SSIN-HASH"})
@@ -61,7 +61,7 @@ def _fiche_event(
         identifiers=public_identifiers(identifiers), cause=update.origin,
     )
     return Emitted("fiche_event", str(state.fiche_id), event_id,
-                   _envelope(event_id, f"be.socialekaart.fiche.{decision.event_type}",
+                   envelope(event_id, f"be.socialekaart.fiche.{decision.event_type}",
                              str(state.fiche_id), data.model_dump(mode="json", by_alias=True),
                              now))
 
@@ -76,13 +76,14 @@ def _notification(
         source=notice.source, editor=notice.editor, cause=update.origin,
     )
     return Emitted("notification", str(fiche_id), notice.id,
-                   _envelope(notice.id, f"be.socialekaart.notification.{notice.type}",
+                   envelope(notice.id, f"be.socialekaart.notification.{notice.type}",
                              str(fiche_id), data.model_dump(mode="json", by_alias=True), now))
 
 
-def _envelope(
+def envelope(
     event_id: uuid.UUID, type_: str, subject: str, data: dict[str, JsonValue], now: datetime,
 ) -> dict[str, Any]:
+    """A CloudEvent document emitted by this service."""
     return {
         "specversion": "1.0", "id": str(event_id), "source": FICHE_SOURCE, "type": type_,
         "time": now.isoformat().replace("+00:00", "Z"), "subject": subject,

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from sync.cloudevents import CloudEvent
 from sync.errors import PermanentError
 from sync.events import FicheUpdate
-from sync.mapping import cobrha_professional
+from sync.mapping import association, cobrha_organisation, cobrha_professional, kbo, manual
 from sync.mapping.common import MappingContext
 
 __all__ = ["MappingContext", "map_event", "mapper_for", "topic_key_for"]
@@ -32,6 +32,15 @@ Mapper = Callable[[CloudEvent, MappingContext], FicheUpdate]
 _BY_TYPE: dict[str, Mapper] = {
     cobrha_professional.TYPE_UPSERTED: cobrha_professional.map_cobrha_professional,
     cobrha_professional.TYPE_REMOVED: cobrha_professional.map_cobrha_professional,
+    cobrha_organisation.TYPE_UPSERTED: cobrha_organisation.map_cobrha_organisation,
+    cobrha_organisation.TYPE_REMOVED: cobrha_organisation.map_cobrha_organisation,
+    kbo.TYPE_UPSERTED: kbo.map_kbo_entity,
+    kbo.TYPE_REMOVED: kbo.map_kbo_entity,
+    association.TYPE_UPSERTED: association.map_association_member,
+    association.TYPE_REMOVED: association.map_association_member,
+    manual.TYPE_EDITED: manual.map_manual,
+    manual.TYPE_CREATED: manual.map_manual,
+    manual.TYPE_RESOLVED: manual.map_manual,
 }
 
 

@@ -46,9 +46,9 @@ class ProfessionEntry(Inbound):
     profession_code: str = Field(alias="professionCode")
     nihii: str
     friendly_name: dict[str, str] | None = Field(None, alias="friendlyName")
-    specialities: list[str] = []
+    specialities: list[str] = Field(default_factory=list)
     licence: Licence | None = None
-    addresses: list[CobrhaAddress] = []
+    addresses: list[CobrhaAddress] = Field(default_factory=list)
     email: str | None = None
     phone: str | None = None
 
@@ -102,7 +102,7 @@ def map_cobrha_professional(event: CloudEvent, context: MappingContext) -> Fiche
             "name.last": record.last_name.strip(),
             "gender": record.gender,
             "languages": [record.language] if record.language else None,
-            "professions": professions,  # type: ignore[dict-item]
+            "professions": professions,
             "addresses": _addresses(record.professions) or None,
             "contact.phone": next((p.phone for p in record.professions if p.phone), None),
             "contact.email": next((p.email for p in record.professions if p.email), None),

@@ -106,7 +106,9 @@ class Applier:
         fiche_id = await self._fiche_id(repo, update)
         state = await repo.load(fiche_id)
         if state is not None:
-            if state.kind is not update.kind and update.action is not UpdateAction.RESOLVE:
+            # A pin or a resolution names its fiche; merge checks the fields against its kind.
+            if state.kind is not update.kind and update.action not in (
+                    UpdateAction.RESOLVE, UpdateAction.PIN):
                 raise PermanentError("kind-mismatch", f"fiche {fiche_id} is a {state.kind}")
             return state
         if update.action in (UpdateAction.PIN, UpdateAction.RESOLVE):

@@ -1,0 +1,51 @@
+"""VerificationDue: fiches no authentic source has confirmed for a whole period.
+
+The directory asks a provider or organisation to check its data once per period; a fiche
+that CoBRHA or the KBO confirmed within the period is not asked.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from sync.emitted import envelope
+from sync.events import NotificationData, derived_id
+from sync.store.fiches import Conn
+
+__all__ = ["raise_verification_due"]
+
+DUE = """
+SELECT id, coalesce(verified_at, created_at) AS since FROM fiche
+WHERE status = 'active' AND coalesce(verified_at, created_at) < $1
+  AND (verification_notified_at IS NULL OR verification_notified_at < $1)
+ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED
+"""
+MARK = "UPDATE fiche SET verification_notified_at = $2 WHERE id = ANY($1::uuid[])"
+ENQUEUE = """
+INSERT INTO outbox (event_id, topic, key, payload) VALUES ($1, $2, $3, $4::jsonb)
+ON CONFLICT (event_id) DO NOTHING
+"""
+
+
+async def raise_verification_due(
+    conn: Conn, *, topic: str, period: timedelta, now: datetime, limit: int = 1000,
+) -> int:
+    """Enqueue one ``verification-due`` notification per due fiche; returns how many.
+
+    Call inside a transaction; the outbox rows and the marks commit together.
+    """
+    rows = await conn.fetch(DUE, now - period, limit)
+    for row in rows:
+        event_id = derived_id("verification-due", str(row["id"]), now.date().isoformat())
+        data = NotificationData(
+            fiche_id=row["id"],
+            message=f"no authentic source has confirmed this fiche since "
+                    f"{row['since'].date().isoformat()}: ask the provider to check it")
+        await conn.execute(ENQUEUE, event_id, topic, str(row["id"]),
+                           json.dumps(envelope(event_id, "be.socialekaart.notification."
+                                               "verification-due", str(row["id"]),
+                                               data.model_dump(mode="json", by_alias=True),
+                                               now)))
+    await conn.execute(MARK, [row["id"] for row in rows], now)
+    return len(rows)
