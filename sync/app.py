@@ -24,6 +24,7 @@ from sync.consumers.apply import ApplyStage
 from sync.consumers.kafka import raw_body, tolerant_parser
 from sync.consumers.source import SourceStage
 from sync.mapping import MappingContext
+from sync.ops.gauges import poll_gauges
 from sync.ops.http import http_app
 from sync.policy import default_policy
 from sync.producers.kafka import client_options, new_producer
@@ -137,6 +138,7 @@ class Service:
                             poll_interval_s=settings.relay_poll_interval_s)
         self._tasks.append(asyncio.create_task(relay.run(), name="relay"))
         self._tasks.append(asyncio.create_task(self._verification_loop(), name="verification"))
+        self._tasks.append(asyncio.create_task(poll_gauges(settings, self._pool), name="gauges"))
         if self.serve_http:
             config = uvicorn.Config(http_app(self.readiness), host=settings.http_host,
                                     port=settings.http_port, log_level="warning",

@@ -16,7 +16,9 @@ from pydantic import JsonValue
 from sync.events import FicheEventData, FicheUpdate, Identifier, NotificationData, derived_id
 from sync.merge import Decision, Notification
 
-__all__ = ["FICHE_SOURCE", "Emitted", "emitted_events", "envelope", "public_identifiers"]
+__all__ = [
+    "FICHE_SOURCE", "Emitted", "edit_refused", "emitted_events", "envelope", "public_identifiers",
+]
 
 FICHE_SOURCE = "urn:socialekaart:sksync"
 PROTECTED_IDENTIFIERS = frozenset({"SSIN", "SSIN-HASH"})
@@ -89,3 +91,28 @@ def envelope(
         "time": now.isoformat().replace("+00:00", "Z"), "subject": subject,
         "datacontenttype": "application/json", "data": data,
     }
+
+
+REFUSABLE_TYPES = frozenset({"be.socialekaart.fiche.edited", "be.socialekaart.fiche.created"})
+
+
+def edit_refused(
+    event_type: str, event_id: str, data: Any, reason: str, detail: str, now: datetime,
+) -> Emitted | None:
+    """The ``edit-refused`` notification telling an editor why a hand edit was not taken."""
+    if event_type not in REFUSABLE_TYPES or not isinstance(data, dict):
+        return None
+    raw_fiche, editor = data.get("ficheId"), data.get("editor")
+    try:
+        fiche_id = uuid.UUID(str(raw_fiche)) if raw_fiche else None
+    except ValueError:
+        fiche_id = None
+    editor_id = editor.get("id") if isinstance(editor, dict) else None
+    notice_id = derived_id("edit-refused", event_id)
+    body = NotificationData(
+        fiche_id=fiche_id, message=f"edit refused ({reason}): {detail}",
+        editor=str(editor_id)[:100] if editor_id else None)
+    subject = str(fiche_id) if fiche_id else event_id[:100]
+    return Emitted("notification", subject, notice_id,
+                   envelope(notice_id, "be.socialekaart.notification.edit-refused", subject,
+                            body.model_dump(mode="json", by_alias=True), now))

@@ -292,9 +292,18 @@ def _recompute(
 
 
 def _derive_status(before: FicheState, after: FicheState) -> None:
-    status = after.visible.get("status")
-    if isinstance(status, dict) and status.get("active") is False:
-        after.status, after.inactive_reason = "inactive", str(status.get("reason") or "ended")
+    """Inactive when a pin says so, or (without a pin) when any authentic registration ended:
+    a licence that ends at CoBRHA is not revived by an active KBO enterprise, nor the reverse.
+    """
+    pin = after.pins.get("status")
+    if pin is not None:
+        stated = [pin.value]
+    else:
+        stated = [entry.value for key, entry in sorted(after.provenance.items())
+                  if key[0] == "status" and entry.source in AUTHENTIC]
+    ended = [s for s in stated if isinstance(s, dict) and s.get("active") is False]
+    if ended:
+        after.status, after.inactive_reason = "inactive", str(ended[0].get("reason") or "ended")
     else:
         after.status, after.inactive_reason = "active", None
 

@@ -71,10 +71,25 @@ class ApplyStage:
         if not updates:
             return []
         started = time.perf_counter()
-        results = await retry_transient(lambda: self.applier.apply(updates), what="apply",
-                                        max_backoff_s=self.settings.retry_max_backoff_s)
+        try:
+            results = await self._apply_retrying(updates)
+        except Exception:  # a defect in one update must not stop the stream: isolate it
+            log.exception("batch failed unexpectedly; applying its updates one by one")
+            results = [await self._apply_alone(update) for update in updates]
         metrics.APPLY_LATENCY.observe(time.perf_counter() - started)
         return results
+
+    async def _apply_retrying(self, updates: list[FicheUpdate]) -> list[ApplyResult]:
+        return await retry_transient(lambda: self.applier.apply(updates), what="apply",
+                                     max_backoff_s=self.settings.retry_max_backoff_s)
+
+    async def _apply_alone(self, update: FicheUpdate) -> ApplyResult:
+        try:
+            [result] = await self._apply_retrying([update])
+            return result
+        except Exception as error:
+            failure = PermanentError("internal-error", type(error).__name__)
+            return ApplyResult(update, "rejected", reason=failure.reason, error=failure)
 
     def _observe(self, record: Record, result: ApplyResult) -> None:
         update = result.update

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer
 
-from sync.cloudevents import decode
+from sync.cloudevents import CloudEvent, decode
+from sync.emitted import edit_refused
 from sync.errors import PermanentError
 from sync.mapping import MappingContext, map_event
 from sync.ops import metrics
@@ -42,12 +45,13 @@ class SourceStage:
     def _translate(self, record: Record) -> list[Outgoing]:
         metrics.CONSUMED.labels(record.topic).inc()
         bound = log.bind(topic=record.topic, partition=record.partition, offset=record.offset)
+        event = None
         try:
             event = decode(record.value)
             bound = bound.bind(event_id=event.id, source=event.source)
             updates = map_event(event, self.context)
         except PermanentError as error:
-            return [self._dead(record, error, bound)]
+            return [self._dead(record, error, bound), *self._tell_editor(event, error)]
         except Exception as error:  # a defect must not stop the stream: park the message
             bound.exception("mapping failed unexpectedly")
             return [self._dead(record, PermanentError("internal-error", type(error).__name__),
@@ -60,6 +64,18 @@ class SourceStage:
              [("ce_id", str(update.update_id).encode())])
             for update in updates
         ]
+
+    def _tell_editor(self, event: CloudEvent | None, error: PermanentError) -> list[Outgoing]:
+        """A refused hand edit is dead-lettered *and* its editor is told why."""
+        if event is None:
+            return []
+        notice = edit_refused(event.type, event.id, event.data, error.reason, error.detail,
+                              datetime.now(UTC))
+        if notice is None:
+            return []
+        return [(self.settings.topics.name("notification"), notice.key.encode(),
+                 json.dumps(notice.document, ensure_ascii=False).encode(),
+                 [("ce_id", str(notice.event_id).encode())])]
 
     def _dead(
         self, record: Record, error: PermanentError, bound: structlog.BoundLogger,

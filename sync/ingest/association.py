@@ -34,7 +34,15 @@ from sync.ingest.association_model import (
     AssociationMemberRemovedData,
     association_source,
 )
-from sync.ingest.common import Flush, IngestError, InvalidRow, InvalidRows, Progress, Publish, cloud_event
+from sync.ingest.common import (
+    Flush,
+    IngestError,
+    InvalidRow,
+    InvalidRows,
+    Progress,
+    Publish,
+    cloud_event,
+)
 
 __all__ = ["AssociationIngestSummary", "default_source_version", "ingest_association_csv"]
 

@@ -59,8 +59,9 @@ async def ingest_kbo_zip(
     ``linked`` returns the enterprise numbers already linked to a fiche (they are published
     even without a care NACE code); by default they are read from ``fiche_identifier``
     (type ``CBE``) when that table exists. ``flush`` is awaited before the commit, so a
-    batching ``publish`` can make sure every event is on the broker first. Raises :class:`~sync.ingest.common.IngestError`
-    (``KboZipError``, ``ExtractOrderError``) when the file cannot be ingested at all.
+    batching ``publish`` can make sure every event is on the broker first. Raises
+    :class:`~sync.ingest.common.IngestError` (``KboZipError``, ``ExtractOrderError``) when the
+    file cannot be ingested at all.
     """
     with KboZip(path, limits) as kbo:
         meta = kbo.meta

@@ -78,16 +78,13 @@ async def _run(
     with console.status("starting the service ..."):
         await service.start()
     try:
-        producer = new_producer(settings)
-        await producer.start()
-        try:
-            published = 0
-            for file in files:
-                published += await publish_events(producer, read_events(file), settings)
-        finally:
-            await producer.stop()
-        with console.status(f"applying {published} source events ..."):
-            await _settle(settings, timeout)
+        published = 0
+        # Editors edit fiches they can see: the hand edits go in once the sources are applied.
+        automated = [f for f in files if not f.name.startswith("manual")]
+        for phase in (automated, [f for f in files if f not in automated]):
+            published += await _publish(settings, phase)
+            with console.status(f"applying {published} source events ..."):
+                await _settle(settings, timeout)
         conn = await asyncpg.connect(settings.database_url)
         try:
             figures: dict[str, float] = dict(await counts(conn))
@@ -102,6 +99,18 @@ async def _run(
         return figures
     finally:
         await service.stop()
+
+
+async def _publish(settings: Settings, files: list[Path]) -> int:
+    producer = new_producer(settings)
+    await producer.start()
+    try:
+        count = 0
+        for file in files:
+            count += await publish_events(producer, read_events(file), settings)
+        return count
+    finally:
+        await producer.stop()
 
 
 async def _settle(settings: Settings, timeout: float) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -58,7 +58,7 @@ ON CONFLICT (fiche_id, source, record_id) DO UPDATE SET source_version = EXCLUDE
 """
 UPSERT_PIN = """
 INSERT INTO pin (fiche_id, field, value, author, role, reason, pinned_at, review_after)
-VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8::date)
+VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8)
 ON CONFLICT (fiche_id, field) DO UPDATE
 SET value = EXCLUDED.value, author = EXCLUDED.author, role = EXCLUDED.role,
     reason = EXCLUDED.reason, pinned_at = EXCLUDED.pinned_at, review_after = EXCLUDED.review_after
@@ -161,7 +161,8 @@ class FicheRepository:
             await self.conn.execute(UPSERT_RECORD, source.value, record_id, fid, source_version)
         await self.conn.executemany(UPSERT_PIN, [
             (fid, p.field, _json(p.value), p.author, p.role, p.reason, p.pinned_at,
-             p.review_after) for p in decision.pins_set])
+             date.fromisoformat(p.review_after) if p.review_after else None)
+            for p in decision.pins_set])
         await self.conn.executemany(DELETE_PIN, [(fid, f) for f in decision.pins_released])
         await self.conn.executemany(UPSERT_CONFLICT, [
             (c.id, fid, c.field, _json(c.candidate), c.source.value, c.record_id, c.status, now,

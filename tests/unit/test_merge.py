@@ -185,3 +185,23 @@ def test_a_licence_ending_deactivates_the_fiche_with_its_reason() -> None:
     assert decision.state.status == "inactive"
     assert decision.state.inactive_reason == "no active licence"
     assert decision.state.visible["name.last"] == "A"
+
+
+def test_an_organisation_is_inactive_when_any_authentic_registration_ended() -> None:
+    """A recognition ended at CoBRHA is not revived by an active enterprise at the KBO."""
+    org = new_state(uuid.UUID(int=2), FicheKind.ORGANISATION)
+    state = run(
+        update(Source.COBRHA, 1, {"status": {"active": False, "reason": "no valid recognition"}},
+               kind=FicheKind.ORGANISATION),
+        update(Source.KBO, 1, {"status": {"active": True, "reason": None}},
+               kind=FicheKind.ORGANISATION),
+        state=org)
+    assert state.status == "inactive"
+    assert state.inactive_reason == "no valid recognition"
+
+
+def test_an_association_membership_ending_does_not_end_a_persons_registration() -> None:
+    """Only authentic sources (CoBRHA, KBO) decide whether a provider is active."""
+    state = run(update(Source.ASSOCIATION, 1, {"status": {"active": False, "reason": "left"},
+                                               "name.last": "Claes"}))
+    assert state.status == "active"

@@ -1,0 +1,141 @@
+"""``sksync conflicts``: the open conflicts, and an editor's decision on one.
+
+A decision is not written to the database here: it is published as a
+``be.socialekaart.conflict.resolved`` CloudEvent on the manual-edit topic, so it takes the
+same path as every other update (inbox, merge rules, fiche history, downstream events).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+import asyncpg
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sync.ops.cli import fail, settings
+from sync.ops.publish import outgoing_for
+from sync.ops.status import run_ops
+from sync.producers.kafka import new_producer, send_all
+from sync.settings import Settings
+from sync.store.conflicts import ConflictRow, conflict_by_id, fiche_exists, open_conflicts
+from sync.store.queries import resolve_fiche_id
+
+__all__ = ["RESOLVED_TYPE", "conflicts_app", "resolution_event"]
+
+RESOLVED_TYPE = "be.socialekaart.conflict.resolved"
+CLI_SOURCE = "urn:socialekaart:sksync-cli"
+conflicts_app = typer.Typer(help="Look at and resolve conflicts.", no_args_is_help=True)
+
+
+def resolution_event(
+    conflict: ConflictRow, decision: Literal["accept", "keep"], editor: str,
+) -> dict[str, Any]:
+    """The CloudEvent of one decision; its subject (and Kafka key) is the conflict's fiche."""
+    return {
+        "specversion": "1.0", "id": f"conflict-resolved-{uuid.uuid4()}", "source": CLI_SOURCE,
+        "type": RESOLVED_TYPE, "time": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "subject": str(conflict.fiche_id), "datacontenttype": "application/json",
+        "data": {"conflictId": str(conflict.id), "decision": decision, "editor": editor},
+    }
+
+
+async def _open_of(config: Settings, ref: str | None, limit: int) -> list[ConflictRow] | None:
+    """Open conflicts of fiche ``ref`` (or all); None when there is no such fiche."""
+    conn = await asyncpg.connect(config.database_url)
+    try:
+        fiche_id = None if ref is None else await resolve_fiche_id(conn, ref)
+        if ref is not None and (fiche_id is None or not await fiche_exists(conn, fiche_id)):
+            return None
+        return await open_conflicts(conn, fiche_id, limit)
+    finally:
+        await conn.close()
+
+
+def _short(value: Any) -> str:
+    return "" if value is None else json.dumps(value, ensure_ascii=False)[:60]
+
+
+@conflicts_app.command("list")
+def list_command(
+    fiche: Annotated[str | None, typer.Option(
+        help="Only this fiche: its id, or TYPE:VALUE (NIHII-PERSON:18749704).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    limit: Annotated[int, typer.Option(min=1, help="Show at most this many.")] = 500,
+) -> None:
+    """Open conflicts, oldest first: the candidate a source gave against the pinned value."""
+    config = settings()
+    rows = run_ops(lambda: _open_of(config, fiche, limit))
+    if rows is None:
+        fail(f"no fiche {fiche}")
+    if as_json:
+        sys.stdout.write(json.dumps([row.as_json() for row in rows], ensure_ascii=False,
+                                    indent=2) + "\n")
+        return
+    table = Table("id", "fiche", "field", "candidate", "current (pinned)", "source",
+                  "raised at", title=f"{len(rows)} open conflict(s)")
+    for row in rows:
+        table.add_row(str(row.id), str(row.fiche_id), row.field, _short(row.candidate),
+                      _short(row.pinned), row.source, row.raised_at.isoformat()[:19])
+    console = Console()
+    console.print(table)
+    if len(rows) == limit:
+        console.print(f"(the first {limit}; use --limit to see more)")
+
+
+async def _find(config: Settings, conflict_id: uuid.UUID) -> ConflictRow | None:
+    conn = await asyncpg.connect(config.database_url)
+    try:
+        return await conflict_by_id(conn, conflict_id)
+    finally:
+        await conn.close()
+
+
+async def _publish(config: Settings, event: dict[str, Any]) -> None:
+    producer = new_producer(config)
+    try:
+        await producer.start()
+        await send_all(producer, [outgoing_for(event, config, config.topics.name("manual_edit"))])
+    finally:
+        await producer.stop()
+
+
+def _decision(accept: bool, keep: bool) -> Literal["accept", "keep"]:
+    if accept == keep:
+        raise typer.BadParameter("give exactly one of --accept and --keep",
+                                 param_hint="--accept/--keep")
+    return "accept" if accept else "keep"
+
+
+@conflicts_app.command("resolve")
+def resolve_command(
+    conflict: Annotated[str, typer.Argument(metavar="ID", help="The conflict's id.")],
+    editor: Annotated[str, typer.Option(help="Who decides (recorded with the decision).")],
+    accept: Annotated[bool, typer.Option(
+        "--accept", help="Take the candidate: the pin is released.")] = False,
+    keep: Annotated[bool, typer.Option("--keep", help="Keep the pinned value.")] = False,
+) -> None:
+    """Publish an editor's decision on an open conflict; the service applies it."""
+    decision = _decision(accept, keep)
+    try:
+        conflict_id = uuid.UUID(conflict)
+    except ValueError:
+        raise typer.BadParameter(f"{conflict!r} is not a conflict id (a UUID)",
+                                 param_hint="ID") from None
+    if not editor.strip() or len(editor) > 200:
+        raise typer.BadParameter("must be 1 to 200 characters", param_hint="--editor")
+    config = settings()
+    found = run_ops(lambda: _find(config, conflict_id))
+    if found is None:
+        fail(f"no conflict {conflict_id}")
+    if found.status != "open":
+        fail(f"conflict {conflict_id} is {found.status}, not open")
+    event = resolution_event(found, decision, editor.strip())
+    run_ops(lambda: _publish(config, event))
+    Console().print(f"published {RESOLVED_TYPE} {event['id']}: {decision} on conflict "
+                    f"{conflict_id} ({found.field} of fiche {found.fiche_id})", highlight=False)

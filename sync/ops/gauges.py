@@ -1,0 +1,69 @@
+"""The Prometheus gauges that need a look at the database and the broker, kept fresh by a
+task of the service. The counters are set where things happen; these are polled."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import structlog
+
+from sync.ops import metrics
+from sync.ops.lag import group_lag
+from sync.ops.status import consumer_groups, database_figures, patiently
+from sync.settings import Settings
+
+__all__ = ["poll_gauges", "refresh_gauges"]
+
+log = structlog.get_logger(__name__)
+
+#: Combinations always exported, so a count that drops to nothing reads 0, not its last value.
+FICHE_KINDS = ("person", "organisation")
+FICHE_STATUSES = ("active", "inactive")
+
+
+async def refresh_gauges(settings: Settings, pool: asyncpg.Pool) -> None:
+    """Set every polled gauge once: lag of both groups, outbox, conflicts, fiches, sources."""
+    async with pool.acquire() as conn:
+        figures = await database_figures(conn)
+    _set_database(figures)
+    for group, topics in consumer_groups(settings):
+        for row in await patiently(group_lag, settings, group, topics):
+            metrics.CONSUMER_LAG.labels(group, row.topic, str(row.partition)).set(row.lag)
+
+
+def _set_database(figures: dict[str, Any]) -> None:
+    outbox = figures["outbox"]
+    metrics.OUTBOX_BACKLOG.set(outbox["backlog"])
+    metrics.OUTBOX_OLDEST_AGE.set(outbox["oldestUnsentAgeSeconds"] or 0.0)
+    metrics.OPEN_CONFLICTS.set(figures["openConflicts"])
+    counts = {(row["kind"], row["status"]): row["count"] for row in figures["fiches"]}
+    for kind in FICHE_KINDS:
+        for status in FICHE_STATUSES:
+            metrics.FICHES.labels(kind, status).set(counts.get((kind, status), 0))
+    for row in figures["sources"]:
+        last = datetime.fromisoformat(row["lastAppliedAt"])
+        metrics.LAST_APPLY.labels(row["source"]).set(last.timestamp())
+
+
+async def poll_gauges(settings: Settings, pool: asyncpg.Pool, interval_s: float = 5.0) -> None:
+    """Refresh the gauges every ``interval_s`` until cancelled.
+
+    A failed refresh (database or broker away) is logged and the loop goes on; it logs when
+    the failures start and when they stop, not every ``interval_s`` in between.
+    """
+    failing = False
+    while True:
+        try:
+            await asyncio.wait_for(refresh_gauges(settings, pool), max(30.0, 2 * interval_s))
+        except Exception as error:  # a metrics hiccup must never stop the service
+            if not failing:
+                log.warning("gauges not refreshed", error=f"{type(error).__name__}: {error}")
+            failing = True
+        else:
+            if failing:
+                log.info("gauges refreshed again")
+            failing = False
+        await asyncio.sleep(interval_s)

@@ -1,0 +1,228 @@
+"""``sksync status``: lag, outbox, dead letters, conflicts, fiches and sources at a glance.
+
+Reads only the broker and the database, so it works while no service runs (that is when an
+operator needs it most). The Prometheus gauges (:mod:`sync.ops.gauges`) use the same figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import asyncpg
+import typer
+from aiokafka.errors import KafkaError
+from rich.console import Console
+from rich.table import Table
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_fixed
+
+from sync.errors import TransientError
+from sync.ops.cli import fail, run_async, settings
+from sync.ops.lag import group_lag, offsets
+from sync.settings import Settings
+from sync.store.conflicts import Conn, count_open_conflicts
+
+__all__ = [
+    "broker_figures", "collect_status", "consumer_groups", "database_figures", "describe",
+    "patiently", "run_ops", "status",
+]
+
+T = TypeVar("T")
+P = ParamSpec("P")
+#: A status part that takes longer than this is reported as a problem, not waited for.
+PART_TIMEOUT_S = 30.0
+RETRIABLE_FOR_S = 10.0
+
+OUTBOX = """
+SELECT count(*) AS backlog,
+       EXTRACT(EPOCH FROM now() - min(created_at))::float8 AS oldest_age_s
+FROM outbox WHERE sent_at IS NULL
+"""
+FICHES = "SELECT kind, status, count(*) AS n FROM fiche GROUP BY kind, status ORDER BY 1, 2"
+PROGRESS = """
+SELECT source, last_applied_at, last_event_time,
+       EXTRACT(EPOCH FROM now() - last_applied_at)::float8 AS age_s
+FROM source_progress ORDER BY source
+"""
+
+
+def describe(error: BaseException) -> str:
+    """An error as one line, its type named once."""
+    name, lines = type(error).__name__, str(error).splitlines()
+    text = lines[0] if lines else ""
+    return text if text.startswith(name) else f"{name}: {text}".rstrip(": ")
+
+
+def run_ops(factory: Callable[[], Awaitable[T]]) -> T:
+    """:func:`sync.ops.cli.run_async`, with the broker's errors and a missing migration
+    reported as one line as well."""
+    async def guarded() -> T:
+        try:
+            return await factory()
+        except (KafkaError, TransientError) as error:
+            fail(f"broker: {describe(error)}")
+        except asyncpg.UndefinedTableError:
+            fail("the database is not migrated: run `sksync migrate`")
+        except TimeoutError as error:
+            fail(f"timed out: {error}")
+
+    return run_async(guarded)
+
+
+def consumer_groups(settings: Settings) -> list[tuple[str, list[str]]]:
+    """The service's two consumer groups and the topics each reads (as in :mod:`sync.app`)."""
+    topics = settings.topics
+    return [(f"{settings.consumer_group}.map", topics.sources()),
+            (f"{settings.consumer_group}.apply", [topics.name("fiche_update")])]
+
+
+async def database_figures(conn: Conn) -> dict[str, Any]:
+    """Outbox, open conflicts, fiches by kind and status, and last apply per source."""
+    outbox = await conn.fetchrow(OUTBOX)
+    assert outbox is not None  # an aggregate without GROUP BY always returns one row
+    return {
+        "outbox": {"backlog": int(outbox["backlog"]),
+                   "oldestUnsentAgeSeconds": outbox["oldest_age_s"]},
+        "openConflicts": await count_open_conflicts(conn),
+        "fiches": [{"kind": r["kind"], "status": r["status"], "count": int(r["n"])}
+                   for r in await conn.fetch(FICHES)],
+        "sources": [{"source": r["source"], "lastAppliedAt": r["last_applied_at"].isoformat(),
+                     "lastEventTime": _iso(r["last_event_time"]), "ageSeconds": r["age_s"]}
+                    for r in await conn.fetch(PROGRESS)],
+    }
+
+
+async def broker_figures(settings: Settings) -> dict[str, Any]:
+    """Lag per group and topic (summed over partitions) and dead letters per DLQ topic."""
+    lag = []
+    for group, names in consumer_groups(settings):
+        per_topic: dict[str, dict[str, int]] = {name: {} for name in names}
+        for row in await patiently(group_lag, settings, group, names):
+            per_topic[row.topic][str(row.partition)] = row.lag
+        lag += [{"group": group, "topic": topic, "lag": sum(parts.values()), "partitions": parts}
+                for topic, parts in per_topic.items()]
+    topics = settings.topics
+    dlqs = [topics.dlq(name) for name in [*topics.sources(), topics.name("fiche_update")]]
+    dead = dict.fromkeys(dlqs, 0)
+    for tp, (begin, end) in (await offsets(settings, dlqs)).items():
+        dead[tp.topic] += end - begin
+    return {"lag": lag, "deadLetters": dead}
+
+
+async def patiently(
+    operation: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs,
+) -> T:
+    """Retry what the broker calls retriable for a few seconds: on a fresh cluster the group
+    coordinator is still being elected when the first group is looked up."""
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception(lambda e: isinstance(e, KafkaError) and e.retriable),
+        wait=wait_fixed(0.5), stop=stop_after_delay(RETRIABLE_FOR_S), reraise=True,
+    ):
+        with attempt:
+            return await operation(*args, **kwargs)
+    raise AssertionError("unreachable: AsyncRetrying returns or raises")
+
+
+async def collect_status(settings: Settings) -> dict[str, Any]:
+    """One status document; a part that cannot be read is named under ``problems``."""
+    doc: dict[str, Any] = {"at": datetime.now(UTC).isoformat(), "problems": []}
+    try:
+        doc |= await asyncio.wait_for(broker_figures(settings), PART_TIMEOUT_S)
+    except (KafkaError, OSError, TimeoutError) as error:
+        doc["problems"].append(f"broker: {describe(error)}")
+    try:
+        doc |= await asyncio.wait_for(_database(settings), PART_TIMEOUT_S)
+    except (OSError, TimeoutError, asyncpg.PostgresError) as error:
+        doc["problems"].append(f"database: {describe(error)}")
+    return doc
+
+
+async def _database(settings: Settings) -> dict[str, Any]:
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        return await database_figures(conn)
+    finally:
+        await conn.close()
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.1f} s"
+
+
+def render(doc: dict[str, Any]) -> Table:
+    """The status document as one table, a section per subject."""
+    table = Table("what", "which", "value", title=f"sksync status at {doc['at'][:19]}Z")
+    for row in doc.get("lag", []):
+        table.add_row("lag", f"{row['group']}  {row['topic']}", str(row["lag"]))
+    table.add_section()
+    for topic, count in doc.get("deadLetters", {}).items():
+        table.add_row("dead letters", topic, str(count))
+    table.add_section()
+    if "outbox" in doc:
+        table.add_row("outbox", "backlog", str(doc["outbox"]["backlog"]))
+        table.add_row("outbox", "oldest unsent", _age(doc["outbox"]["oldestUnsentAgeSeconds"]))
+        table.add_row("conflicts", "open", str(doc["openConflicts"]))
+    for row in doc.get("fiches", []):
+        table.add_row("fiches", f"{row['kind']} {row['status']}", str(row["count"]))
+    for row in doc.get("sources", []):
+        table.add_row("last apply", row["source"],
+                      f"{row['lastAppliedAt'][:19]}Z ({_age(row['ageSeconds'])} ago)")
+    for problem in doc["problems"]:
+        table.add_row("[red]problem[/red]", "", problem)
+    return table
+
+
+async def _show(config: Settings, as_json: bool, watch: float | None, count: int | None) -> bool:
+    """Print the status once, or every ``watch`` seconds; True when the last one had problems."""
+    console = Console()
+    shown = 0
+    while True:
+        doc = await collect_status(config)
+        shown += 1
+        if as_json:
+            indent = None if watch is not None else 2
+            sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=indent) + "\n")
+            sys.stdout.flush()
+        else:
+            if watch is not None and console.is_terminal:
+                console.clear()
+            console.print(render(doc))
+        if watch is None or (count is not None and shown >= count):
+            return bool(doc["problems"])
+        await asyncio.sleep(watch)
+
+
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    watch: Annotated[float | None, typer.Option(
+        metavar="SECONDS", help="Refresh every SECONDS until Ctrl-C.")] = None,
+    count: Annotated[int | None, typer.Option(
+        metavar="N", help="With --watch: stop after N refreshes.")] = None,
+) -> None:
+    """Lag, outbox, dead letters, conflicts, fiches and sources (needs no running service)."""
+    if watch is not None and not watch > 0:
+        raise typer.BadParameter("must be a number of seconds above 0", param_hint="--watch")
+    if count is not None and count < 1:
+        raise typer.BadParameter("must be 1 or more", param_hint="--count")
+    if count is not None and watch is None:
+        raise typer.BadParameter("only makes sense with --watch", param_hint="--count")
+    config = settings()
+    try:
+        problems = run_ops(lambda: _show(config, as_json, watch, count))
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
+    if problems and watch is None:
+        raise typer.Exit(1)
