@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import tempfile
 import sys
 from pathlib import Path
 
@@ -36,7 +37,7 @@ class ServiceProcesses:
 
     def __init__(self, settings: Settings, logdir: Path | None = None) -> None:
         self.settings = settings
-        self.logdir = logdir or Path(os.environ.get("TMPDIR", "/tmp"))
+        self.logdir = logdir or Path(tempfile.gettempdir())
         self.running: list[subprocess.Popen[bytes]] = []
         self.logs: list[Path] = []
 
