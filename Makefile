@@ -37,6 +37,7 @@ lint: $(STAMP)
 
 schemas: $(STAMP)
 	$(BIN)/python scripts/make_samples.py
+	$(BIN)/sksync schemas
 
 check-compose:
 	@if docker compose version >/dev/null 2>&1; then docker compose config --quiet && echo "docker-compose.yml is valid"; \

@@ -23,6 +23,7 @@ from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLS
 from sync.consumers.apply import ApplyStage
 from sync.consumers.kafka import raw_body, tolerant_parser
 from sync.consumers.source import SourceStage
+from sync.events import FicheEventData, FicheUpdate, NotificationData
 from sync.mapping import MappingContext
 from sync.ops.gauges import poll_gauges
 from sync.ops.http import http_app
@@ -93,8 +94,11 @@ def build_broker(settings: Settings, stages: Stages) -> KafkaBroker:
         await stages.apply.handle(msg.raw_message)
         await msg.ack()
 
-    for key in ("fiche_update", "fiche_event", "notification"):
-        broker.publisher(topics.name(key), title=key)
+    schemas = {"fiche_update": FicheUpdate, "fiche_event": FicheEventData,
+               "notification": NotificationData}
+    for key, model in schemas.items():
+        broker.publisher(topics.name(key), title=key, schema=model,
+                         description=(model.__doc__ or "").strip().splitlines()[0])
     return broker
 
 

@@ -163,6 +163,17 @@ def _print_fiche(report: dict[str, Any]) -> None:
     console.print(table)
 
 
+def write_schemas(
+    root: Annotated[Path, typer.Option(help="Folder to write into.")] = Path("schemas"),
+) -> None:
+    """Regenerate the JSON Schemas and the AsyncAPI document from the code."""
+    from sync.schemas import write
+
+    changed = write(root)
+    console.print(f"{len(changed)} file(s) changed" + (": " + ", ".join(changed)
+                                                       if changed else ""))
+
+
 def build_app() -> typer.Typer:
     """``app`` with every command registered (once; tests drive the result with CliRunner)."""
     if any(group.name == "stack" for group in app.registered_groups):
@@ -183,6 +194,8 @@ def build_app() -> typer.Typer:
 
     app.command("status")(status)
     from sync.ops.ingest_cli import ingest_app
+
+    app.command("schemas")(write_schemas)
 
     app.add_typer(ingest_app, name="ingest")
     return app
