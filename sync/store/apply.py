@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from sync.emitted import emitted_events
-from sync.errors import PermanentError
+from sync.errors import PermanentError, TransientError
 from sync.events import FicheUpdate, UpdateAction, derived_id
 from sync.merge import FicheState, merge, new_state
 from sync.policy import Policy
@@ -89,6 +89,10 @@ class Applier:
         if decision.outcome == "stale":
             return ApplyResult(update, "stale", state.fiche_id, state.version)
         await repo.add_identifiers(state.fiche_id, update.identifiers)
+        if state.version == 0 and len(await repo.find(update.identifiers)) > 1:
+            # Another instance created a fiche for one of these identifiers at the same time
+            # and committed first: retrying finds that fiche instead of making a second one.
+            raise TransientError("a fiche for these identifiers was created concurrently")
         editor = update.resolution.editor if update.resolution else None
         await repo.save(
             decision, source=update.source, record_id=update.record_id,
