@@ -46,3 +46,8 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
+    # FastStream configures its own "faststream" logger at import (INFO, own handler, no
+    # propagation): route it through ours, and keep only what needs a person's attention.
+    framework = logging.getLogger("faststream")
+    framework.handlers[:] = [handler]
+    framework.setLevel(logging.WARNING)
