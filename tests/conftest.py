@@ -10,7 +10,9 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from structlog.testing import capture_logs
 
+from sync.app import Service
 from sync.settings import Settings, Topics
 from sync.store.dsn import create_database, drop_database, with_database
 from sync.store.migrate import migrate
@@ -83,6 +85,19 @@ def settings(infra: Infrastructure, pg_url: str) -> Settings:
         http_port=0, relay_poll_interval_s=0.2, apply_batch_timeout_ms=20,
         retry_max_backoff_s=2.0, log_format="json",
     )
+
+
+@pytest.fixture
+async def service(settings: Settings) -> AsyncIterator[Service]:
+    """The service in this process, on the test's own topics and database. Its structured
+    logs are captured so that they stay out of the output of CLI commands under test."""
+    with capture_logs():
+        running = Service(settings, serve_http=False)
+        await running.start()
+        try:
+            yield running
+        finally:
+            await running.stop()
 
 
 @pytest.fixture

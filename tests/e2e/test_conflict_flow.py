@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 from sync.app import Service
 from sync.events import derived_id
 from sync.settings import Settings
 from tests.support.builders import nihii, professional
+from tests.support.cli import sksync
 from tests.support.kafka import TopicReader, publish
-from tests.support.process import service_env
 
 pytestmark = pytest.mark.slow
 
-
-@pytest.fixture
-async def service(settings: Settings) -> AsyncIterator[Service]:
-    running = Service(settings, serve_http=False)
-    await running.start()
-    yield running
-    await running.stop()
 
 
 def edit(fiche_id: uuid.UUID, changes: dict[str, Any]) -> dict[str, Any]:
@@ -39,12 +29,10 @@ def edit(fiche_id: uuid.UUID, changes: dict[str, Any]) -> dict[str, Any]:
                  "reviewAfter": "2028-11-28"}}
 
 
-def cli(settings: Settings, *args: str) -> str:
-    from sync.ops.cli import build_app
-
-    result = CliRunner().invoke(build_app(), list(args), env=service_env(settings))
+async def cli(settings: Settings, *args: str) -> str:
+    result = await sksync(settings, *args)
     assert result.exit_code == 0, result.output
-    return result.output
+    return result.stdout
 
 
 async def conflict_raised(notices: TopicReader, count: int) -> dict[str, Any]:
@@ -79,7 +67,7 @@ async def test_a_pin_survives_a_conflicting_cobrha_update_and_keep_holds_it(
         await publish(settings, [professional(number, version=2, phone="+3255445566")])
         second = await conflict_raised(notices, 2)
         assert second["data"]["candidate"] == "+3255445566"
-        await asyncio.to_thread(cli, settings, "conflicts", "resolve",
+        await cli(settings, "conflicts", "resolve",
                                 second["data"]["conflictId"], "--keep", "--editor", "u-7")
         await publish(settings, [professional(number, version=3, phone="+3255445566",
                                               first="Anna")])
@@ -88,7 +76,7 @@ async def test_a_pin_survives_a_conflicting_cobrha_update_and_keep_holds_it(
     assert latest[-1]["data"]["snapshot"]["contact.phone"] == "+3255000000"
     assert latest[-1]["data"]["snapshot"]["name.first"] == "Anna"
     assert sum(n["type"].endswith("conflict-raised") for n in notices.values()) == 2
-    listed = await asyncio.to_thread(cli, settings, "conflicts", "list", "--json")
+    listed = await cli(settings, "conflicts", "list", "--json")
     assert second["data"]["conflictId"] not in listed
 
 
@@ -107,7 +95,7 @@ async def test_accepting_a_conflict_releases_the_pin_and_the_source_value_shows(
         await publish(settings, [professional(number, version=2, code="NURSE",
                                               phone="+3255445566")])
         raised = await conflict_raised(notices, 1)
-        await asyncio.to_thread(cli, settings, "conflicts", "resolve",
+        await cli(settings, "conflicts", "resolve",
                                 raised["data"]["conflictId"], "--accept", "--editor", "u-7")
         versions = await fiche_events(events, fiche, 3)
     assert versions[-1]["data"]["snapshot"]["contact.phone"] == "+3255445566"

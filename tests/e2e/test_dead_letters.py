@@ -2,43 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from click.testing import Result
-from structlog.testing import capture_logs
-from typer.testing import CliRunner
 
 from sync.app import Service
-from sync.ops.cli import build_app
 from sync.settings import Settings
 from tests.support.builders import professional
+from tests.support.cli import sksync
 from tests.support.kafka import TopicReader, publish, publish_raw
-from tests.support.process import service_env
 
 pytestmark = pytest.mark.slow
 
 POISON = [b"{not json", b"\xff\xfe"]
 
 
-@pytest.fixture
-async def service(settings: Settings) -> AsyncIterator[Service]:
-    """The service in this process; its logs captured, so they stay out of the CLI's output."""
-    with capture_logs():
-        running = Service(settings, serve_http=False)
-        await running.start()
-        yield running
-        await running.stop()
-
-
-async def sksync(settings: Settings, *args: str) -> Result:
-    """``sksync ARGS`` with this test's settings; in a thread, as the CLI runs its own loop."""
-    env = {k: v for k, v in service_env(settings).items() if k.startswith("SKSYNC_")}
-    return await asyncio.to_thread(CliRunner().invoke, build_app(), list(args),
-                                   env={**env, "COLUMNS": "250"})
 
 
 async def listed(settings: Settings, *args: str) -> list[dict[str, Any]]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -92,13 +91,6 @@ async def test_repeated_sigkills_at_random_moments_lose_nothing(
     assert all(seen_id for seen_id in duplicates)  # re-sends share an id, never a new one
     assert (await database_counts(settings))["unsent"] == 0
 
-
-@pytest.fixture
-async def service(settings: Settings) -> AsyncIterator[Service]:
-    running = Service(settings, serve_http=False)
-    await running.start()
-    yield running
-    await running.stop()
 
 
 async def test_the_consumer_waits_while_the_database_is_down_then_catches_up(

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
-from typer.testing import CliRunner
 
 from sync.app import Service
-from sync.ops.cli import build_app
 from sync.settings import Settings
 from sync.store.queries import fiche_report, resolve_fiche_id
 from tests.integration.test_kbo_ingest import full_tables
+from tests.support.cli import sksync
 from tests.support.kafka import TopicReader, publish
 from tests.support.kbo_zip import write_full_zip
-from tests.support.process import service_env
 
 pytestmark = pytest.mark.slow
 SAMPLES = Path(__file__).resolve().parents[2] / "schemas" / "samples"
@@ -29,13 +25,6 @@ def sample(name: str) -> list[dict[str, Any]]:
     lines = (SAMPLES / f"{name}.jsonl").read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines]
 
-
-@pytest.fixture
-async def service(settings: Settings) -> AsyncIterator[Service]:
-    running = Service(settings, serve_http=False)
-    await running.start()
-    yield running
-    await running.stop()
 
 
 async def report(settings: Settings, ref: str) -> dict[str, Any]:
@@ -119,11 +108,36 @@ async def test_a_kbo_full_extract_ingested_by_the_cli_becomes_organisation_fiche
 ) -> None:
     """`sksync ingest kbo` -> sk.src.kbo.entity -> care enterprises become fiches."""
     archive = write_full_zip(tmp_path / "KboOpenData_0100_Full.zip", 100, full_tables())
-    result = await asyncio.to_thread(CliRunner().invoke, build_app(),
-                                     ["ingest", "kbo", str(archive)], env=service_env(settings))
+    result = await sksync(settings, "ingest", "kbo", str(archive))
     assert result.exit_code == 0, result.output
     async with TopicReader(settings, settings.topics.name("fiche_event")) as events:
         seen = await events.until(lambda v: len(v) >= 1, what="a fiche from the KBO extract")
     identifiers = [i for e in seen for i in e["data"]["identifiers"] if i["type"] == "CBE"]
     assert identifiers
     assert all(e["data"]["kind"] == "organisation" for e in seen)
+
+
+async def test_fiche_show_tells_an_editor_where_each_value_came_from(
+    service: Service, settings: Settings,
+) -> None:
+    """`sksync fiche show` lists the visible values and, per field, source and version;
+    a psychologist's profession is explicit in Dutch so a search for "psycholoog" finds it."""
+    professional = next(p for p in sample("cobrha-professional")
+                        if "CLINICAL_PSYCHOLOGIST" in json.dumps(p))
+    async with TopicReader(settings, settings.topics.name("fiche_event")) as events:
+        await publish(settings, [professional])
+        seen = await events.until(lambda v: len(v) >= 1, what="the psychologist's fiche")
+    labels = [p["nl"] for p in seen[0]["data"]["snapshot"]["professions"]]
+    assert any("psycholoog" in label for label in labels)
+    ref = f"NIHII-PERSON:{professional['subject']}"
+    result = await sksync(settings, "fiche", "show", ref, "--json")
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    assert shown["visible"]["name.last"] == professional["data"]["lastName"]
+    assert shown["provenance"]["name.last"][0]["source"] == "cobrha"
+    assert shown["provenance"]["name.last"][0]["sourceVersion"] == (
+        professional["data"]["sourceVersion"])
+    assert all(i["type"] != "SSIN-HASH" for i in shown["identifiers"])
+    table = await sksync(settings, "fiche", "show", ref)
+    assert "name.last" in table.output
+    assert "cobrha" in table.output

@@ -10,29 +10,20 @@ from typing import Any
 
 import asyncpg
 import pytest
-from click.testing import Result
 from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
-from typer.testing import CliRunner
 
 from sync.app import Service
-from sync.ops.cli import build_app
 from sync.ops.gauges import poll_gauges
 from sync.settings import Settings
 from tests.support.builders import nihii, professional
+from tests.support.cli import sksync
 from tests.support.kafka import publish, publish_raw
-from tests.support.process import service_env
 
 pytestmark = pytest.mark.slow
 
 BURST = 25
 
-
-async def sksync(settings: Settings, *args: str) -> Result:
-    """``sksync ARGS`` with this test's settings; in a thread, as the CLI runs its own loop."""
-    env = {k: v for k, v in service_env(settings).items() if k.startswith("SKSYNC_")}
-    return await asyncio.to_thread(CliRunner().invoke, build_app(), list(args),
-                                   env={**env, "COLUMNS": "250"})
 
 
 async def status(settings: Settings) -> dict[str, Any]:

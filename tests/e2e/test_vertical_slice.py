@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import asyncpg
 import pytest
 
@@ -15,13 +13,6 @@ from tests.support.kafka import TopicReader, publish, publish_raw
 
 pytestmark = pytest.mark.slow
 
-
-@pytest.fixture
-async def service(settings: Settings) -> AsyncIterator[Service]:
-    running = Service(settings, serve_http=False)
-    await running.start()
-    yield running
-    await running.stop()
 
 
 async def stored_fiche(settings: Settings, ref: str) -> dict[str, object] | None:

@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 
 import asyncpg
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
 
-from sync.ops.cli import build_app
 from sync.settings import Settings
+from tests.support.cli import sksync
 from tests.support.kafka import TopicReader
-from tests.support.process import service_env
 
 PHONE_PINNED = "+3255000001"
 PHONE_CANDIDATE = "+3255999999"
 
-
-async def sksync(settings: Settings, *args: str) -> Result:
-    """``sksync ARGS`` with this test's settings; in a thread, as the CLI runs its own loop."""
-    env = {k: v for k, v in service_env(settings).items() if k.startswith("SKSYNC_")}
-    return await asyncio.to_thread(CliRunner().invoke, build_app(), list(args),
-                                   env={**env, "COLUMNS": "250"})
 
 
 async def a_fiche_with_a_pinned_phone(conn: asyncpg.Connection) -> uuid.UUID:
