@@ -88,17 +88,33 @@ async def _with_resources(
         await conn.close()
 
 
-def _run(settings: Settings, work: Callable[[asyncpg.Connection, BatchingPublisher],
-                                            Awaitable[T]]) -> tuple[T, int]:
+Work = Callable[[asyncpg.Connection, BatchingPublisher, Callable[[str, int], None]],
+               Awaitable[Any]]
+
+
+def _ingest(file: Path, work: Work, describe: Callable[[Any, int], str]) -> None:
+    """Run one ingest with a progress display; print its summary and its invalid rows."""
     from sync.ingest import IngestError
-    from sync.ops.cli import fail
+    from sync.ops.cli import fail, settings
+
+    if not file.is_file():
+        fail(f"no such file: {file}")
+    config = settings()
+    progress, bar = _reporter()
+
+    async def run(conn: asyncpg.Connection, publish: BatchingPublisher) -> Any:
+        return await work(conn, publish, progress)
 
     try:
-        return asyncio.run(_with_resources(settings, work))
+        with bar or contextlib.nullcontext():
+            summary, published = asyncio.run(_with_resources(config, run))
     except IngestError as error:
         fail(str(error))
     except (OSError, asyncpg.PostgresError) as error:
         fail(f"{type(error).__name__}: {error}")
+    console.print(describe(summary, published), highlight=False)
+    for row in summary.invalid_rows[:20]:
+        console.print(f"  {row.file}:{row.line}: {row.reason}", highlight=False)
 
 
 @ingest_app.command("kbo")
@@ -107,26 +123,16 @@ def ingest_kbo(
 ) -> None:
     """Mirror a KBO extract and publish one event per care-relevant enterprise that changed."""
     from sync.ingest import ingest_kbo_zip
-    from sync.ops.cli import fail, settings
 
-    if not file.is_file():
-        fail(f"no such file: {file}")
-    progress, bar = _reporter()
-    config = settings()
-
-    async def work(conn: asyncpg.Connection, publish: BatchingPublisher) -> Any:
+    async def work(conn: asyncpg.Connection, publish: BatchingPublisher,
+                   progress: Callable[[str, int], None]) -> Any:
         return await ingest_kbo_zip(conn, file, publish, progress=progress, flush=publish.flush)
 
-    with bar or contextlib.nullcontext():
-        summary, published = _run(config, work)
-    console.print(
+    _ingest(file, work, lambda summary, published: (
         f"extract {summary.extract_number} ({summary.extract_type}): "
         f"{summary.entities_upserted} upserted, {summary.entities_removed} removed, "
         f"{summary.entities_unchanged} unchanged, {summary.entities_not_relevant} not care, "
-        f"{summary.invalid_row_count} invalid rows; {published} events published",
-        highlight=False)
-    for row in summary.invalid_rows[:20]:
-        console.print(f"  {row.file}:{row.line}: {row.reason}", highlight=False)
+        f"{summary.invalid_row_count} invalid rows; {published} events published"))
 
 
 @ingest_app.command("association")
@@ -138,24 +144,14 @@ def ingest_association(
 ) -> None:
     """Publish the members that joined, changed or left since the previous export."""
     from sync.ingest import ingest_association_csv
-    from sync.ops.cli import fail, settings
 
-    if not file.is_file():
-        fail(f"no such file: {file}")
-    progress, bar = _reporter()
-    config = settings()
-
-    async def work(conn: asyncpg.Connection, publish: BatchingPublisher) -> Any:
+    async def work(conn: asyncpg.Connection, publish: BatchingPublisher,
+                   progress: Callable[[str, int], None]) -> Any:
         return await ingest_association_csv(conn, association, file, publish,
                                             source_version=source_version, progress=progress,
                                             flush=publish.flush)
 
-    with bar or contextlib.nullcontext():
-        summary, published = _run(config, work)
-    console.print(
+    _ingest(file, work, lambda summary, published: (
         f"{association} export {summary.source_version}: {summary.members_upserted} upserted, "
         f"{summary.members_unchanged} unchanged, {summary.members_removed} removed, "
-        f"{summary.invalid_row_count} invalid rows; {published} events published",
-        highlight=False)
-    for row in summary.invalid_rows[:20]:
-        console.print(f"  {row.file}:{row.line}: {row.reason}", highlight=False)
+        f"{summary.invalid_row_count} invalid rows; {published} events published"))
