@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test run down stack lint schemas check-compose clean
+.PHONY: demo test run down stack lint schemas check-compose check-alerts clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,9 @@ lint: $(STAMP)
 schemas: $(STAMP)
 	$(BIN)/python scripts/make_samples.py
 	$(BIN)/sksync schemas
+
+check-alerts:
+	scripts/check_alerts.sh
 
 check-compose:
 	@if docker compose version >/dev/null 2>&1; then docker compose config --quiet && echo "docker-compose.yml is valid"; \

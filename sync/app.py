@@ -27,6 +27,7 @@ from sync.events import FicheEventData, FicheUpdate, NotificationData
 from sync.mapping import MappingContext
 from sync.ops.gauges import poll_gauges
 from sync.ops.http import http_app
+from sync.ops.status import describe
 from sync.policy import default_policy
 from sync.producers.kafka import client_options, new_producer
 from sync.producers.relay import OutboxRelay
@@ -40,6 +41,8 @@ from sync.store.verification import raise_verification_due
 __all__ = ["Service", "asyncapi_app", "build_broker"]
 
 log = structlog.get_logger(__name__)
+#: How long /readyz waits for the database before calling it unreachable.
+READINESS_DB_TIMEOUT_S = 3.0
 
 
 @dataclass
@@ -142,7 +145,8 @@ class Service:
                             poll_interval_s=settings.relay_poll_interval_s)
         self._tasks.append(asyncio.create_task(relay.run(), name="relay"))
         self._tasks.append(asyncio.create_task(self._verification_loop(), name="verification"))
-        self._tasks.append(asyncio.create_task(poll_gauges(settings, self._pool), name="gauges"))
+        self._tasks.append(asyncio.create_task(
+            poll_gauges(settings, self._pool, settings.gauges_interval_s), name="gauges"))
         if self.serve_http:
             config = uvicorn.Config(http_app(self.readiness), host=settings.http_host,
                                     port=settings.http_port, log_level="warning",
@@ -200,21 +204,27 @@ class Service:
             await admin.close()
 
     async def readiness(self) -> dict[str, str | None]:
+        """Per check, ``None`` when fine or what is wrong. Bounded: a database that does not
+        answer (down, or a half-open connection) is reported after a few seconds."""
         checks: dict[str, str | None] = {}
         try:
-            assert self._pool is not None
-            async with self._pool.acquire(timeout=2) as conn:
-                pending = await conn.fetchval("SELECT 1") and await pending_migrations(conn)
+            pending = await asyncio.wait_for(self._pending_migrations(), READINESS_DB_TIMEOUT_S)
             checks["database"] = None
             checks["migrations"] = f"pending: {', '.join(pending)}" if pending else None
         except Exception as error:
-            checks["database"] = f"unreachable: {type(error).__name__}"
+            checks["database"] = f"unreachable: {describe(error)}"
             checks["migrations"] = "unknown"
         producer = self._producer
         connected = producer is not None and producer.client.cluster.brokers()
         checks["broker"] = None if connected else "no broker known"
         checks["consumers"] = self._assignment_problem()
         return checks
+
+    async def _pending_migrations(self) -> list[str]:
+        if self._pool is None:
+            raise RuntimeError("the service has not started")
+        async with self._pool.acquire(timeout=READINESS_DB_TIMEOUT_S) as conn:
+            return await pending_migrations(conn)
 
     def _assignment_problem(self) -> str | None:
         if self._broker is None:

@@ -88,6 +88,7 @@ class Settings(BaseSettings):
     retry_max_backoff_s: float = 30.0
     verification_period_days: int = 3 * 365
     verification_check_interval_s: float = 3600.0
+    gauges_interval_s: float = 5.0
     #: Fault injection for crash tests: after this many committed apply batches, the process
     #: kills itself with SIGKILL *before* committing the Kafka offsets (0: never).
     fault_kill_after_apply_batches: int = 0

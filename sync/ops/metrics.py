@@ -7,7 +7,7 @@ from prometheus_client import Counter, Gauge, Histogram
 __all__ = [
     "APPLY_LATENCY", "CONSUMED", "CONSUMER_LAG", "DEAD_LETTERS", "EVENT_AGE", "FICHES",
     "LAST_APPLY", "OPEN_CONFLICTS", "OUTBOX_BACKLOG", "OUTBOX_OLDEST_AGE", "OUTCOMES",
-    "PUBLISHED", "RETRIES", "RETRYING",
+    "PUBLISHED", "READY", "RETRIES", "RETRYING", "RETRY_OPERATIONS",
 ]
 
 CONSUMED = Counter(
@@ -41,3 +41,13 @@ LAST_APPLY = Gauge(
 RETRIES = Counter("sksync_retries_total", "Retries after a transient failure.", ["operation"])
 RETRYING = Gauge(
     "sksync_retrying", "Operations currently waiting out a transient failure.", ["operation"])
+READY = Gauge(
+    "sksync_ready", "1 when the last readiness check passed (as /readyz says), else 0.")
+
+#: The ``what`` of every ``retry_transient`` call. Their series exist from the start, at 0,
+#: so a dashboard shows 0 rather than "no data" and ``increase()`` sees the first retry.
+RETRY_OPERATIONS = ("apply", "database-connect", "dlq-publish", "ensure-topics", "map-publish",
+                    "producer-start", "relay")
+for _operation in RETRY_OPERATIONS:
+    RETRIES.labels(_operation)
+    RETRYING.labels(_operation)
