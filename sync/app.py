@@ -30,6 +30,7 @@ from sync.ops.http import http_app
 from sync.ops.status import describe
 from sync.policy import default_policy
 from sync.producers.kafka import client_options, new_producer
+from sync.producers.login import check_kafka_login
 from sync.producers.relay import OutboxRelay
 from sync.retry import retry_transient
 from sync.settings import Settings
@@ -125,8 +126,8 @@ class Service:
     async def start(self) -> None:
         settings = self.settings
         self._pool = await retry_transient(self._open_pool, what="database-connect")
-        async with self._pool.acquire() as conn:
-            await migrate(conn)
+        await self._migrate()
+        await check_kafka_login(settings)  # a refused login fails the start, by name, at once
         await retry_transient(self.ensure_topics, what="ensure-topics")
         self._producer = new_producer(settings)
         await retry_transient(self._producer.start, what="producer-start")
@@ -180,6 +181,21 @@ class Service:
         if raised:
             log.info("verification due raised", fiches=raised)
         return raised
+
+    async def _migrate(self) -> None:
+        """Migrate as the owner role when ``migration_database_url`` is set: the service's own
+        role reads and writes its tables but cannot change the schema (docs/security.md)."""
+        url = self.settings.migration_database_url
+        if url is None:
+            assert self._pool is not None
+            async with self._pool.acquire() as conn:
+                await migrate(conn)
+            return
+        owner = await retry_transient(lambda: asyncpg.connect(url), what="database-connect")
+        try:
+            await migrate(owner)
+        finally:
+            await owner.close()
 
     async def _open_pool(self) -> asyncpg.Pool:
         return await asyncpg.create_pool(self.settings.database_url, min_size=1,

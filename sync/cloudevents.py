@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,10 +12,20 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from sync.errors import PermanentError
 
-__all__ = ["CloudEvent", "decode", "encode"]
+__all__ = ["CloudEvent", "decode", "encode", "field_list", "redact"]
 
 #: A message bigger than this is refused before it is parsed.
 MAX_MESSAGE_BYTES = 1_000_000
+#: Nesting deeper than this is refused: our deepest events nest about 6 levels, and pydantic's
+#: JSON parser (the apply stage reads updates with it) stops at 200.
+MAX_DEPTH = 64
+#: A ``\uD800``-``\uDFFF`` escape: JSON allows it alone, UTF-8 (and so Kafka, PostgreSQL) not.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+#: Digits in an SSIN's groups (YY MM DD NNN CC), however separated. The first nine decide the
+#: last two (check digits), so nine are as telling as eleven.
+_SSIN_LIKE = re.compile(r"\d{2}[-. /]?\d{2}[-. /]?\d{2}[-. /]?\d{3}(?:[-. /]?\d{2})?")
+#: PostgreSQL stores no NUL character, neither in text nor in jsonb.
+_NUL_ESCAPE = re.compile(r"\\u0000")
 
 
 class CloudEvent(BaseModel):
@@ -37,10 +49,10 @@ def decode(raw: bytes | None) -> CloudEvent:
         raise PermanentError("empty-message", "the message has no value")
     if len(raw) > MAX_MESSAGE_BYTES:
         raise PermanentError("too-large", f"the message holds {len(raw)} bytes")
-    try:
-        document = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
-        raise PermanentError("undecodable", f"not JSON: {type(error).__name__}") from None
+    document = _parse(raw)
+    # Counting brackets is cheap, and nesting needs as many: most events skip the walk.
+    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH and _deeper_than(document, MAX_DEPTH):
+        raise PermanentError("too-deep", f"the JSON nests deeper than {MAX_DEPTH} levels")
     if not isinstance(document, dict):
         raise PermanentError("not-a-cloudevent", "the JSON value is not an object")
     try:
@@ -48,7 +60,8 @@ def decode(raw: bytes | None) -> CloudEvent:
     except ValidationError as error:
         raise PermanentError("not-a-cloudevent", _fields_of(error)) from None
     if event.specversion != "1.0":
-        raise PermanentError("not-a-cloudevent", f"specversion {event.specversion[:10]!r}")
+        raise PermanentError("not-a-cloudevent",
+                             redact(f"specversion {event.specversion[:10]!r}"))
     return event
 
 
@@ -70,8 +83,87 @@ def encode(
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+def _parse(raw: bytes) -> Any:
+    """Strict UTF-8 JSON (a leading BOM allowed). ``json.loads`` on bytes would let encoded
+    surrogates through (it decodes with ``surrogatepass``), and a ``\\uD800`` escape gives a
+    lone surrogate too: neither can be written back as UTF-8, so both are refused here rather
+    than fail later, outside the mapper. NaN, Infinity and numbers that overflow a float are
+    no JSON (RFC 8259) and would come out as null, so they are refused too. ``ValueError``
+    also covers integers past Python's digit limit. A NUL character is JSON but cannot be
+    stored: refused here, it does not fail the apply stage's transaction later."""
+    try:
+        text = raw.decode("utf-8-sig")
+        document = json.loads(text, parse_constant=_not_finite, parse_float=_finite)
+        if _SURROGATE_ESCAPE.search(text):
+            json.dumps(document, ensure_ascii=False).encode("utf-8")
+        if _NUL_ESCAPE.search(text) and _holds_nul(document):
+            raise PermanentError("unstorable", "a text holds a NUL character (\\u0000), which "
+                                 "PostgreSQL cannot store")
+    except UnicodeError as error:
+        raise PermanentError("undecodable", f"not UTF-8: {type(error).__name__}") from None
+    except (ValueError, RecursionError) as error:
+        raise PermanentError("undecodable", f"not JSON: {type(error).__name__}") from None
+    return document
+
+
+def _deeper_than(document: Any, limit: int) -> bool:
+    """Whether objects and arrays nest more than ``limit`` deep (the root counts as 1)."""
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            value = list(value.values())
+        if not isinstance(value, list):
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in value)
+    return False
+
+
+def _holds_nul(document: Any) -> bool:
+    """Whether any key or text in ``document`` holds a NUL character."""
+    stack = [document]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return True
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
+
+
+def _not_finite(literal: str) -> Any:
+    raise ValueError(f"{literal} is not a JSON number")
+
+
+def _finite(literal: str) -> float:
+    """A float, unless it overflows to infinity (``1e999``): it would be written back as null."""
+    value = float(literal)
+    if not math.isfinite(value):
+        raise ValueError("a number too large for a float")
+    return value
+
+
 def _fields_of(error: ValidationError) -> str:
     """Which fields failed, never their values (they may hold protected data)."""
-    places = sorted(
-        {".".join(str(part) for part in item["loc"]) or "(root)" for item in error.errors()})
-    return "invalid or missing: " + ", ".join(places[:10])
+    return "invalid or missing: " + field_list(error, "(root)")
+
+
+def field_list(error: ValidationError, root: str) -> str:
+    """The failing fields' places, each cut short: a place holds the document's own keys and
+    nesting, which can be arbitrarily long, and the list goes into a log line and a header."""
+    places = sorted({".".join(str(part) for part in item["loc"])[:80] or root
+                     for item in error.errors()})
+    return redact(", ".join(places[:10]))
+
+
+def redact(detail: str) -> str:
+    """``detail`` with every SSIN-shaped number masked. A refusal's detail goes into logs,
+    dead-letter headers and editors' notifications, and may echo what the event held (a code,
+    a key, a field name): a source that put an SSIN in the wrong place must not see it there."""
+    return _SSIN_LIKE.sub("[number]", detail)

@@ -13,11 +13,21 @@ from typing import Any, Literal
 
 from pydantic import JsonValue
 
-from sync.events import FicheEventData, FicheUpdate, Identifier, NotificationData, derived_id
+from sync.events import (
+    EventOrigin,
+    FicheEventData,
+    FicheLinkedData,
+    FicheUnlinkedData,
+    FicheUpdate,
+    Identifier,
+    NotificationData,
+    derived_id,
+)
 from sync.merge import Decision, Notification
 
 __all__ = [
-    "FICHE_SOURCE", "Emitted", "edit_refused", "emitted_events", "envelope", "public_identifiers",
+    "FICHE_SOURCE", "Emitted", "edit_refused", "emitted_events", "envelope", "fiche_linked",
+    "fiche_unlinked", "match_review_needed", "public_identifiers",
 ]
 
 FICHE_SOURCE = "urn:socialekaart:sksync"
@@ -116,3 +126,52 @@ def edit_refused(
     return Emitted("notification", subject, notice_id,
                    envelope(notice_id, "be.socialekaart.notification.edit-refused", subject,
                             body.model_dump(mode="json", by_alias=True), now))
+
+
+def fiche_linked(
+    record: FicheUpdate, fiche_id: uuid.UUID, version: int, identifiers: list[Identifier],
+    *, score: float | None, match_id: uuid.UUID | None, decided_by: str, cause: EventOrigin,
+    now: datetime,
+) -> Emitted:
+    """``be.socialekaart.fiche.linked``: the source record of ``record`` now describes the fiche
+    (by the matcher, ``decided_by`` ``auto``, or by an editor). One per (fiche, record)."""
+    event_id = derived_id("fiche-linked", str(fiche_id), record.source.value, record.record_id,
+                          str(version))
+    data = FicheLinkedData(
+        fiche_id=fiche_id, version=version, source=record.source, record_id=record.record_id,
+        identifiers=public_identifiers(identifiers), score=score, match_id=match_id,
+        decided_by=decided_by, cause=cause)
+    return Emitted("fiche_event", str(fiche_id), event_id,
+                   envelope(event_id, "be.socialekaart.fiche.linked", str(fiche_id),
+                            data.model_dump(mode="json", by_alias=True), now))
+
+
+def fiche_unlinked(
+    data: FicheUnlinkedData, now: datetime,
+) -> Emitted:
+    """``be.socialekaart.fiche.unlinked``: a wrong link undone (``sksync fiche split``)."""
+    event_id = derived_id("fiche-unlinked", str(data.fiche_id), data.source.value,
+                          data.record_id, str(data.version))
+    body = data.model_copy(update={"identifiers": public_identifiers(list(data.identifiers))})
+    return Emitted("fiche_event", str(data.fiche_id), event_id,
+                   envelope(event_id, "be.socialekaart.fiche.unlinked", str(data.fiche_id),
+                            body.model_dump(mode="json", by_alias=True), now))
+
+
+def match_review_needed(
+    record: FicheUpdate, candidates: list[dict[str, Any]], display: str, now: datetime,
+) -> Emitted:
+    """The ``match-review-needed`` notification: a record may be a fiche an editor must
+    confirm (``sksync matches accept|reject``). ``candidates``: matchId, ficheId, score."""
+    notice_id = derived_id("match-review", str(record.update_id))
+    fiche_id = uuid.UUID(str(candidates[0]["ficheId"]))
+    body = NotificationData(
+        fiche_id=fiche_id,
+        message=(f"{record.source.value} record {record.record_id} ({display[:80]}) may be "
+                 f"{'this fiche' if len(candidates) == 1 else f'one of {len(candidates)} fiches'}"
+                 ": please review"),
+        candidate={"recordId": record.record_id, "matches": candidates},
+        source=record.source.value, cause=record.origin)
+    return Emitted("notification", str(fiche_id), notice_id,
+                   envelope(notice_id, "be.socialekaart.notification.match-review-needed",
+                            str(fiche_id), body.model_dump(mode="json", by_alias=True), now))

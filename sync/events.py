@@ -19,11 +19,15 @@ __all__ = [
     "EventOrigin",
     "FicheEventData",
     "FicheKind",
+    "FicheLinkedData",
+    "FicheUnlinkedData",
     "FicheUpdate",
     "Identifier",
+    "MatchDecision",
     "NotificationData",
     "PinInfo",
     "Source",
+    "SplitRequest",
     "UpdateAction",
     "derived_id",
 ]
@@ -66,6 +70,8 @@ class UpdateAction(StrEnum):
     WITHDRAW = "withdraw"
     PIN = "pin"
     RESOLVE = "resolve"
+    MATCH = "match"  # an editor's decision on a match candidate (docs/matching.md)
+    SPLIT = "split"  # undo a link: a source record leaves the fiche for a new one
 
 
 class Identifier(Frozen):
@@ -101,6 +107,22 @@ class ConflictDecision(Frozen):
     editor: str
 
 
+class MatchDecision(Frozen):
+    """An editor's decision on a match candidate: link the record to the fiche, or never."""
+
+    match_id: uuid.UUID
+    decision: Literal["accept", "reject"]
+    editor: str
+
+
+class SplitRequest(Frozen):
+    """Undo a wrong link: the record ``record_id`` of ``source`` leaves the fiche."""
+
+    source: Source
+    record_id: str
+    editor: str
+
+
 class FicheUpdate(Frozen):
     """One source's statement about one fiche: the canonical message on ``sk.fiche.update``.
 
@@ -123,6 +145,8 @@ class FicheUpdate(Frozen):
     fields: dict[str, JsonValue] = {}
     pin: PinInfo | None = None
     resolution: ConflictDecision | None = None
+    match_decision: MatchDecision | None = None
+    split: SplitRequest | None = None
 
     @property
     def key(self) -> str:
@@ -148,6 +172,35 @@ class FicheEventData(Frozen):
     changed_fields: tuple[str, ...]
     snapshot: dict[str, JsonValue]
     identifiers: tuple[Identifier, ...] = ()
+    cause: EventOrigin | None = None
+
+
+class FicheLinkedData(Frozen):
+    """The ``data`` of ``be.socialekaart.fiche.linked``: a source record now describes this
+    fiche (search indexes merge what they held under the record's identifiers)."""
+
+    fiche_id: uuid.UUID
+    version: int
+    source: Source
+    record_id: str
+    identifiers: tuple[Identifier, ...] = ()
+    score: float | None = None
+    match_id: uuid.UUID | None = None
+    decided_by: str
+    cause: EventOrigin | None = None
+
+
+class FicheUnlinkedData(Frozen):
+    """The ``data`` of ``be.socialekaart.fiche.unlinked``: a wrong link undone; the record
+    and its identifiers now belong to ``new_fiche_id``."""
+
+    fiche_id: uuid.UUID
+    version: int
+    new_fiche_id: uuid.UUID
+    source: Source
+    record_id: str
+    identifiers: tuple[Identifier, ...] = ()
+    editor: str
     cause: EventOrigin | None = None
 
 

@@ -160,6 +160,11 @@ def merge(state: FicheState, update: FicheUpdate, policy: Policy) -> Decision:
             return Decision(outcome="stale", state=state, reason="older or equal sourceVersion")
         after.records[record] = update.source_version
         _record_values(after, update, policy, decision)
+        # A withdrawal first forgets the record's values, then may set some again (its
+        # status): what is set again must not also be deleted by the store.
+        upserted = {entry.key for entry in decision.provenance_upserts}
+        decision.provenance_deletes = [
+            key for key in decision.provenance_deletes if key not in upserted]
     touched = _touched_fields(state, decision)
     _recompute(state, after, touched, policy, update, decision)
     return decision

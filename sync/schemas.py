@@ -13,8 +13,14 @@ from typing import Any
 from pydantic import BaseModel
 
 from sync.cloudevents import CloudEvent
-from sync.events import FicheEventData, FicheUpdate, NotificationData
-from sync.mapping import association, cobrha_organisation, cobrha_professional, manual
+from sync.events import (
+    FicheEventData,
+    FicheLinkedData,
+    FicheUnlinkedData,
+    FicheUpdate,
+    NotificationData,
+)
+from sync.mapping import association, cobrha_organisation, cobrha_professional, manual, matches
 from sync.mapping.kbo_model import KboEntityData, KboEntityRemovedData
 
 __all__ = ["MODELS", "generate", "write"]
@@ -33,7 +39,11 @@ MODELS: dict[str, type[BaseModel]] = {
     "inbound/manual-fiche-edited": manual.FicheEdited,
     "inbound/manual-fiche-created": manual.FicheCreated,
     "inbound/manual-conflict-resolved": manual.ConflictResolved,
+    "inbound/manual-match-decided": matches.MatchDecided,
+    "inbound/manual-fiche-split": matches.FicheSplit,
     "canonical/fiche-update": FicheUpdate,
+    "downstream/fiche-linked-data": FicheLinkedData,
+    "downstream/fiche-unlinked-data": FicheUnlinkedData,
     "downstream/fiche-event-data": FicheEventData,
     "downstream/notification-data": NotificationData,
 }

@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_security: KafkaSecurity = Field(default_factory=KafkaSecurity)
     database_url: str = "postgresql://postgres@127.0.0.1:5432/sksync"
+    #: The schema owner's URL, for migrations only (``sksync migrate`` and the start); the
+    #: service then works as ``database_url``'s role, which cannot change the schema. Unset:
+    #: migrations use ``database_url`` (docs/security.md).
+    migration_database_url: str | None = None
     database_pool_size: int = 8
     topics: Topics = Field(default_factory=Topics)
     consumer_group: str = "sksync"

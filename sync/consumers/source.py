@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,33 +38,48 @@ class SourceStage:
 
     async def handle(self, records: Sequence[Record]) -> None:
         outgoing: list[Outgoing] = []
+        mapped: Counter[tuple[str, str]] = Counter()
         for record in records:
-            outgoing.extend(self._translate(record))
+            outgoing.extend(self._translate(record, mapped))
+        # Counted once per batch and label set: a labelled increment per record costs more
+        # than the mapping of a small event.
+        for topic, count in Counter(record.topic for record in records).items():
+            metrics.CONSUMED.labels(topic).inc(count)
+        for (topic, source), count in mapped.items():
+            metrics.OUTCOMES.labels(topic, source, "mapped").inc(count)
         await retry_transient(lambda: send_all(self.producer, outgoing), what="map-publish",
                               max_backoff_s=self.settings.retry_max_backoff_s)
 
-    def _translate(self, record: Record) -> list[Outgoing]:
-        metrics.CONSUMED.labels(record.topic).inc()
-        bound = log.bind(topic=record.topic, partition=record.partition, offset=record.offset)
+    def _translate(self, record: Record, mapped: Counter[tuple[str, str]]) -> list[Outgoing]:
         event = None
         try:
             event = decode(record.value)
-            bound = bound.bind(event_id=event.id, source=event.source)
             updates = map_event(event, self.context)
         except PermanentError as error:
+            bound = self._bound(record, event)
             return [self._dead(record, error, bound), *self._tell_editor(event, error)]
         except Exception as error:  # a defect must not stop the stream: park the message
+            bound = self._bound(record, event)
             bound.exception("mapping failed unexpectedly")
             return [self._dead(record, PermanentError("internal-error", type(error).__name__),
                                bound)]
-        metrics.OUTCOMES.labels(record.topic, updates[0].source.value if updates else "",
-                                "mapped").inc()
+        mapped[(record.topic, updates[0].source.value if updates else "")] += 1
         topic = self.settings.topics.name("fiche_update")
         return [
             (topic, update.key.encode(), update.model_dump_json(by_alias=True).encode(),
              [("ce_id", str(update.update_id).encode())])
             for update in updates
         ]
+
+    @staticmethod
+    def _bound(record: Record, event: CloudEvent | None) -> structlog.BoundLogger:
+        """A logger bound to the message (and its event, once decoded): only built when there
+        is something to log, which is rare."""
+        bound: structlog.BoundLogger = log.bind(
+            topic=record.topic, partition=record.partition, offset=record.offset)
+        if event is not None:
+            bound = bound.bind(event_id=event.id, source=event.source)
+        return bound
 
     def _tell_editor(self, event: CloudEvent | None, error: PermanentError) -> list[Outgoing]:
         """A refused hand edit is dead-lettered *and* its editor is told why."""

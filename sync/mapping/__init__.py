@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sync.cloudevents import CloudEvent
+from sync.cloudevents import CloudEvent, redact
 from sync.errors import PermanentError
 from sync.events import FicheUpdate
-from sync.mapping import association, cobrha_organisation, cobrha_professional, kbo, manual
+from sync.mapping import association, cobrha_organisation, cobrha_professional, kbo, manual, matches
 from sync.mapping.common import MappingContext
 
 __all__ = ["MappingContext", "map_event", "mapper_for", "topic_key_for"]
@@ -41,6 +41,9 @@ _BY_TYPE: dict[str, Mapper] = {
     manual.TYPE_EDITED: manual.map_manual,
     manual.TYPE_CREATED: manual.map_manual,
     manual.TYPE_RESOLVED: manual.map_manual,
+    matches.TYPE_ACCEPTED: matches.map_match_event,
+    matches.TYPE_REJECTED: matches.map_match_event,
+    matches.TYPE_SPLIT: matches.map_match_event,
 }
 
 
@@ -53,5 +56,11 @@ def mapper_for(event_type: str) -> Mapper:
 
 
 def map_event(event: CloudEvent, context: MappingContext) -> list[FicheUpdate]:
-    """The canonical updates one source event stands for (usually exactly one)."""
-    return [mapper_for(event.type)(event, context)]
+    """The canonical updates one source event stands for (usually exactly one).
+
+    A refusal's detail may echo a value of the event: SSIN-shaped numbers are masked in it.
+    """
+    try:
+        return [mapper_for(event.type)(event, context)]
+    except PermanentError as error:
+        raise PermanentError(error.reason, redact(error.detail)) from None

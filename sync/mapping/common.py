@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
 
 from sync import geo
-from sync.cloudevents import CloudEvent
+from sync.cloudevents import CloudEvent, field_list
 from sync.errors import PermanentError
 from sync.events import EventOrigin, derived_id
 
@@ -45,8 +45,7 @@ def parse_data(model: type[M], event: CloudEvent) -> M:
     try:
         return model.model_validate(event.data)
     except ValidationError as error:
-        places = sorted({".".join(str(p) for p in e["loc"]) or "data" for e in error.errors()})
-        raise PermanentError("schema-invalid", "data: " + ", ".join(places[:10])) from None
+        raise PermanentError("schema-invalid", "data: " + field_list(error, "data")) from None
 
 
 def origin_of(event: CloudEvent) -> EventOrigin:

@@ -30,7 +30,7 @@ console = Console()
 
 def fail(message: str) -> NoReturn:
     """One line on stderr, exit code 1: how a bad argument or a missing service is reported."""
-    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False)
+    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -71,7 +71,12 @@ def run() -> None:
         finally:
             await service.stop()
 
-    asyncio.run(serve())
+    from sync.producers.login import KafkaAuthenticationError
+
+    try:
+        asyncio.run(serve())
+    except KafkaAuthenticationError as error:
+        fail(str(error))
 
 
 @app.command()
@@ -82,7 +87,7 @@ def migrate() -> None:
     config = settings()
 
     async def go() -> list[str]:
-        conn = await asyncpg.connect(config.database_url)
+        conn = await asyncpg.connect(config.migration_database_url or config.database_url)
         try:
             return await apply_migrations(conn)
         finally:
@@ -198,6 +203,13 @@ def build_app() -> typer.Typer:
     app.command("schemas")(write_schemas)
 
     app.add_typer(ingest_app, name="ingest")
+    from sync.ops.matches import matches_app, split_command
+
+    app.add_typer(matches_app, name="matches")
+    fiche_app.command("split")(split_command)
+    from sync.ops.link_initial import link_initial
+
+    app.command("link-initial")(link_initial)
     return app
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
+from collections import Counter
 
 import asyncpg
 import structlog
@@ -27,7 +27,7 @@ log = structlog.get_logger(__name__)
 
 RELAY_LOCK_KEY = 0x736B72656C6179  # "skrelay"
 SELECT_UNSENT = """
-SELECT id, event_id, topic, key, payload::text AS payload FROM outbox
+SELECT id, event_id, topic, key, payload::text AS payload, payload->>'type' AS type FROM outbox
 WHERE sent_at IS NULL ORDER BY id LIMIT $1
 """
 MARK_SENT = "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])"
@@ -91,10 +91,10 @@ class OutboxRelay:
         await send_all(self._producer, (
             (row["topic"], row["key"].encode(), row["payload"].encode(),
              [("ce_id", str(row["event_id"]).encode()),
-              ("ce_type", json.loads(row["payload"])["type"].encode())])
+              ("ce_type", (row["type"] or "").encode())])
             for row in rows))
         await conn.execute(MARK_SENT, [row["id"] for row in rows])
-        for row in rows:
-            metrics.PUBLISHED.labels(row["topic"]).inc()
+        for topic, count in Counter(row["topic"] for row in rows).items():
+            metrics.PUBLISHED.labels(topic).inc(count)
         log.debug("outbox published", rows=len(rows), seconds=time.perf_counter() - started)
         return len(rows)

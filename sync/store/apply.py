@@ -12,9 +12,11 @@ import asyncpg
 from sync.emitted import emitted_events
 from sync.errors import PermanentError, TransientError
 from sync.events import FicheUpdate, UpdateAction, derived_id
+from sync.matching import Weights, default_weights, is_matchable
 from sync.merge import FicheState, merge, new_state
 from sync.policy import Policy
 from sync.store.fiches import Conn, FicheRepository
+from sync.store.linking import Held, Link, Linker
 from sync.store.uow import UnitOfWork
 
 __all__ = ["OUTBOX_CHANNEL", "Applier", "ApplyResult"]
@@ -22,22 +24,43 @@ __all__ = ["OUTBOX_CHANNEL", "Applier", "ApplyResult"]
 #: The relay listens here; a notification is delivered when the apply transaction commits.
 OUTBOX_CHANNEL = "sksync_outbox"
 
-INSERT_INBOX = """
-INSERT INTO inbox (source, event_id, outcome) VALUES ($1, $2, $3)
-ON CONFLICT (source, event_id) DO NOTHING RETURNING 1
+#: The inbox rows of a whole batch, claimed at once (sorted, so that two instances claiming
+#: overlapping batches wait for each other instead of deadlocking). A key another transaction
+#: holds makes this wait for it; a key already there is a duplicate.
+CLAIM_INBOX = """
+INSERT INTO inbox (source, event_id, outcome)
+SELECT source, event_id, 'pending' FROM unnest($1::text[], $2::text[]) AS u(source, event_id)
+ORDER BY source, event_id
+ON CONFLICT (source, event_id) DO NOTHING
+RETURNING source, event_id
 """
 SET_INBOX_OUTCOME = "UPDATE inbox SET outcome = $3 WHERE source = $1 AND event_id = $2"
-TOUCH_PROGRESS = """
-INSERT INTO source_progress (source, last_applied_at, last_event_time) VALUES ($1, $2, $3)
-ON CONFLICT (source) DO UPDATE SET last_applied_at = EXCLUDED.last_applied_at,
-    last_event_time = GREATEST(source_progress.last_event_time, EXCLUDED.last_event_time)
+SET_INBOX_OUTCOMES = """
+UPDATE inbox AS i SET outcome = u.outcome
+FROM unnest($1::text[], $2::text[], $3::text[]) AS u(source, event_id, outcome)
+WHERE i.source = u.source AND i.event_id = u.event_id
 """
+#: A rejected update leaves no trace, not even its inbox row (a replay may then apply it).
+DROP_INBOX = """
+DELETE FROM inbox AS i USING unnest($1::text[], $2::text[]) AS u(source, event_id)
+WHERE i.source = u.source AND i.event_id = u.event_id
+"""
+#: Editors' decisions on matches run the linker's own SQL on fiches, identifiers and records;
+#: a batch holding one is applied update by update, each in a savepoint.
+_ONE_BY_ONE = frozenset({UpdateAction.MATCH, UpdateAction.SPLIT})
+InboxKey = tuple[str, str]
+
+
+class _Rejected(Exception):
+    """An update of a batched apply was rejected: the batch is applied again one by one."""
 
 
 @dataclass(frozen=True)
 class ApplyResult:
     """What became of one update: ``applied``, ``unchanged``, ``stale``, ``duplicate``,
-    ``refused`` or ``rejected`` (a permanent error: ``reason`` says why)."""
+    ``refused``, ``rejected`` (a permanent error: ``reason`` says why) or ``pending-review``
+    (the record probably is a fiche made by hand: it waits for an editor, no fiche was made).
+    ``linked``: the record was linked to an existing fiche by matching."""
 
     update: FicheUpdate
     outcome: str
@@ -46,6 +69,11 @@ class ApplyResult:
     event_type: str | None = None
     reason: str | None = None
     error: PermanentError | None = None
+    linked: bool = False
+
+
+#: Outcomes that leave rows in the outbox for the relay.
+_NOTIFYING = frozenset({"applied", "pending-review"})
 
 
 class Applier:
@@ -54,38 +82,111 @@ class Applier:
     def __init__(
         self, pool: asyncpg.Pool, policy: Policy, topics: dict[str, str],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        weights: Weights | None = None,
     ) -> None:
         self._pool = pool
         self._policy = policy
         self._topics = topics
         self._clock = clock
+        self._weights = weights or default_weights()
 
     async def apply(self, updates: Sequence[FicheUpdate]) -> list[ApplyResult]:
         """Apply ``updates`` in order, in one transaction; permanent errors are returned,
-        transient ones raised (nothing is then committed)."""
+        transient ones raised (nothing is then committed).
+
+        The batch is applied with batched reads and writes (:class:`FicheRepository` with
+        ``batched=True``): a few statements per table for the whole batch. If one of its
+        updates is rejected, the transaction is rolled back and the batch applied again update
+        by update, each in a savepoint, so that the rejected one leaves no trace."""
+        if not any(update.action in _ONE_BY_ONE for update in updates):
+            try:
+                return await self._apply_batch(updates, batched=True)
+            except _Rejected:
+                pass
+        return await self._apply_batch(updates, batched=False)
+
+    async def _apply_batch(
+        self, updates: Sequence[FicheUpdate], *, batched: bool,
+    ) -> list[ApplyResult]:
         async with UnitOfWork(self._pool) as uow:
-            results = [await self._apply_one(uow.conn, update) for update in updates]
-            if any(result.event_type or result.outcome == "applied" for result in results):
-                await uow.conn.execute("SELECT pg_notify($1, '')", OUTBOX_CHANNEL)
+            conn = uow.conn
+            keys = [(update.origin.source, str(update.update_id)) for update in updates]
+            fresh = await self._claim_inbox(conn, keys)
+            repo = FicheRepository(conn, batched=True)
+            if batched:
+                await repo.prefetch([u for u, key in zip(updates, keys, strict=True)
+                                     if key in fresh])
+            results: list[ApplyResult] = []
+            for update, key in zip(updates, keys, strict=True):
+                if key not in fresh:
+                    results.append(ApplyResult(update, "duplicate"))
+                    continue
+                fresh.discard(key)  # the same update twice in one batch: the second is a dup
+                if batched:
+                    try:
+                        results.append(await self._apply_in(repo, update))
+                    except PermanentError as error:
+                        raise _Rejected from error
+                else:
+                    results.append(await self._apply_one(conn, update, key))
+            await repo.flush()
+            await self._settle_inbox(conn, keys, results, batched)
+            if any(result.event_type or result.linked or result.outcome in _NOTIFYING
+                   for result in results):
+                await conn.execute("SELECT pg_notify($1, '')", OUTBOX_CHANNEL)
             await uow.commit()
         return results
 
-    async def _apply_one(self, conn: Conn, update: FicheUpdate) -> ApplyResult:
+    @staticmethod
+    async def _claim_inbox(conn: Conn, keys: list[InboxKey]) -> set[InboxKey]:
+        """Insert the batch's inbox rows; the keys that were new (the others are duplicates)."""
+        rows = await conn.fetch(CLAIM_INBOX, [k[0] for k in keys], [k[1] for k in keys])
+        return {(row["source"], row["event_id"]) for row in rows}
+
+    @staticmethod
+    async def _settle_inbox(
+        conn: Conn, keys: list[InboxKey], results: list[ApplyResult], batched: bool,
+    ) -> None:
+        """Record each update's outcome (applied one by one, each did already) and drop the
+        inbox rows of rejected updates."""
+        done = [(*key, r.outcome) for key, r in zip(keys, results, strict=True)
+                if r.outcome not in ("duplicate", "rejected")]
+        if batched and done:
+            await conn.execute(SET_INBOX_OUTCOMES, *map(list, zip(*done, strict=True)))
+        dropped = [key for key, r in zip(keys, results, strict=True) if r.outcome == "rejected"]
+        if dropped:
+            await conn.execute(DROP_INBOX, [k[0] for k in dropped], [k[1] for k in dropped])
+
+    async def _apply_one(self, conn: Conn, update: FicheUpdate, key: InboxKey) -> ApplyResult:
         try:
             async with conn.transaction():  # a savepoint: a rejected update leaves no trace
-                return await self._apply_in(conn, update)
+                result = await self._apply_in(FicheRepository(conn), update)
+                await conn.execute(SET_INBOX_OUTCOME, *key, result.outcome)
+                return result
         except PermanentError as error:
             return ApplyResult(update, "rejected", reason=error.reason, error=error)
 
-    async def _apply_in(self, conn: Conn, update: FicheUpdate) -> ApplyResult:
-        inbox_key = (update.origin.source, str(update.update_id))
-        if await conn.fetchval(INSERT_INBOX, *inbox_key, "pending") is None:
-            return ApplyResult(update, "duplicate")
-        repo = FicheRepository(conn)
-        state = await self._state_for(repo, update)
+    async def _apply_in(self, repo: FicheRepository, update: FicheUpdate) -> ApplyResult:
+        linker = Linker(repo.conn, self._weights, self._topics, self._clock)
+        if update.action in _ONE_BY_ONE:
+            return await linker.decide(repo, update, self)
+        return await self.place(repo, update, linker)
+
+    async def place(self, repo: FicheRepository, update: FicheUpdate,
+                    linker: Linker) -> ApplyResult:
+        """Apply ``update`` to the fiche it is about, or hold it for review."""
+        state = await self._state_for(repo, update, linker)
+        if isinstance(state, Held):
+            return await linker.hold(repo, update, state)
+        return await self.write(repo, state, update, linker, linker.link_for(update))
+
+    async def write(
+        self, repo: FicheRepository, state: FicheState, update: FicheUpdate, linker: Linker,
+        link: Link | None = None,
+    ) -> ApplyResult:
+        """Merge ``update`` into the (locked) ``state`` and write the decision and its events."""
         decision = merge(state, update, self._policy)
         now = self._clock()
-        await conn.execute(SET_INBOX_OUTCOME, *inbox_key, decision.outcome)
         if decision.outcome == "stale":
             return ApplyResult(update, "stale", state.fiche_id, state.version)
         await repo.add_identifiers(state.fiche_id, update.identifiers)
@@ -99,15 +200,21 @@ class Applier:
             source_version=update.source_version,
             cause=(update.origin.source, update.origin.id), editor=editor, now=now)
         identifiers = await repo.identifiers(state.fiche_id)
-        await repo.enqueue(emitted_events(decision, update, identifiers, now), self._topics)
-        await conn.execute(TOUCH_PROGRESS, update.source.value, now, update.origin.time)
+        events = emitted_events(decision, update, identifiers, now)
+        events += await linker.after_write(decision, update, identifiers, link, now)
+        await repo.enqueue(events, self._topics)
+        await repo.touch_progress(update.source.value, now, update.origin.time)
         return ApplyResult(
             update, decision.outcome, state.fiche_id, decision.state.version,
-            decision.event_type, decision.reason)
+            decision.event_type, decision.reason, linked=link is not None)
 
-    async def _state_for(self, repo: FicheRepository, update: FicheUpdate) -> FicheState:
+    async def _state_for(
+        self, repo: FicheRepository, update: FicheUpdate, linker: Linker,
+    ) -> FicheState | Held:
         """Find (and lock) the fiche the update is about, creating it when it is new."""
-        fiche_id = await self._fiche_id(repo, update)
+        fiche_id = await self._fiche_id(repo, update, linker)
+        if isinstance(fiche_id, Held):
+            return fiche_id
         state = await repo.load(fiche_id)
         if state is not None:
             # A pin or a resolution names its fiche; merge checks the fields against its kind.
@@ -121,7 +228,9 @@ class Applier:
         await repo.load(fiche_id)  # takes the row lock on the new fiche
         return new_state(fiche_id, update.kind)
 
-    async def _fiche_id(self, repo: FicheRepository, update: FicheUpdate) -> uuid.UUID:
+    async def _fiche_id(
+        self, repo: FicheRepository, update: FicheUpdate, linker: Linker,
+    ) -> uuid.UUID | Held:
         if update.resolution is not None:
             found = await repo.fiche_of_conflict(update.resolution.conflict_id)
             if found is None:
@@ -136,5 +245,9 @@ class Applier:
             return matches[0]
         if not update.identifiers:
             raise PermanentError("no-identifier", "the update names no identifier")
+        if is_matchable(update):  # unknown identifiers: perhaps a fiche made by hand
+            probable = await linker.identify(update)
+            if probable is not None:
+                return probable
         first = update.identifiers[0]
         return derived_id("fiche", update.kind.value, first.type, first.value)

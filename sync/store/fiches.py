@@ -1,20 +1,37 @@
-"""Reading and writing fiches: every SQL statement about fiches is named here, once."""
+"""Reading and writing fiches: every SQL statement about fiches is named here, once.
+
+A :class:`FicheRepository` works in one of two ways on the connection of one unit of work:
+
+* **direct** (the default): every method reads or writes at once, one statement at a time;
+* **batched** (``batched=True``, what the apply consumer uses): :meth:`FicheRepository.prefetch`
+  loads and locks, in a handful of statements, every fiche a batch of updates names; reads are
+  then served from memory, kept current by the repository's own writes; writes are buffered and
+  :meth:`FicheRepository.flush` sends them as one set-based statement per table (``unnest``),
+  before the transaction commits.
+
+Batching changes how many round trips a batch costs, not what is written: the buffered writes
+are the same rows, coalesced per key where a later write of the same key in the batch replaces
+an earlier one, and outbox rows keep the order in which they were enqueued. What other code of
+the same transaction reads with its own SQL (the matching of :mod:`sync.store.linking`: fiche
+rows, identifiers and the source records a fiche holds) is written at once even when batched.
+"""
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
 import asyncpg
 
 from sync.emitted import Emitted
-from sync.events import FicheKind, Identifier, Source
+from sync.errors import TransientError
+from sync.events import FicheKind, FicheUpdate, Identifier, Source, derived_id
 from sync.merge import Conflict, Decision, FicheState, Pin, Provenance
 
-__all__ = ["FicheRepository"]
+__all__ = ["Conn", "FicheRepository"]
 
 Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
@@ -22,38 +39,79 @@ FIND_BY_IDENTIFIERS = """
 SELECT DISTINCT fiche_id FROM fiche_identifier
 WHERE (type, value) IN (SELECT * FROM unnest($1::text[], $2::text[]))
 """
-LOCK_FICHE = "SELECT * FROM fiche WHERE id = $1 FOR UPDATE"
+OWNERS_OF_IDENTIFIERS = """
+SELECT type, value, fiche_id FROM fiche_identifier
+WHERE (type, value) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+"""
+#: Locks in id order, so that two transactions locking overlapping batches cannot deadlock.
+LOCK_FICHES = "SELECT * FROM fiche WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE"
 FICHE_OF_CONFLICT = "SELECT fiche_id FROM conflict WHERE id = $1"
 INSERT_FICHE = """
 INSERT INTO fiche (id, kind, version) VALUES ($1, $2, 0) ON CONFLICT (id) DO NOTHING
 """
-SELECT_VALUES = "SELECT * FROM field_value WHERE fiche_id = $1"
-SELECT_PINS = "SELECT * FROM pin WHERE fiche_id = $1"
-SELECT_CONFLICTS = "SELECT * FROM conflict WHERE fiche_id = $1 AND status IN ('open', 'kept')"
-SELECT_RECORDS = "SELECT source, record_id, source_version FROM source_record WHERE fiche_id = $1"
-SELECT_IDENTIFIERS = "SELECT type, value FROM fiche_identifier WHERE fiche_id = $1"
-UPDATE_FICHE = """
-UPDATE fiche SET version = $2, status = $3, inactive_reason = $4, visible = $5::jsonb,
-                 verified_at = $6, updated_at = now()
-WHERE id = $1
+SELECT_VALUES = "SELECT * FROM field_value WHERE fiche_id = ANY($1::uuid[])"
+SELECT_PINS = "SELECT * FROM pin WHERE fiche_id = ANY($1::uuid[])"
+SELECT_CONFLICTS = """
+SELECT * FROM conflict WHERE fiche_id = ANY($1::uuid[]) AND status IN ('open', 'kept')
 """
-ADD_IDENTIFIER = """
-INSERT INTO fiche_identifier (type, value, fiche_id) VALUES ($1, $2, $3)
-ON CONFLICT (type, value) DO NOTHING
+SELECT_RECORDS = """
+SELECT fiche_id, source, record_id, source_version FROM source_record
+WHERE fiche_id = ANY($1::uuid[])
 """
-UPSERT_VALUE = """
+SELECT_IDENTIFIERS = """
+SELECT fiche_id, type, value FROM fiche_identifier WHERE fiche_id = ANY($1::uuid[])
+"""
+#: What must exist at once when a fiche gains a record or identifiers (matching reads them in
+#: the same transaction): the fiche row itself when it is new, with its first version's values.
+#: Returns the identifiers that were added (one that belongs to another fiche stays there).
+WRITE_IDENTITY = """
+WITH new_fiche AS (
+    INSERT INTO fiche (id, kind, version, status, inactive_reason, visible, verified_at)
+    SELECT $1::uuid, $2::text, $3::integer, $4::text, $5::text, $6::text::jsonb,
+           $7::timestamptz
+    WHERE $8::boolean
+), new_record AS (
+    INSERT INTO source_record (source, record_id, fiche_id, source_version)
+    SELECT $9::text, $10::text, $1::uuid, $11::bigint WHERE $12::boolean
+    ON CONFLICT (fiche_id, source, record_id) DO UPDATE
+    SET source_version = EXCLUDED.source_version
+), added AS (
+    INSERT INTO fiche_identifier (type, value, fiche_id)
+    SELECT type, value, $1::uuid FROM unnest($13::text[], $14::text[]) AS u(type, value)
+    ON CONFLICT (type, value) DO NOTHING
+    RETURNING type, value
+)
+SELECT type, value FROM added
+"""
+UPDATE_FICHES = """
+UPDATE fiche AS f
+SET version = u.version, status = u.status, inactive_reason = u.inactive_reason,
+    visible = u.visible::jsonb, verified_at = u.verified_at, updated_at = now()
+FROM unnest($1::uuid[], $2::integer[], $3::text[], $4::text[], $5::text[],
+            $6::timestamptz[]) AS u(id, version, status, inactive_reason, visible, verified_at)
+WHERE f.id = u.id
+"""
+UPSERT_VALUES = """
 INSERT INTO field_value (fiche_id, field, source, record_id, value, source_version, observed_at,
                          verified_at)
-VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8)
+SELECT fiche_id, field, source, record_id, value::jsonb, source_version, observed_at, verified_at
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[],
+            $7::timestamptz[], $8::timestamptz[])
+     AS u(fiche_id, field, source, record_id, value, source_version, observed_at, verified_at)
 ON CONFLICT (fiche_id, field, source, record_id) DO UPDATE
 SET value = EXCLUDED.value, source_version = EXCLUDED.source_version,
     observed_at = EXCLUDED.observed_at, verified_at = EXCLUDED.verified_at
 """
-DELETE_VALUE = """
-DELETE FROM field_value WHERE fiche_id = $1 AND field = $2 AND source = $3 AND record_id = $4
+DELETE_VALUES = """
+DELETE FROM field_value AS f
+USING unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS d(fiche_id, field, source,
+                                                                  record_id)
+WHERE f.fiche_id = d.fiche_id AND f.field = d.field AND f.source = d.source
+  AND f.record_id = d.record_id
 """
-UPSERT_RECORD = """
-INSERT INTO source_record (source, record_id, fiche_id, source_version) VALUES ($1, $2, $3, $4)
+UPSERT_RECORDS = """
+INSERT INTO source_record (source, record_id, fiche_id, source_version)
+SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::bigint[])
 ON CONFLICT (fiche_id, source, record_id) DO UPDATE SET source_version = EXCLUDED.source_version
 """
 UPSERT_PIN = """
@@ -77,26 +135,88 @@ SET status = EXCLUDED.status,
 INSERT_HISTORY = """
 INSERT INTO fiche_history (fiche_id, version, event_type, changed_fields, cause_source,
                            cause_event_id)
-VALUES ($1, $2, $3, $4, $5, $6)
+SELECT fiche_id, version, event_type, ARRAY(SELECT jsonb_array_elements_text(changed::jsonb)),
+       cause_source, cause_event_id
+FROM unnest($1::uuid[], $2::integer[], $3::text[], $4::text[], $5::text[], $6::text[])
+     AS u(fiche_id, version, event_type, changed, cause_source, cause_event_id)
 """
+#: Outbox ids follow the order of enqueueing: the relay publishes in id order, which is what
+#: keeps every fiche's versions in order downstream.
 INSERT_OUTBOX = """
-INSERT INTO outbox (event_id, topic, key, payload) VALUES ($1, $2, $3, $4::jsonb)
+INSERT INTO outbox (event_id, topic, key, payload)
+SELECT event_id, topic, key, payload::jsonb
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY
+     AS u(event_id, topic, key, payload, position)
+ORDER BY position
 ON CONFLICT (event_id) DO NOTHING
 """
+TOUCH_PROGRESS = """
+INSERT INTO source_progress (source, last_applied_at, last_event_time) VALUES ($1, $2, $3)
+ON CONFLICT (source) DO UPDATE SET last_applied_at = EXCLUDED.last_applied_at,
+    last_event_time = GREATEST(source_progress.last_event_time, EXCLUDED.last_event_time)
+"""
+
+Key = tuple[str, str]  # an identifier: (type, value)
+ValueKey = tuple[uuid.UUID, str, str, str]  # field_value: (fiche, field, source, record id)
 
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
+    """Rows to columns, the shape ``unnest`` takes its arrays in."""
+    return [[row[i] for row in rows] for i in range(width)]
+
+
 class FicheRepository:
     """Fiche state in PostgreSQL, on the connection of one unit of work."""
 
-    def __init__(self, conn: Conn) -> None:
+    def __init__(self, conn: Conn, *, batched: bool = False) -> None:
         self.conn = conn
+        self.batched = batched
+        self._states: dict[uuid.UUID, FicheState | None] = {}  # None: known not to exist
+        self._owners: dict[Key, uuid.UUID | None] = {}  # None: known to belong to no fiche
+        self._identifiers: dict[uuid.UUID, list[Identifier]] = {}
+        self._stored: set[uuid.UUID] = set()  # fiches whose row exists in the database
+        self._stored_records: set[tuple[uuid.UUID, Source, str]] = set()
+        self._new_identifiers: dict[uuid.UUID, list[Identifier]] = {}
+        self._values: list[tuple[str, ValueKey, tuple[Any, ...] | None]] = []
+        self._record_versions: dict[tuple[uuid.UUID, str, str], int] = {}
+        self._ordered: list[tuple[str, tuple[Any, ...]]] = []  # pins and conflicts, in order
+        self._fiches: dict[uuid.UUID, tuple[Any, ...]] = {}
+        self._history: list[tuple[Any, ...]] = []
+        self._outbox: list[tuple[Any, ...]] = []
+        self._progress: dict[str, tuple[datetime, datetime | None]] = {}
+
+    # -- reads -------------------------------------------------------------------------------
+
+    async def prefetch(self, updates: Sequence[FicheUpdate]) -> None:
+        """Load and lock every fiche ``updates`` can be about, in a few statements: the owners
+        of their identifiers, the fiches they name, and the fiche ids a new record would get."""
+        keys = sorted({(i.type, i.value) for u in updates for i in u.identifiers})
+        candidates: set[uuid.UUID] = set()
+        if keys:
+            types, values = _columns(keys, 2)
+            for key in keys:
+                self._owners.setdefault(key, None)
+            for row in await self.conn.fetch(OWNERS_OF_IDENTIFIERS, types, values):
+                self._owners[(row["type"], row["value"])] = row["fiche_id"]
+                candidates.add(row["fiche_id"])
+        for update in updates:
+            if update.fiche_id is not None:
+                candidates.add(update.fiche_id)
+            if update.identifiers:
+                first = update.identifiers[0]
+                candidates.add(derived_id("fiche", update.kind.value, first.type, first.value))
+        await self._load_many(candidates - set(self._states))
 
     async def find(self, identifiers: Iterable[Identifier]) -> list[uuid.UUID]:
+        """The fiches holding any of ``identifiers``, oldest id first."""
         items = list(identifiers)
+        keys = [(i.type, i.value) for i in items]
+        if self.batched and all(key in self._owners for key in keys):
+            return sorted({owner for key in keys if (owner := self._owners[key]) is not None})
         rows = await self.conn.fetch(
             FIND_BY_IDENTIFIERS, [i.type for i in items], [i.value for i in items])
         return sorted(row["fiche_id"] for row in rows)
@@ -105,44 +225,83 @@ class FicheRepository:
         value: uuid.UUID | None = await self.conn.fetchval(FICHE_OF_CONFLICT, conflict_id)
         return value
 
-    async def create(self, fiche_id: uuid.UUID, kind: FicheKind) -> None:
-        await self.conn.execute(INSERT_FICHE, fiche_id, kind.value)
-
     async def identifiers(self, fiche_id: uuid.UUID) -> list[Identifier]:
-        rows = await self.conn.fetch(SELECT_IDENTIFIERS, fiche_id)
-        return [Identifier(type=row["type"], value=row["value"]) for row in rows]
-
-    async def add_identifiers(self, fiche_id: uuid.UUID, items: Iterable[Identifier]) -> None:
-        await self.conn.executemany(ADD_IDENTIFIER, [(i.type, i.value, fiche_id) for i in items])
+        if not self.batched or fiche_id not in self._identifiers:
+            rows = await self.conn.fetch(SELECT_IDENTIFIERS, [fiche_id])
+            self._identifiers[fiche_id] = [
+                Identifier(type=row["type"], value=row["value"]) for row in rows]
+        return list(self._identifiers[fiche_id])
 
     async def load(self, fiche_id: uuid.UUID) -> FicheState | None:
         """The fiche's state, locked until the end of the transaction."""
-        row = await self.conn.fetchrow(LOCK_FICHE, fiche_id)
-        if row is None:
-            return None
-        state = FicheState(
-            fiche_id=fiche_id, kind=FicheKind(row["kind"]), version=row["version"],
-            status=row["status"], inactive_reason=row["inactive_reason"],
-            visible=json.loads(row["visible"]), verified_at=row["verified_at"],
-        )
-        for value in await self.conn.fetch(SELECT_VALUES, fiche_id):
+        if not self.batched or fiche_id not in self._states:
+            await self._load_many({fiche_id})
+        return self._states[fiche_id]
+
+    async def _load_many(self, fiche_ids: set[uuid.UUID]) -> None:
+        if not fiche_ids:
+            return
+        ids = sorted(fiche_ids)
+        found = {row["id"]: row for row in await self.conn.fetch(LOCK_FICHES, ids)}
+        for fiche_id in ids:
+            self._states[fiche_id] = None
+        if not found:
+            return
+        present = sorted(found)
+        states: dict[uuid.UUID, FicheState] = {}
+        for fiche_id, row in found.items():
+            states[fiche_id] = FicheState(
+                fiche_id=fiche_id, kind=FicheKind(row["kind"]), version=row["version"],
+                status=row["status"], inactive_reason=row["inactive_reason"],
+                visible=json.loads(row["visible"]), verified_at=row["verified_at"],
+            )
+        for value in await self.conn.fetch(SELECT_VALUES, present):
             entry = Provenance(value["field"], Source(value["source"]), value["record_id"],
                                json.loads(value["value"]), value["source_version"],
                                value["observed_at"])
-            state.provenance[entry.key] = entry
-        for pin in await self.conn.fetch(SELECT_PINS, fiche_id):
+            states[value["fiche_id"]].provenance[entry.key] = entry
+        for pin in await self.conn.fetch(SELECT_PINS, present):
             review = pin["review_after"]
-            state.pins[pin["field"]] = Pin(
+            states[pin["fiche_id"]].pins[pin["field"]] = Pin(
                 pin["field"], json.loads(pin["value"]), pin["author"], pin["role"],
                 pin["reason"], pin["pinned_at"], review.isoformat() if review else None)
-        for item in await self.conn.fetch(SELECT_CONFLICTS, fiche_id):
-            state.conflicts[item["id"]] = Conflict(
+        for item in await self.conn.fetch(SELECT_CONFLICTS, present):
+            states[item["fiche_id"]].conflicts[item["id"]] = Conflict(
                 item["id"], item["field"], json.loads(item["candidate"]),
                 Source(item["source"]), item["record_id"], item["status"])
-        for record in await self.conn.fetch(SELECT_RECORDS, fiche_id):
-            state.records[(Source(record["source"]), record["record_id"])] = (
+        for record in await self.conn.fetch(SELECT_RECORDS, present):
+            source = Source(record["source"])
+            states[record["fiche_id"]].records[(source, record["record_id"])] = (
                 record["source_version"])
-        return state
+            self._stored_records.add((record["fiche_id"], source, record["record_id"]))
+        identifiers: dict[uuid.UUID, list[Identifier]] = {fiche_id: [] for fiche_id in present}
+        for item in await self.conn.fetch(SELECT_IDENTIFIERS, present):
+            identifiers[item["fiche_id"]].append(
+                Identifier(type=item["type"], value=item["value"]))
+            self._owners[(item["type"], item["value"])] = item["fiche_id"]
+        self._identifiers.update(identifiers)
+        self._states.update(states)
+        self._stored.update(present)
+
+    # -- writes ------------------------------------------------------------------------------
+
+    async def create(self, fiche_id: uuid.UUID, kind: FicheKind) -> None:
+        """A new fiche (version 0). Batched, its row is written with its first save."""
+        self._states[fiche_id] = FicheState(fiche_id=fiche_id, kind=kind)
+        self._identifiers.setdefault(fiche_id, [])
+        if not self.batched:
+            await self.conn.execute(INSERT_FICHE, fiche_id, kind.value)
+            self._stored.add(fiche_id)
+            self._states.pop(fiche_id)
+
+    async def add_identifiers(self, fiche_id: uuid.UUID, items: Iterable[Identifier]) -> None:
+        """Give ``items`` to the fiche, except those that already belong to a fiche."""
+        wanted = self._new_identifiers.setdefault(fiche_id, [])
+        for item in items:
+            if self._owners.get((item.type, item.value)) is None and item not in wanted:
+                wanted.append(item)
+        if not self.batched and wanted:
+            await self._write_identity(fiche_id)
 
     async def save(
         self, decision: Decision, *, source: Source, record_id: str, source_version: int,
@@ -151,31 +310,139 @@ class FicheRepository:
         """Write what ``decision`` changed; the caller owns the transaction."""
         state = decision.state
         fid = state.fiche_id
-        await self.conn.executemany(UPSERT_VALUE, [
-            (fid, p.field, p.source.value, p.record_id, _json(p.value), p.source_version,
-             p.observed_at, p.observed_at if p.source in (Source.COBRHA, Source.KBO) else None)
-            for p in decision.provenance_upserts])
-        await self.conn.executemany(DELETE_VALUE, [
-            (fid, k[0], k[1].value, k[2]) for k in decision.provenance_deletes])
-        if (source, record_id) in state.records:
-            await self.conn.execute(UPSERT_RECORD, source.value, record_id, fid, source_version)
-        await self.conn.executemany(UPSERT_PIN, [
-            (fid, p.field, _json(p.value), p.author, p.role, p.reason, p.pinned_at,
-             date.fromisoformat(p.review_after) if p.review_after else None)
-            for p in decision.pins_set])
-        await self.conn.executemany(DELETE_PIN, [(fid, f) for f in decision.pins_released])
-        await self.conn.executemany(UPSERT_CONFLICT, [
-            (c.id, fid, c.field, _json(c.candidate), c.source.value, c.record_id, c.status, now,
-             editor if c.status in ("accepted", "kept") else None)
-            for c in decision.conflicts_written])
-        await self.conn.execute(
-            UPDATE_FICHE, fid, state.version, state.status, state.inactive_reason,
-            _json(state.visible), state.verified_at)
+        for p in decision.provenance_upserts:
+            verified = p.observed_at if p.source in (Source.COBRHA, Source.KBO) else None
+            row = (fid, p.field, p.source.value, p.record_id, _json(p.value), p.source_version,
+                   p.observed_at, verified)
+            self._values.append(("upsert", (fid, p.field, p.source.value, p.record_id), row))
+        for field, value_source, value_record in decision.provenance_deletes:
+            self._values.append(("delete", (fid, field, value_source.value, value_record), None))
+        for pin in decision.pins_set:
+            self._ordered.append((UPSERT_PIN, (
+                fid, pin.field, _json(pin.value), pin.author, pin.role, pin.reason,
+                pin.pinned_at,
+                date.fromisoformat(pin.review_after) if pin.review_after else None)))
+        for name in decision.pins_released:
+            self._ordered.append((DELETE_PIN, (fid, name)))
+        for c in decision.conflicts_written:
+            self._ordered.append((UPSERT_CONFLICT, (
+                c.id, fid, c.field, _json(c.candidate), c.source.value, c.record_id, c.status,
+                now, editor if c.status in ("accepted", "kept") else None)))
+        fiche_row = (fid, state.version, state.status, state.inactive_reason,
+                     _json(state.visible), state.verified_at)
+        holds_record = (source, record_id) in state.records
+        new_record = holds_record and (fid, source, record_id) not in self._stored_records
+        if fid not in self._stored:  # new: its row is written now, with these values
+            self._fiches.pop(fid, None)
+            await self._write_identity(fid, fiche_row, state.kind,
+                                       (source, record_id, source_version) if new_record
+                                       else None)
+        else:
+            self._fiches[fid] = fiche_row
+            if new_record or self._new_identifiers.get(fid):
+                await self._write_identity(fid, record=(source, record_id, source_version)
+                                           if new_record else None)
+        if holds_record and not new_record:
+            self._record_versions[(fid, source.value, record_id)] = source_version
         if decision.event_type is not None:
-            await self.conn.execute(
-                INSERT_HISTORY, fid, state.version, decision.event_type,
-                list(decision.changed_fields), cause[0], cause[1])
+            self._history.append((fid, state.version, decision.event_type,
+                                  _json(list(decision.changed_fields)), cause[0], cause[1]))
+        self._states[fid] = state
+        await self._direct()
+
+    async def _write_identity(
+        self, fiche_id: uuid.UUID, fiche_row: tuple[Any, ...] | None = None,
+        kind: FicheKind | None = None, record: tuple[Source, str, int] | None = None,
+    ) -> None:
+        """Write at once, in one statement, what matching reads in the same transaction: the
+        fiche row when it is new, a record it now holds, and its new identifiers."""
+        new = self._new_identifiers.pop(fiche_id, [])
+        _, version, status, reason, visible, verified = fiche_row or (None,) * 6
+        rows = await self.conn.fetch(
+            WRITE_IDENTITY, fiche_id, kind.value if kind else None, version, status, reason,
+            visible, verified, fiche_row is not None,
+            record[0].value if record else None, record[1] if record else None,
+            record[2] if record else None, record is not None,
+            [i.type for i in new], [i.value for i in new])
+        self._stored.add(fiche_id)
+        if record is not None:
+            self._stored_records.add((fiche_id, record[0], record[1]))
+        added = {(row["type"], row["value"]) for row in rows}
+        if fiche_row is not None and len(added) < len(new):
+            # A fiche made just now whose identifier is someone else's: another instance made
+            # a fiche for it and committed after this batch looked (retrying finds that one).
+            raise TransientError("a fiche for these identifiers was created concurrently")
+        known = self._identifiers.setdefault(fiche_id, [])
+        for item in new:
+            key = (item.type, item.value)
+            if key in added:
+                self._owners[key] = fiche_id
+                known.append(item)
+            else:
+                self._owners.pop(key, None)  # someone else's: ask the database next time
 
     async def enqueue(self, events: Iterable[Emitted], topics: dict[str, str]) -> None:
-        await self.conn.executemany(INSERT_OUTBOX, [
-            (e.event_id, topics[e.topic], e.key, _json(e.document)) for e in events])
+        self._outbox.extend(
+            (e.event_id, topics[e.topic], e.key, _json(e.document)) for e in events)
+        await self._direct()
+
+    async def touch_progress(
+        self, source: str, now: datetime, event_time: datetime | None,
+    ) -> None:
+        """When ``source`` was last applied, and the latest event time seen from it."""
+        seen = self._progress.get(source)
+        if seen is not None and seen[1] is not None:
+            event_time = seen[1] if event_time is None else max(seen[1], event_time)
+        self._progress[source] = (now, event_time)
+        await self._direct()
+
+    async def _direct(self) -> None:
+        if not self.batched:
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Send every buffered write: one statement per table that has something to write."""
+        conn = self.conn
+        upserts: dict[ValueKey, tuple[Any, ...] | None] = {}
+        for _, key, row in self._values:  # the last write of a key wins
+            upserts[key] = row
+        self._values.clear()
+        written = [row for row in upserts.values() if row is not None]
+        deleted = [key for key, row in upserts.items() if row is None]
+        if deleted:
+            await conn.execute(DELETE_VALUES, *_columns(deleted, 4))
+        if written:
+            await conn.execute(UPSERT_VALUES, *_columns(written, 8))
+        if self._record_versions:
+            records = [(source, record_id, fid, version) for (fid, source, record_id), version
+                       in self._record_versions.items()]
+            self._record_versions.clear()
+            await conn.execute(UPSERT_RECORDS, *_columns(records, 4))
+        await self._flush_ordered()
+        if self._fiches:
+            fiches = list(self._fiches.values())
+            self._fiches.clear()
+            await conn.execute(UPDATE_FICHES, *_columns(fiches, 6))
+        if self._history:
+            history, self._history = self._history, []
+            await conn.execute(INSERT_HISTORY, *_columns(history, 6))
+        if self._outbox:
+            outbox, self._outbox = self._outbox, []
+            await conn.execute(INSERT_OUTBOX, *_columns(outbox, 4))
+        if self._progress:
+            progress = [(source, *times) for source, times in sorted(self._progress.items())]
+            self._progress.clear()
+            await conn.executemany(TOUCH_PROGRESS, progress)
+
+    async def _flush_ordered(self) -> None:
+        """Pins and conflicts (rare), in the order they were written: runs of one statement
+        go together."""
+        ordered, self._ordered = self._ordered, []
+        start = 0
+        while start < len(ordered):
+            end = start
+            while end < len(ordered) and ordered[end][0] == ordered[start][0]:
+                end += 1
+            await self.conn.executemany(ordered[start][0], [args for _, args in
+                                                            ordered[start:end]])
+            start = end

@@ -42,10 +42,13 @@ async def migrate(conn: Conn) -> list[str]:
     the advisory lock makes the others wait, then find nothing left to do."""
     await conn.execute("SELECT pg_advisory_lock($1)", ADVISORY_LOCK_KEY)
     try:
-        await conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migration ("
-            " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
-        )
+        # Checked first: even CREATE TABLE IF NOT EXISTS needs the CREATE privilege, which the
+        # service's role lacks (0007), and it may call this when nothing is pending.
+        if not await conn.fetchval("SELECT to_regclass('public.schema_migration') IS NOT NULL"):
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migration ("
+                " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
         done = set(await applied_migrations(conn))
         applied = []
         for name, sql in available_migrations():

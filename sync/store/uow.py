@@ -26,13 +26,20 @@ _TRANSIENT_SQLSTATES = {
 }
 
 
+#: Failures after which a connection's state is unknown (unlike an error the server reported).
+_CLIENT_SIDE = (OSError, asyncio.TimeoutError, asyncio.CancelledError, asyncpg.InterfaceError,
+                asyncpg.InternalClientError, asyncpg.PostgresConnectionError)
+
+
 def is_transient(error: BaseException) -> bool:
     """Whether ``error`` may pass on its own (connection trouble, a concurrent writer)."""
     if isinstance(error, TransientError):
         return True
     if isinstance(error, (OSError, asyncio.TimeoutError, asyncpg.InterfaceError)):
         return True
-    if isinstance(error, asyncpg.PostgresConnectionError):
+    if isinstance(error, (asyncpg.PostgresConnectionError, asyncpg.InternalClientError)):
+        # InternalClientError: the connection's protocol state broke (an operation cut off by
+        # a restart); the unit of work discards that connection and the retry takes another.
         return True
     sqlstate = getattr(error, "sqlstate", None)
     return isinstance(sqlstate, str) and (sqlstate in _TRANSIENT_SQLSTATES or sqlstate[:2] == "08")
@@ -83,10 +90,16 @@ class UnitOfWork:
         conn, self._conn = self._conn, None
         if conn is None:
             return
+        suspect = isinstance(error, _CLIENT_SIDE) or isinstance(
+            getattr(error, "__cause__", None), _CLIENT_SIDE)
         try:
             if not self._committed and self._tx is not None and not conn.is_closed():
                 await self._tx.rollback()
-        except Exception:  # noqa: S110 - the connection is broken; releasing it is all we can do
-            pass
+        except Exception:  # the connection is broken: it must not go back to the pool
+            suspect = True
         finally:
+            if suspect and not conn.is_closed():
+                # A client-side failure (connection lost, protocol state broken, cancelled)
+                # may leave the connection unusable: close it rather than reuse it.
+                conn.terminate()
             await self._pool.release(conn)

@@ -205,3 +205,16 @@ def test_an_association_membership_ending_does_not_end_a_persons_registration() 
     state = run(update(Source.ASSOCIATION, 1, {"status": {"active": False, "reason": "left"},
                                                "name.last": "Claes"}))
     assert state.status == "active"
+
+
+def test_a_withdrawal_keeps_the_status_it_sets_while_forgetting_the_rest() -> None:
+    """A removed record's values go, but its own 'inactive' status is kept in provenance,
+    so a later update from another source cannot revive the fiche."""
+    state = run(update(Source.COBRHA, 1, {"name.last": "A", "status": {"active": True}}))
+    decision = merge(state, update(Source.COBRHA, 2, {
+        "status": {"active": False, "reason": "removed from CoBRHA"}},
+        action=UpdateAction.WITHDRAW), POLICY)
+    assert ("status", Source.COBRHA, "cobrha:1") not in decision.provenance_deletes
+    later = run(update(Source.ASSOCIATION, 1, {"name.last": "B", "status": {"active": True}}),
+                state=decision.state)
+    assert later.status == "inactive"

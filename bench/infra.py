@@ -1,0 +1,218 @@
+"""Where the benchmark runs: the local stack (or ``SKSYNC_*``), a database and topics of its own,
+and the service as a subprocess (``sksync run``) whose memory is sampled from ``/proc``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from sync.producers.kafka import client_options
+from sync.settings import Settings, Topics
+from sync.store.dsn import create_database, drop_database
+
+__all__ = ["Endpoints", "ServiceProcess", "cpu_seconds", "create_topics", "endpoints", "new_run"]
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    kafka: str
+    database_url: str
+    local: bool
+    stack_dir: Path | None = None
+
+
+def cpu_seconds(markers: dict[str, str]) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by the processes whose command line holds each
+    marker: e.g. the PostgreSQL backends serving one database, or one Kafka broker."""
+    found = dict.fromkeys(markers, 0.0)
+    tick = os.sysconf("SC_CLK_TCK")
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            stat = (proc / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2:].split()
+        for name, marker in markers.items():
+            if marker in cmdline:
+                found[name] += (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
+@contextlib.contextmanager
+def endpoints() -> Iterator[Endpoints]:
+    """``SKSYNC_KAFKA_BOOTSTRAP_SERVERS`` and ``SKSYNC_DATABASE_URL`` when both are set, else
+    the project's local stack in a temporary folder (stopped and removed afterwards)."""
+    kafka = os.environ.get("SKSYNC_KAFKA_BOOTSTRAP_SERVERS")
+    database = os.environ.get("SKSYNC_DATABASE_URL")
+    if kafka and database:
+        yield Endpoints(kafka, database, local=False)
+        return
+    from sync.ops.stack import LocalStack
+
+    workdir = Path(tempfile.mkdtemp(prefix="sksync-bench-"))
+    workdir.chmod(0o755)  # the embedded PostgreSQL runs as its own user when we are root
+    stack = LocalStack(workdir / "stack")
+    try:
+        found = stack.up()
+        yield Endpoints(found.kafka_bootstrap, found.database_url, local=True,
+                        stack_dir=stack.stack_dir)
+    finally:
+        with contextlib.suppress(Exception):
+            stack.down()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextlib.asynccontextmanager
+async def new_run(where: Endpoints, **overrides: object) -> AsyncIterator[Settings]:
+    """Settings of a run with its own database, topic prefix and consumer group."""
+    run = uuid.uuid4().hex[:8]
+    url = await create_database(where.database_url, f"sksync_bench_{run}")
+    settings = Settings(
+        kafka_bootstrap_servers=where.kafka, database_url=url,
+        topics=Topics(prefix=f"bench-{run}."), consumer_group=f"sksync-bench-{run}",
+        log_format="json", log_level="WARNING", **overrides)  # type: ignore[arg-type]
+    try:
+        yield settings
+    finally:
+        with contextlib.suppress(Exception):
+            await drop_database(where.database_url, f"sksync_bench_{run}")
+
+
+async def create_topics(settings: Settings, partitions: int) -> None:
+    """The service's topics, made before it starts. The update and fiche-event topics stamp
+    records with the broker's append time, so their timestamps say when a stage finished."""
+    topics = settings.topics
+    stamped = {topics.name("fiche_event")}
+    names = [*topics.sources(), topics.name("fiche_update"), topics.name("fiche_event"),
+             topics.name("notification")]
+    names += [topics.dlq(name) for name in [*topics.sources(), topics.name("fiche_update")]]
+    admin = AIOKafkaAdminClient(**client_options(settings))
+    await admin.start()
+    try:
+        await admin.create_topics([
+            NewTopic(name, num_partitions=partitions, replication_factor=1,
+                     topic_configs={"message.timestamp.type": "LogAppendTime"}
+                     if name in stamped else {})
+            for name in names])
+    finally:
+        await admin.close()
+
+
+def _service_env(settings: Settings, extra: dict[str, str]) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "SKSYNC_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "SKSYNC_DATABASE_URL": settings.database_url,
+        "SKSYNC_TOPICS__PREFIX": settings.topics.prefix,
+        "SKSYNC_CONSUMER_GROUP": settings.consumer_group,
+        "SKSYNC_LOG_FORMAT": "json", "SKSYNC_LOG_LEVEL": "WARNING",
+        "SKSYNC_HTTP_PORT": str(free_port()),
+        **extra,
+    })
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _status(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM (peak resident set) of ``pid`` in KiB."""
+    found: dict[str, int] = {}
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                found[key] = int(value.split()[0])
+    return found
+
+
+@dataclass
+class ServiceProcess:
+    """``sksync run`` as a child process, its log in a file, its memory sampled."""
+
+    settings: Settings
+    log_path: Path
+    extra_env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    rss_samples: list[tuple[float, int]] = field(default_factory=list)
+    _sampler: asyncio.Task[None] | None = None
+
+    def start(self) -> float:
+        """Spawn the service; returns the wall-clock time (s) of the spawn."""
+        command = [str(Path(sys.executable).parent / "sksync"), "run"]
+        with self.log_path.open("wb") as handle:
+            self.started_at = time.time()
+            self.process = subprocess.Popen(  # noqa: S603 - our own entry point
+                command, env=_service_env(self.settings, self.extra_env),
+                stdout=handle, stderr=subprocess.STDOUT)
+        self._sampler = asyncio.get_running_loop().create_task(self._sample())
+        return self.started_at
+
+    async def _sample(self, every_s: float = 0.25) -> None:
+        assert self.process is not None
+        while self.process.poll() is None:
+            rss = _status(self.process.pid).get("VmRSS")
+            if rss is not None:
+                self.rss_samples.append((time.time(), rss))
+            await asyncio.sleep(every_s)
+
+    def peak_rss_mb(self) -> float:
+        """The kernel's high-water mark of the resident set (VmHWM), in MB."""
+        assert self.process is not None
+        hwm = _status(self.process.pid).get("VmHWM")
+        if hwm is None:  # gone: the best the samples say
+            hwm = max((rss for _, rss in self.rss_samples), default=0)
+        return hwm / 1024
+
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the service has used so far."""
+        assert self.process is not None
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            stat = Path(f"/proc/{self.process.pid}/stat").read_text()
+            fields = stat[stat.rfind(")") + 2:].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return 0.0
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def log_tail(self, lines: int = 20) -> str:
+        with contextlib.suppress(OSError):
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return ""
+
+    async def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM, then SIGKILL after ``timeout`` seconds."""
+        if self._sampler is not None:
+            self._sampler.cancel()
+        process = self.process
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.to_thread(process.wait, timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            await asyncio.to_thread(process.wait, 10)

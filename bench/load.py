@@ -1,0 +1,109 @@
+"""Initial load: N source events waiting on the topic, then the service starts; how long until
+the last fiche event is on ``sk.fiche.event``, end to end and per stage."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from bench.infra import ServiceProcess, cpu_seconds
+from bench.kafka_io import consumer, span_of, topic_size
+from bench.profile import Sampler
+from sync.settings import Settings
+
+__all__ = ["initial_load"]
+
+
+async def initial_load(
+    settings: Settings, service: ServiceProcess, events: int, timeout: float,
+    profile_to: Path | None = None, markers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Start ``service`` and wait (bounded) until ``events`` fiche events are published;
+    with ``profile_to``, py-spy samples the service meanwhile; ``markers`` name other
+    processes (PostgreSQL backends, the broker) whose CPU time during the load is reported."""
+    before = cpu_seconds(markers or {})
+    started = service.start()
+    assert service.process is not None
+    sampler = Sampler(service.process.pid, profile_to) if profile_to else None
+    try:
+        result = await _load(settings, service, events, timeout, started)
+        spent = {name: used - before[name] for name, used in cpu_seconds(markers or {}).items()}
+        result["cpu_s"] = {"service": result["service_cpu_s"], **spent}
+        return result
+    finally:
+        if sampler is not None:
+            await asyncio.to_thread(sampler.stop)
+
+
+async def _load(
+    settings: Settings, service: ServiceProcess, events: int, timeout: float, started: float,
+) -> dict[str, Any]:
+    topics = settings.topics
+    done = False
+    async with consumer(settings) as probe:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and service.alive():
+            if await topic_size(probe, topics.name("fiche_event")) >= events:
+                done = True
+                break
+            await asyncio.sleep(0.1)
+        if not done:
+            reason = "the service died" if not service.alive() else f"{timeout:.0f} s passed"
+            sizes = {key: await topic_size(probe, topics.name(key))
+                     for key in ("fiche_update", "fiche_event")}
+            raise RuntimeError(
+                f"initial load did not complete ({reason}): {sizes}, "
+                f"{await _counts(settings.database_url)}; log tail:\n{service.log_tail()}")
+        updates = await span_of(probe, topics.name("fiche_update"))
+        fiche_events = await span_of(probe, topics.name("fiche_event"))
+    cpu = service.cpu_seconds()
+    applied = await _apply_span(settings.database_url)
+    seconds = fiche_events.last - started
+    stages = {
+        "map": _stage(updates.first, updates.last, started, updates.count),
+        "apply": _stage(applied[0], applied[1], started, events),
+        "relay": _stage(fiche_events.first, fiche_events.last, started, fiche_events.count),
+    }
+    return {
+        "events": events, "seconds": seconds, "events_per_s": events / seconds,
+        "busy_rate": events / max(1e-6, fiche_events.last - updates.first),
+        "first_output_after_s": updates.first - started, "stages": stages,
+        "fiche_events": fiche_events.count,
+        "service_cpu_s": cpu, "service_cpu_share": cpu / max(1e-6, time.time() - started),
+    }
+
+
+def _stage(first: float, last: float, started: float, count: int) -> dict[str, float]:
+    return {"first_after_s": first - started, "done_after_s": last - started,
+            "rate_since_start": count / max(1e-6, last - started),
+            "busy_rate": count / max(1e-6, last - first)}
+
+
+async def _counts(url: str) -> dict[str, int]:
+    conn = await asyncpg.connect(url)
+    try:
+        row = await conn.fetchrow(
+            "SELECT (SELECT count(*) FROM inbox) AS inbox, (SELECT count(*) FROM fiche) AS fiches,"
+            " (SELECT count(*) FROM outbox) AS outbox,"
+            " (SELECT count(*) FROM outbox WHERE sent_at IS NULL) AS unsent")
+    finally:
+        await conn.close()
+    return dict(row or {})
+
+
+async def _apply_span(url: str) -> tuple[float, float]:
+    """When the first and the last apply transaction began (outbox ``created_at`` is the
+    transaction's ``now()``): the apply stage's own clock, to within one batch."""
+    conn = await asyncpg.connect(url)
+    try:
+        row = await conn.fetchrow(
+            "SELECT extract(epoch FROM min(created_at)) AS first,"
+            " extract(epoch FROM max(created_at)) AS last FROM outbox")
+    finally:
+        await conn.close()
+    assert row is not None
+    return float(row["first"]), float(row["last"])

@@ -1,0 +1,116 @@
+"""The benchmark's table (rich) and its JSON record in ``bench/results/``."""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["RESULTS", "print_table", "write_results"]
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _fmt(value: Any, digits: int = 0) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    if not a or not b:
+        return "-"
+    return f"{a / b:.2f}x"
+
+
+def print_table(result: dict[str, Any], console: Console | None = None) -> None:
+    console = console or Console()
+    load, steady = result["initial_load"], result.get("steady_state") or {}
+    limits, connect = result.get("limits") or {}, result.get("kafka_connect") or {}
+    service_rate = load.get("events_per_s")
+    table = Table(title=f"sociale-kaart-sync benchmark ({result['machine']['cores']} cores, "
+                        f"{_fmt(load['events'])} events)", show_lines=False)
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_column("target / comparison", justify="right")
+    table.add_row("[b]1. initial load[/b]", "", "")
+    table.add_row("  end to end (service start -> last fiche event)",
+                  f"{_fmt(load.get('seconds'), 1)} s", "")
+    table.add_row("  source events/s end to end", _fmt(service_rate),
+                  f"target >= 10,000 ({_ratio(service_rate, 10_000)})")
+    cpu = load.get("cpu_s") or {}
+    table.add_row("  CPU seconds during the load: service / PostgreSQL / Kafka",
+                  " / ".join(_fmt(cpu.get(k), 1) for k in ("service", "postgresql", "kafka")),
+                  f"wall {_fmt(load.get('seconds'), 1)} s x {result['machine']['cores']} cores")
+    for stage in ("map", "apply", "relay"):
+        info = load.get("stages", {}).get(stage) or {}
+        table.add_row(f"  {stage}: done after / rate since start / busy rate",
+                      f"{_fmt(info.get('done_after_s'), 1)} s / "
+                      f"{_fmt(info.get('rate_since_start'))} / {_fmt(info.get('busy_rate'))}",
+                      "events/s")
+    table.add_row("[b]2. steady state[/b]",
+                  f"{_fmt(steady.get('rate'))}/s for {_fmt(steady.get('seconds'))} s", "")
+    for name in ("p50", "p95", "p99", "max"):
+        value = steady.get(f"{name}_ms")
+        table.add_row(f"  latency publish -> fiche event {name}", f"{_fmt(value, 1)} ms",
+                      "target < 100 ms" if name == "p99" else "")
+    table.add_row("  fiche events matched / missing",
+                  f"{_fmt(steady.get('matched'))} / {_fmt(steady.get('missing'))}", "")
+    table.add_row("[b]3. memory[/b]", "", "")
+    table.add_row("  peak RSS (VmHWM) after load / after steady state",
+                  f"{_fmt(result['memory'].get('peak_rss_mb_after_load'), 0)} / "
+                  f"{_fmt(result['memory'].get('peak_rss_mb'), 0)} MB", "target < 300 MB")
+    table.add_row("[b]4. limits[/b]", "", "")
+    consume = limits.get("raw_consume_per_s")
+    table.add_row("  aiokafka raw consume of the source messages", f"{_fmt(consume)} msg/s",
+                  f"service = {_ratio(service_rate, consume)}")
+    copy = limits.get("copy") or {}
+    table.add_row("  asyncpg COPY of the rows the service wrote",
+                  f"{_fmt(copy.get('events_per_s'))} events/s ({_fmt(copy.get('rows_per_s'))}"
+                  " rows/s)", f"service = {_ratio(service_rate, copy.get('events_per_s'))}")
+    table.add_row("[b]5. Kafka Connect + Debezium JDBC sink[/b]", "", "")
+    if connect.get("skipped"):
+        table.add_row("  skipped", str(connect["skipped"]), "")
+    else:
+        table.add_row("  records upserted / end to end",
+                      f"{_fmt(connect.get('records'))} / {_fmt(connect.get('seconds'), 1)} s", "")
+        table.add_row("  records/s end to end (worker start -> last row)",
+                      _fmt(connect.get("events_per_s")),
+                      f"service = {_ratio(service_rate, connect.get('events_per_s'))}"
+                      " (target >= 3x)")
+        table.add_row("  records/s busy (first row -> last row)", _fmt(connect.get("busy_rate")),
+                      f"service busy = {_ratio(load.get('busy_rate'), connect.get('busy_rate'))}")
+    console.print(table)
+
+
+def machine() -> dict[str, Any]:
+    import os
+
+    memory = 0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory = int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return {"cores": os.cpu_count(), "memory_mb": memory, "python": platform.python_version(),
+            "platform": platform.platform()}
+
+
+def write_results(result: dict[str, Any], folder: Path = RESULTS) -> Path:
+    """``<folder>/<UTC timestamp>.json`` and ``<folder>/latest.json``; returns the first."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    text = json.dumps(result, indent=2, sort_keys=True) + "\n"
+    path = folder / f"{stamp}.json"
+    path.write_text(text)
+    (folder / "latest.json").write_text(text)
+    return path

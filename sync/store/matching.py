@@ -1,0 +1,331 @@
+"""Matching state in PostgreSQL: profiles and blocking keys, candidates, rejections, links.
+
+Every SQL statement about matching is named here, once. The decisions are made elsewhere
+(:mod:`sync.matching`, pure; :mod:`sync.store.linking`, in the apply transaction).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from sync.events import FicheKind, FicheUpdate, Identifier, Source, derived_id
+from sync.matching import Profile, Scored, blocking_keys, kbo_numbers, profile_of
+
+__all__ = ["CandidateRow", "LinkRow", "MatchStore", "candidate_id", "record_display"]
+
+Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
+
+SELECT_EXTRA = "SELECT kbo_numbers FROM match_extra WHERE fiche_id = $1"
+UPSERT_EXTRA = """
+INSERT INTO match_extra (fiche_id, kbo_numbers) VALUES ($1, $2)
+ON CONFLICT (fiche_id) DO UPDATE SET kbo_numbers = EXCLUDED.kbo_numbers
+"""
+UPSERT_PROFILE = """
+INSERT INTO match_profile (fiche_id, kind, profile, updated_at) VALUES ($1, $2, $3::jsonb, $4)
+ON CONFLICT (fiche_id) DO UPDATE SET kind = EXCLUDED.kind, profile = EXCLUDED.profile,
+    updated_at = EXCLUDED.updated_at
+"""
+SELECT_KEYS = "SELECT key FROM match_key WHERE fiche_id = $1"
+DELETE_KEYS = "DELETE FROM match_key WHERE fiche_id = $1 AND key = ANY($2::text[])"
+INSERT_KEYS = """
+INSERT INTO match_key (key, fiche_id) SELECT unnest($2::text[]), $1 ON CONFLICT DO NOTHING
+"""
+#: The fiches sharing a key with the record, of its kind, that may still be it: none holds a
+#: record of the same source or an identifier of a type the record carries (that would be
+#: someone else), and no editor rejected the pair. Most shared keys first; fiche id breaks ties.
+CANDIDATES = """
+SELECT p.fiche_id, p.profile
+FROM (SELECT fiche_id, count(*) AS shared FROM match_key WHERE key = ANY($1::text[])
+      GROUP BY fiche_id) k
+JOIN match_profile p ON p.fiche_id = k.fiche_id AND p.kind = $2
+WHERE NOT EXISTS (SELECT 1 FROM source_record r WHERE r.fiche_id = p.fiche_id AND r.source = $3)
+  AND NOT EXISTS (SELECT 1 FROM fiche_identifier i
+                  WHERE i.fiche_id = p.fiche_id AND i.type = ANY($4::text[]))
+  AND NOT EXISTS (SELECT 1 FROM match_rejection j
+                  WHERE j.source = $3 AND j.record_id = $5 AND j.fiche_id = p.fiche_id)
+ORDER BY k.shared DESC, p.fiche_id
+LIMIT $6
+"""
+#: The same conditions for one fiche, under its row lock (another record may have taken it).
+STILL_FREE = """
+SELECT NOT EXISTS (SELECT 1 FROM source_record r WHERE r.fiche_id = $1 AND r.source = $2)
+   AND NOT EXISTS (SELECT 1 FROM fiche_identifier i WHERE i.fiche_id = $1
+                   AND i.type = ANY($3::text[]))
+FROM fiche WHERE id = $1 FOR UPDATE
+"""
+PENDING_OF_RECORD = """
+SELECT * FROM match_candidate WHERE source = $1 AND record_id = $2 AND status = 'pending'
+ORDER BY score DESC, fiche_id
+"""
+UPSERT_CANDIDATE = """
+INSERT INTO match_candidate (id, source, record_id, fiche_id, score, parts, pending_update,
+                             source_version, status, created_at)
+VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, 'pending', $9)
+ON CONFLICT (id) DO UPDATE SET score = EXCLUDED.score, parts = EXCLUDED.parts,
+    pending_update = EXCLUDED.pending_update, source_version = EXCLUDED.source_version,
+    status = 'pending', decided_at = NULL, decided_by = NULL
+RETURNING (xmax = 0) AS inserted
+"""
+SUPERSEDE = """
+UPDATE match_candidate SET status = 'superseded', decided_at = $4
+WHERE source = $1 AND record_id = $2 AND status = 'pending' AND NOT (id = ANY($3::uuid[]))
+"""
+CANDIDATE_BY_ID = "SELECT * FROM match_candidate WHERE id = $1"
+LOCK_CANDIDATE = "SELECT * FROM match_candidate WHERE id = $1 FOR UPDATE"
+SET_STATUS = """
+UPDATE match_candidate SET status = $2, decided_at = $3, decided_by = $4 WHERE id = $1
+"""
+INSERT_REJECTION = """
+INSERT INTO match_rejection (source, record_id, fiche_id, rejected_by, rejected_at)
+VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING
+"""
+UPSERT_LINK = """
+INSERT INTO match_link (fiche_id, source, record_id, identifiers, score, match_id, linked_by,
+                        linked_at)
+VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8)
+ON CONFLICT (fiche_id, source, record_id) DO UPDATE SET identifiers = EXCLUDED.identifiers,
+    score = EXCLUDED.score, match_id = EXCLUDED.match_id, linked_by = EXCLUDED.linked_by,
+    linked_at = EXCLUDED.linked_at, split_into = NULL, split_by = NULL, split_at = NULL
+"""
+LINK_OF = """
+SELECT * FROM match_link WHERE fiche_id = $1 AND source = $2 AND record_id = $3
+  AND split_into IS NULL
+"""
+MARK_SPLIT = """
+UPDATE match_link SET split_into = $4, split_by = $5, split_at = $6
+WHERE fiche_id = $1 AND source = $2 AND record_id = $3
+"""
+MOVE_IDENTIFIERS = """
+UPDATE fiche_identifier SET fiche_id = $2
+WHERE fiche_id = $1 AND (type, value) IN (SELECT * FROM unnest($3::text[], $4::text[]))
+"""
+DELETE_RECORD = "DELETE FROM source_record WHERE fiche_id = $1 AND source = $2 AND record_id = $3"
+SET_INBOX_OUTCOME = "UPDATE inbox SET outcome = $3 WHERE source = $1 AND event_id = $2"
+WAITING = """
+SELECT c.*, p.profile AS fiche_profile FROM match_candidate c
+LEFT JOIN match_profile p ON p.fiche_id = c.fiche_id
+WHERE c.status = 'pending' ORDER BY c.created_at, c.source, c.record_id, c.score DESC, c.id
+LIMIT $1
+"""
+COUNT_BY_STATUS = "SELECT status, count(*) AS n FROM match_candidate GROUP BY status"
+FICHES_AFTER = "SELECT id, kind, visible FROM fiche WHERE id > $1 ORDER BY id LIMIT $2"
+IDENTIFIERS_OF = "SELECT fiche_id, type, value FROM fiche_identifier WHERE fiche_id = ANY($1)"
+
+
+def candidate_id(source: Source, record_id: str, fiche_id: uuid.UUID) -> uuid.UUID:
+    """The id of the candidate pairing a record with a fiche: the same pair, the same id."""
+    return derived_id("match", source.value, record_id, str(fiche_id))
+
+
+@dataclass(frozen=True)
+class CandidateRow:
+    """A (record, fiche) pair proposed for review, with the record's waiting update."""
+
+    id: uuid.UUID
+    source: Source
+    record_id: str
+    fiche_id: uuid.UUID
+    score: float
+    parts: list[dict[str, Any]]
+    pending_update: FicheUpdate
+    source_version: int
+    status: str
+    created_at: datetime
+    decided_by: str | None
+    fiche_display: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        """The row as ``sksync matches list --json`` prints it (no identifier values)."""
+        record = self.pending_update
+        return {
+            "id": str(self.id), "source": self.source.value, "recordId": self.record_id,
+            "record": record_display(record), "ficheId": str(self.fiche_id),
+            "fiche": self.fiche_display, "score": self.score, "parts": self.parts,
+            "status": self.status, "createdAt": self.created_at.isoformat(),
+        }
+
+
+def record_display(update: FicheUpdate) -> str:
+    """How a record names itself (for editors): a person's name or an organisation's."""
+    return profile_of(update.kind.value, update.fields).display
+
+
+@dataclass(frozen=True)
+class LinkRow:
+    """A record linked to a fiche by matching, and the identifiers it brought."""
+
+    fiche_id: uuid.UUID
+    source: Source
+    record_id: str
+    identifiers: tuple[Identifier, ...]
+
+
+def _candidate(row: asyncpg.Record, display: str = "") -> CandidateRow:
+    return CandidateRow(
+        id=row["id"], source=Source(row["source"]), record_id=row["record_id"],
+        fiche_id=row["fiche_id"], score=float(row["score"]), parts=json.loads(row["parts"]),
+        pending_update=FicheUpdate.model_validate_json(row["pending_update"]),
+        source_version=row["source_version"], status=row["status"],
+        created_at=row["created_at"], decided_by=row["decided_by"], fiche_display=display)
+
+
+class MatchStore:
+    """Matching rows, on the connection of one unit of work (or a read-only one)."""
+
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+
+    # -- profiles and keys -----------------------------------------------------------------
+
+    async def set_extra(self, fiche_id: uuid.UUID, kbo: Sequence[str]) -> None:
+        await self.conn.execute(UPSERT_EXTRA, fiche_id, list(kbo))
+
+    async def refresh(
+        self, fiche_id: uuid.UUID, kind: FicheKind, visible: dict[str, Any],
+        identifiers: Iterable[Identifier], now: datetime,
+    ) -> None:
+        """Rewrite the fiche's profile and blocking keys from its current values."""
+        extra = await self.conn.fetchval(SELECT_EXTRA, fiche_id) or []
+        profile = profile_of(kind.value, visible, [*kbo_numbers(list(identifiers)), *extra])
+        await self.conn.execute(UPSERT_PROFILE, fiche_id, kind.value,
+                                json.dumps(profile.to_json(), ensure_ascii=False), now)
+        wanted = blocking_keys(profile)
+        held = {row["key"] for row in await self.conn.fetch(SELECT_KEYS, fiche_id)}
+        if held - wanted:
+            await self.conn.execute(DELETE_KEYS, fiche_id, sorted(held - wanted))
+        if wanted - held:
+            await self.conn.execute(INSERT_KEYS, fiche_id, sorted(wanted - held))
+
+    async def candidates(
+        self, record: Profile, source: Source, record_id: str, id_types: Sequence[str],
+        limit: int,
+    ) -> list[tuple[uuid.UUID, Profile]]:
+        """The fiches worth scoring against ``record`` (see :data:`CANDIDATES`)."""
+        keys = sorted(blocking_keys(record))
+        if not keys:
+            return []
+        rows = await self.conn.fetch(CANDIDATES, keys, record.kind, source.value,
+                                     sorted(set(id_types)), record_id, limit)
+        return [(row["fiche_id"], Profile.from_json(json.loads(row["profile"]))) for row in rows]
+
+    async def still_free(
+        self, fiche_id: uuid.UUID, source: Source, id_types: Sequence[str],
+    ) -> bool:
+        """Lock the fiche and check that no record of ``source`` took it meanwhile."""
+        return bool(await self.conn.fetchval(STILL_FREE, fiche_id, source.value,
+                                             sorted(set(id_types))))
+
+    async def reindex(
+        self, after: uuid.UUID, limit: int, now: datetime,
+    ) -> tuple[uuid.UUID | None, int]:
+        """Rewrite the profiles of up to ``limit`` fiches with ids above ``after``: the last
+        id done (None when there was none) and how many (``sksync matches reindex``)."""
+        rows = await self.conn.fetch(FICHES_AFTER, after, limit)
+        held: dict[uuid.UUID, list[Identifier]] = {row["id"]: [] for row in rows}
+        for item in await self.conn.fetch(IDENTIFIERS_OF, list(held)):
+            held[item["fiche_id"]].append(Identifier(type=item["type"], value=item["value"]))
+        for row in rows:
+            await self.refresh(row["id"], FicheKind(row["kind"]), json.loads(row["visible"]),
+                               held[row["id"]], now)
+        return (rows[-1]["id"] if rows else None), len(rows)
+
+    # -- candidates ------------------------------------------------------------------------
+
+    async def pending_of(self, source: Source, record_id: str) -> list[CandidateRow]:
+        return [_candidate(row) for row in
+                await self.conn.fetch(PENDING_OF_RECORD, source.value, record_id)]
+
+    async def hold(
+        self, update: FicheUpdate, candidates: Sequence[Scored], now: datetime,
+    ) -> list[tuple[uuid.UUID, bool]]:
+        """Keep ``update`` waiting with each candidate; (id, newly pending) per candidate."""
+        document = update.model_dump_json(by_alias=True)
+        held = []
+        for scored in candidates:
+            match_id = candidate_id(update.source, update.record_id, scored.fiche_id)
+            parts = json.dumps([p.to_json() for p in scored.score.parts])
+            inserted = await self.conn.fetchval(
+                UPSERT_CANDIDATE, match_id, update.source.value, update.record_id,
+                scored.fiche_id, scored.total, parts, document, update.source_version, now)
+            held.append((match_id, bool(inserted)))
+        return held
+
+    async def supersede(
+        self, source: Source, record_id: str, now: datetime, keep: Sequence[uuid.UUID] = (),
+    ) -> None:
+        """Close the record's pending candidates (but ``keep``): it was decided otherwise."""
+        await self.conn.execute(SUPERSEDE, source.value, record_id, list(keep), now)
+
+    async def candidate(self, match_id: uuid.UUID, *, lock: bool = False) -> CandidateRow | None:
+        row = await self.conn.fetchrow(LOCK_CANDIDATE if lock else CANDIDATE_BY_ID, match_id)
+        return None if row is None else _candidate(row)
+
+    async def set_status(
+        self, match_id: uuid.UUID, status: str, editor: str, now: datetime,
+    ) -> None:
+        await self.conn.execute(SET_STATUS, match_id, status, now, editor)
+
+    async def reject(
+        self, source: Source, record_id: str, fiche_id: uuid.UUID, editor: str, now: datetime,
+    ) -> None:
+        """The pair is not the same: it is never proposed again."""
+        await self.conn.execute(INSERT_REJECTION, source.value, record_id, fiche_id, editor, now)
+
+    async def waiting(self, limit: int) -> list[CandidateRow]:
+        """Pending candidates, oldest first (for ``sksync matches list``)."""
+        out = []
+        for row in await self.conn.fetch(WAITING, limit):
+            profile = row["fiche_profile"]
+            display = json.loads(profile)["display"] if profile else ""
+            out.append(_candidate(row, display))
+        return out
+
+    async def counts(self) -> dict[str, int]:
+        return {row["status"]: int(row["n"]) for row in await self.conn.fetch(COUNT_BY_STATUS)}
+
+    async def set_inbox_outcome(self, update: FicheUpdate, outcome: str) -> None:
+        """Record what finally became of a waiting update (it was held as pending-review)."""
+        await self.conn.execute(SET_INBOX_OUTCOME, update.origin.source,
+                                str(update.update_id), outcome)
+
+    # -- links -----------------------------------------------------------------------------
+
+    async def record_link(
+        self, fiche_id: uuid.UUID, update: FicheUpdate, *, score: float | None,
+        match_id: uuid.UUID | None, linked_by: str, now: datetime,
+    ) -> None:
+        identifiers = [i.model_dump() for i in update.identifiers]
+        await self.conn.execute(UPSERT_LINK, fiche_id, update.source.value, update.record_id,
+                                json.dumps(identifiers), score, match_id, linked_by, now)
+
+    async def link_of(
+        self, fiche_id: uuid.UUID, source: Source, record_id: str,
+    ) -> LinkRow | None:
+        row = await self.conn.fetchrow(LINK_OF, fiche_id, source.value, record_id)
+        if row is None:
+            return None
+        identifiers = tuple(Identifier(**i) for i in json.loads(row["identifiers"]))
+        return LinkRow(row["fiche_id"], Source(row["source"]), row["record_id"], identifiers)
+
+    async def mark_split(
+        self, link: LinkRow, new_fiche_id: uuid.UUID, editor: str, now: datetime,
+    ) -> None:
+        await self.conn.execute(MARK_SPLIT, link.fiche_id, link.source.value, link.record_id,
+                                new_fiche_id, editor, now)
+
+    async def move_identifiers(
+        self, old: uuid.UUID, new: uuid.UUID, identifiers: Sequence[Identifier],
+    ) -> None:
+        await self.conn.execute(MOVE_IDENTIFIERS, old, new, [i.type for i in identifiers],
+                                [i.value for i in identifiers])
+
+    async def forget_record(self, fiche_id: uuid.UUID, source: Source, record_id: str) -> None:
+        """The fiche no longer holds the record (its versions are tracked on the new fiche)."""
+        await self.conn.execute(DELETE_RECORD, fiche_id, source.value, record_id)

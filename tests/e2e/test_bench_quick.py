@@ -1,0 +1,54 @@
+"""``python -m bench.run --quick`` on the suite's Kafka and PostgreSQL: every figure is produced
+and sane. No speed is asserted (the machine is shared; the figures are for people to read)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.infra import Infrastructure
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def positive(value: object) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value) and value > 0
+
+
+def test_the_quick_benchmark_prints_its_table_and_writes_every_figure(
+    infra: Infrastructure, tmp_path: Path,
+) -> None:
+    """Initial load, steady-state latency, memory and both limits are measured; Kafka Connect
+    is skipped unless asked for."""
+    env = {**os.environ, "SKSYNC_KAFKA_BOOTSTRAP_SERVERS": infra.kafka,
+           "SKSYNC_DATABASE_URL": infra.database_url}
+    done = subprocess.run(  # noqa: S603 - our own module
+        [sys.executable, "-m", "bench.run", "--quick", "--results", str(tmp_path)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=240, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "initial load" in done.stdout
+    assert "Kafka Connect" in done.stdout
+    result = json.loads((tmp_path / "latest.json").read_text())
+    load, steady = result["initial_load"], result["steady_state"]
+    assert load["events"] == 3000
+    assert load["fiche_events"] >= 3000
+    assert positive(load["events_per_s"])
+    assert positive(load["seconds"])
+    for stage in ("map", "apply", "relay"):
+        assert positive(load["stages"][stage]["rate_since_start"]), stage
+    assert steady["matched"] > 0
+    assert 0 < steady["p50_ms"] <= steady["p95_ms"] <= steady["p99_ms"] <= steady["max_ms"]
+    assert 0 < result["memory"]["peak_rss_mb"] < 4096
+    assert positive(result["limits"]["raw_consume_per_s"])
+    assert positive(result["limits"]["copy"]["events_per_s"])
+    assert positive(result["ratios"]["service_vs_copy"])
+    assert "skipped" in result["kafka_connect"]
+    assert len(list(tmp_path.glob("*.json"))) == 2  # <timestamp>.json and latest.json

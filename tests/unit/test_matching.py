@@ -1,0 +1,263 @@
+"""Specification of probable matching (sync.matching): normalising, blocking, scoring, deciding."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from pydantic import JsonValue
+
+from sync.mapping.common import address
+from sync.matching import (
+    Profile,
+    Weights,
+    blocking_keys,
+    decide,
+    default_weights,
+    normalise,
+    profile_of,
+    rank,
+    score,
+)
+from sync.matching.export import read_export
+
+W = default_weights()
+
+
+def person(first: str = "An", last: str = "Peeters", code: str | None = "GENERAL_PRACTITIONER",
+           street: str | None = "Kerkstraat", number: str | None = "12",
+           postcode: str | None = "9700", municipality: str | None = "Oudenaarde",
+           phone: str | None = "+3255112233", email: str | None = "an.peeters@telenet.be",
+           kbo: tuple[str, ...] = ()) -> Profile:
+    """A person's profile, built the way the apply path builds one from fields."""
+    fields: dict[str, JsonValue] = {"name.first": first, "name.last": last,
+                                    "contact.phone": phone, "contact.email": email}
+    if code:
+        fields["professions"] = [{"code": code}]
+    if postcode or municipality:
+        fields["addresses"] = [address(street=street, number=number, box=None,
+                                       postcode=postcode, municipality=municipality)]
+    return profile_of("person", fields, kbo)
+
+
+def organisation(name: str, code: str | None = "orgretirementhome", **given: Any) -> Profile:
+    fields: dict[str, JsonValue] = {
+        "name": {"nl": name},
+        "addresses": [address(street=given.get("street", "Lindestraat"),
+                              number=given.get("number", "5"), box=None,
+                              postcode=given.get("postcode", "9690"),
+                              municipality=given.get("municipality", "Kluisbergen"))],
+        "contact.phone": given.get("phone", "+3255998877")}
+    if code:
+        fields["organisationTypes"] = [code]
+    return profile_of("organisation", fields, given.get("kbo", ()))
+
+
+def level(a: Profile, b: Profile, feature: str) -> str:
+    return score(a, b, W).level(feature)
+
+
+# -- normalisation --------------------------------------------------------------------------
+
+def test_accents_case_and_titles_do_not_make_another_name() -> None:
+    """``Dr. Céline DUPONT`` and ``celine dupont`` are the same words."""
+    assert normalise.person_tokens("Dr. Céline") == normalise.person_tokens("celine")
+    assert normalise.person_tokens("dokter Hélène (huisarts)") == ("helene",)
+    assert normalise.person_tokens("DUPONT") == normalise.person_tokens("Dupont")
+
+
+def test_dutch_spelling_variants_fold_together() -> None:
+    """``Wijns``/``Wyns`` and ``Sophie``/``Sofie`` are spellings, not people."""
+    assert normalise.person_tokens("Wijns") == normalise.person_tokens("Wyns")
+    assert normalise.person_tokens("Sophie") == normalise.person_tokens("Sofie")
+
+
+def test_phone_numbers_in_any_written_form_agree() -> None:
+    forms = ("+32 55 11 22 33", "055/11.22.33", "0032 55 112233", "+3255112233")
+    assert {normalise.phone(f) for f in forms} == {"055112233"}
+    assert normalise.phone("12") == ""
+
+
+def test_streets_written_short_agree_with_their_full_name() -> None:
+    assert normalise.street("St.-Jansstr.") == normalise.street("Sint-Jansstraat")
+    assert normalise.street("Gentse stwg") == normalise.street("Gentsesteenweg")
+    assert normalise.house_number("12 bus 3") == normalise.house_number("12")
+    assert normalise.house_number("12A") != normalise.house_number("12")
+
+
+def test_organisation_names_lose_legal_forms_and_expand_abbreviations() -> None:
+    assert normalise.organisation_tokens("WZC Ter Linde vzw") == normalise.organisation_tokens(
+        "Woonzorgcentrum Ter Linde")
+
+
+# -- blocking -------------------------------------------------------------------------------
+
+def test_a_record_shares_a_blocking_key_with_its_fiche_despite_a_typo_in_the_name() -> None:
+    fiche, record = person(last="Peeters"), person(last="Peters")
+    assert blocking_keys(fiche) & blocking_keys(record)
+
+
+def test_a_practice_that_moved_still_shares_the_whole_name_key() -> None:
+    fiche = person(postcode="9700", municipality="Oudenaarde", phone=None, email=None)
+    record = person(postcode="8500", municipality="Kortrijk", phone=None, email=None)
+    assert "p|n|an peeters" in blocking_keys(fiche) & blocking_keys(record)
+
+
+def test_an_old_municipality_name_blocks_with_the_merged_municipality() -> None:
+    """Kruishoutem merged into Kruisem in 2019: the NIS code of today is in both keys."""
+    fiche = person(postcode="9770", municipality="Kruishoutem", phone=None, email=None)
+    record = person(postcode="9770", municipality="Kruisem", phone=None, email=None)
+    assert any("|45068|" in key for key in blocking_keys(fiche) & blocking_keys(record))
+
+
+# -- scores ---------------------------------------------------------------------------------
+
+def test_the_same_provider_scores_every_feature_and_explains_it() -> None:
+    result = score(person(), person(), W)
+    assert result.total == 8 + 2 + 2 + 3 + 5 + 5
+    assert result.explain().startswith("name exact +8, profession same +2, place same +2")
+
+
+def test_first_and_last_name_swapped_is_still_the_same_name() -> None:
+    assert level(person(first="Peeters", last="An"), person(), "name") == "exact"
+
+
+def test_a_typo_in_the_last_name_is_close_not_exact() -> None:
+    assert level(person(last="Peetres"), person(), "name") == "close"
+
+
+def test_a_doubled_letter_in_a_short_first_name_is_close() -> None:
+    assert level(person(first="Lote"), person(first="Lotte"), "name") == "close"
+
+
+def test_an_initial_agrees_only_with_a_name_it_begins() -> None:
+    assert level(person(first="J."), person(first="Jan"), "name") == "initial"
+    assert level(person(first="K."), person(first="Jan"), "name") == "firstDiffers"
+
+
+def test_two_short_first_names_one_letter_apart_are_different_people() -> None:
+    """An and Jan Peeters at one practice are two providers."""
+    assert level(person(first="Jan"), person(first="An"), "name") == "firstDiffers"
+
+
+def test_the_old_name_of_a_merged_municipality_is_the_same_place() -> None:
+    """Meulebeke merged into Tielt on 1 January 2025."""
+    fiche = person(postcode="8760", municipality="Meulebeke")
+    record = person(postcode="8760", municipality="Tielt")
+    assert (level(fiche, record, "place"), level(fiche, record, "address")) == ("same", "same")
+
+
+def test_general_practitioner_and_physician_are_related_professions() -> None:
+    assert level(person(code="GENERAL_PRACTITIONER"), person(code="PHYSICIAN"),
+                 "profession") == "related"
+    assert level(person(code="NURSE"), person(code="PHYSIOTHERAPIST"), "profession") == "differs"
+
+
+def test_a_feature_one_side_lacks_adds_nothing() -> None:
+    result = score(person(phone=None, email=None), person(), W)
+    assert {p.feature: p.points for p in result.parts}["phone"] == 0.0
+    assert result.level("email") == "missing"
+
+
+def test_a_shared_enterprise_number_weighs_heavily_for_organisations() -> None:
+    fiche = organisation("Ter Linde", kbo=("0403019261",))
+    record = organisation("Woonzorgcentrum Ter Linde vzw", code=None, kbo=("0403019261",))
+    assert level(fiche, record, "kbo") == "same"
+    assert score(fiche, record, W).total >= W.auto
+
+
+def test_organisations_sharing_only_a_generic_word_have_different_names() -> None:
+    assert level(organisation("Wijkgezondheidscentrum Botermarkt"),
+                 organisation("Wijkgezondheidscentrum De Sleep"), "name") == "differs"
+
+
+def test_two_services_of_one_campus_do_not_have_the_same_name() -> None:
+    assert level(organisation("Dienstencentrum Ter Linde"),
+                 organisation("Woonzorgcentrum Ter Linde"), "name") != "exact"
+
+
+# -- decisions ------------------------------------------------------------------------------
+
+FICHE_A, FICHE_B = uuid.UUID(int=1), uuid.UUID(int=2)
+
+
+def test_the_same_provider_links_automatically() -> None:
+    verdict = decide(rank(person(), [(FICHE_A, person())], W), W)
+    assert verdict.outcome == "link"
+    assert verdict.best is not None
+    assert verdict.best.fiche_id == FICHE_A
+
+
+def test_a_colleague_at_the_same_address_with_the_practice_phone_is_a_new_fiche() -> None:
+    """Els Peeters works at An Peeters's practice: same address, phone, profession."""
+    record = person(first="Els", email="els.peeters@telenet.be")
+    assert decide(rank(record, [(FICHE_A, person())], W), W).outcome == "new"
+
+
+def test_a_namesake_in_another_town_is_a_new_fiche() -> None:
+    record = person(postcode="8500", municipality="Kortrijk", street="Veldstraat",
+                    phone="+3256000000", email="an.peeters2@gmail.com")
+    assert decide(rank(record, [(FICHE_A, person())], W), W).outcome == "new"
+
+
+def test_an_initial_with_everything_else_agreeing_goes_to_review_not_to_a_link() -> None:
+    verdict = decide(rank(person(first="Jan"), [(FICHE_A, person(first="J."))], W), W)
+    assert verdict.outcome == "review"
+
+
+def test_a_moved_practice_with_the_same_phone_goes_to_review() -> None:
+    record = person(postcode="8500", municipality="Kortrijk", street="Veldstraat", email=None)
+    assert decide(rank(record, [(FICHE_A, person())], W), W).outcome == "review"
+
+
+def test_two_fiches_that_both_fit_are_sent_to_review_together() -> None:
+    """The directory itself holds a duplicate: linking to either would be a guess."""
+    verdict = decide(rank(person(), [(FICHE_B, person()), (FICHE_A, person())], W), W)
+    assert verdict.outcome == "review"
+    assert [c.fiche_id for c in verdict.candidates] == [FICHE_A, FICHE_B]
+
+
+def test_the_same_inputs_give_the_same_decision_whatever_the_candidate_order() -> None:
+    candidates = [(FICHE_A, person(first="Jan")), (FICHE_B, person(first="J."))]
+    first = decide(rank(person(first="Jan"), candidates, W), W)
+    second = decide(rank(person(first="Jan"), list(reversed(candidates)), W), W)
+    assert first == second
+
+
+def test_thresholds_are_data_and_an_auto_threshold_below_review_is_refused() -> None:
+    raw: dict[str, Any] = {
+        "thresholds": {"auto": 5, "review": 9}, "autoNameLevels": [], "ambiguityMargin": 1,
+        "maxCandidates": 1, "maxReviewCandidates": 1, "similarity": {},
+        "person": {}, "organisation": {}}
+    with pytest.raises(ValueError, match="threshold"):
+        Weights.from_json(raw)
+
+
+# -- the export -----------------------------------------------------------------------------
+
+HEADER = ("id,kind,first_name,last_name,name,profession,street,house_number,postcode,"
+          "municipality,phone,email,kbo_number")
+
+
+def test_an_export_row_becomes_a_hand_made_fiche_event_without_identifiers() -> None:
+    from datetime import UTC, datetime
+
+    rows = list(read_export([HEADER, "SK-1,person,An,Peeters,,huisarts,Kerkstraat,12,9770,"
+                             "Kruishoutem,055/11.22.33,,0403.019.261"], datetime.now(UTC)))
+    [row] = rows
+    assert not isinstance(row, ValueError)
+    fields = row.event["data"]["fields"]
+    assert fields["professions"][0]["code"] == "GENERAL_PRACTITIONER"
+    assert fields["addresses"][0]["nis"] == "45068"
+    assert row.event["type"] == "be.socialekaart.fiche.created"
+    assert row.kbo_numbers == ("0403019261",)
+
+
+def test_an_export_row_with_an_unknown_profession_is_reported_by_line() -> None:
+    from datetime import UTC, datetime
+
+    [error] = list(read_export([HEADER, "SK-1,person,An,Peeters,,astroloog,,,,,,,"],
+                               datetime.now(UTC)))
+    assert isinstance(error, ValueError)
+    assert "line 2" in str(error)
