@@ -53,12 +53,15 @@ WHERE NOT EXISTS (SELECT 1 FROM source_record r WHERE r.fiche_id = p.fiche_id AN
 ORDER BY k.shared DESC, p.fiche_id
 LIMIT $6
 """
-#: The same conditions for one fiche, under its row lock (another record may have taken it).
+#: The fiche's row lock: whoever links a record to it holds this until commit.
+LOCK_FICHE = "SELECT 1 FROM fiche WHERE id = $1 FOR UPDATE"
+#: The candidate conditions for one fiche, checked *after* the lock, in a statement of its
+#: own: under READ COMMITTED a new statement sees what a concurrent linker committed while
+#: we waited, where subqueries of the locking statement would still see the old snapshot.
 STILL_FREE = """
 SELECT NOT EXISTS (SELECT 1 FROM source_record r WHERE r.fiche_id = $1 AND r.source = $2)
    AND NOT EXISTS (SELECT 1 FROM fiche_identifier i WHERE i.fiche_id = $1
                    AND i.type = ANY($3::text[]))
-FROM fiche WHERE id = $1 FOR UPDATE
 """
 PENDING_OF_RECORD = """
 SELECT * FROM match_candidate WHERE source = $1 AND record_id = $2 AND status = 'pending'
@@ -219,6 +222,8 @@ class MatchStore:
         self, fiche_id: uuid.UUID, source: Source, id_types: Sequence[str],
     ) -> bool:
         """Lock the fiche and check that no record of ``source`` took it meanwhile."""
+        if await self.conn.fetchval(LOCK_FICHE, fiche_id) is None:
+            return False
         return bool(await self.conn.fetchval(STILL_FREE, fiche_id, source.value,
                                              sorted(set(id_types))))
 
