@@ -105,20 +105,14 @@ def publish(
     = None,
 ) -> None:
     """Publish source events from a file onto their source topics."""
-    from sync.ops.publish import publish_events, read_events
-    from sync.producers.kafka import new_producer
+    from sync.ops.publish import publish_with_own_producer, read_events
 
     if not file.is_file():
         fail(f"no such file: {file}")
     config = settings()
 
     async def go() -> int:
-        producer = new_producer(config)
-        await producer.start()
-        try:
-            return await publish_events(producer, read_events(file), config, topic)
-        finally:
-            await producer.stop()
+        return await publish_with_own_producer(config, read_events(file), topic)
 
     try:
         count = run_async(go)

@@ -19,9 +19,8 @@ from rich.console import Console
 from rich.table import Table
 
 from sync.ops.cli import fail, settings
-from sync.ops.publish import outgoing_for
+from sync.ops.publish import publish_with_own_producer
 from sync.ops.status import run_ops
-from sync.producers.kafka import new_producer, send_all
 from sync.settings import Settings
 from sync.store.conflicts import ConflictRow, conflict_by_id, fiche_exists, open_conflicts
 from sync.store.queries import resolve_fiche_id
@@ -97,12 +96,7 @@ async def _find(config: Settings, conflict_id: uuid.UUID) -> ConflictRow | None:
 
 
 async def _publish(config: Settings, event: dict[str, Any]) -> None:
-    producer = new_producer(config)
-    try:
-        await producer.start()
-        await send_all(producer, [outgoing_for(event, config, config.topics.name("manual_edit"))])
-    finally:
-        await producer.stop()
+    await publish_with_own_producer(config, [event], config.topics.name("manual_edit"))
 
 
 def _decision(accept: bool, keep: bool) -> Literal["accept", "keep"]:

@@ -23,9 +23,8 @@ from rich.table import Table
 from sync.events import Source
 from sync.mapping.matches import TYPE_ACCEPTED, TYPE_REJECTED, TYPE_SPLIT
 from sync.ops.cli import fail, settings
-from sync.ops.publish import outgoing_for
+from sync.ops.publish import publish_with_own_producer
 from sync.ops.status import run_ops
-from sync.producers.kafka import new_producer, send_all
 from sync.settings import Settings
 from sync.store.conflicts import fiche_exists
 from sync.store.matching import CandidateRow, MatchStore
@@ -75,12 +74,7 @@ async def _read(config: Settings, what: Any) -> Any:
 
 
 async def _publish(config: Settings, event: dict[str, Any]) -> None:
-    producer = new_producer(config)
-    try:
-        await producer.start()
-        await send_all(producer, [outgoing_for(event, config, config.topics.name("manual_edit"))])
-    finally:
-        await producer.stop()
+    await publish_with_own_producer(config, [event], config.topics.name("manual_edit"))
 
 
 def _editor(editor: str) -> str:

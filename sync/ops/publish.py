@@ -52,3 +52,18 @@ async def publish_events(
             count, pending = count + len(pending), []
     await send_all(producer, pending)
     return count + len(pending)
+
+
+async def publish_with_own_producer(
+    settings: Settings, events: Iterable[dict[str, Any]], topic: str | None = None,
+) -> int:
+    """Open a producer, publish ``events`` (acknowledged by the broker), close it: for CLI
+    commands that publish a few events, such as an editor's decision."""
+    from sync.producers.kafka import new_producer
+
+    producer = new_producer(settings)
+    try:
+        await producer.start()
+        return await publish_events(producer, events, settings, topic)
+    finally:
+        await producer.stop()
