@@ -21,7 +21,7 @@ from pathlib import Path
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from sync.producers.kafka import client_options
-from sync.settings import Settings, Topics
+from sync.settings import Settings, Topics, as_environment
 from sync.store.dsn import create_database, drop_database
 
 __all__ = ["Endpoints", "ServiceProcess", "cpu_seconds", "create_topics", "endpoints", "new_run"]
@@ -116,17 +116,9 @@ async def create_topics(settings: Settings, partitions: int) -> None:
 
 
 def _service_env(settings: Settings, extra: dict[str, str]) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update({
-        "SKSYNC_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-        "SKSYNC_DATABASE_URL": settings.database_url,
-        "SKSYNC_TOPICS__PREFIX": settings.topics.prefix,
-        "SKSYNC_CONSUMER_GROUP": settings.consumer_group,
-        "SKSYNC_LOG_FORMAT": "json", "SKSYNC_LOG_LEVEL": "WARNING",
-        "SKSYNC_HTTP_PORT": str(free_port()),
-        **extra,
-    })
-    return env
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SKSYNC_")}
+    return {**env, **as_environment(settings), "SKSYNC_LOG_FORMAT": "json",
+            "SKSYNC_LOG_LEVEL": "WARNING", "SKSYNC_HTTP_PORT": str(free_port()), **extra}
 
 
 def free_port() -> int:

@@ -29,7 +29,7 @@ from sync.ops.stack import (
     StackEndpoints,
     StackError,
 )
-from sync.settings import Settings
+from sync.settings import Settings, as_environment
 
 __all__ = ["Fleet", "Infra", "infrastructure", "service_env"]
 
@@ -140,20 +140,8 @@ def remove_workdir(workdir: Path) -> None:
 def service_env(settings: Settings, **extra: str) -> dict[str, str]:
     """The environment that makes ``sksync run`` use ``settings`` (as the e2e tests do)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SKSYNC_")}
-    env.update({
-        "SKSYNC_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-        "SKSYNC_DATABASE_URL": settings.database_url,
-        "SKSYNC_TOPICS__PREFIX": settings.topics.prefix,
-        "SKSYNC_CONSUMER_GROUP": settings.consumer_group,
-        "SKSYNC_HTTP_PORT": str(settings.http_port),
-        "SKSYNC_RELAY_POLL_INTERVAL_S": str(settings.relay_poll_interval_s),
-        "SKSYNC_APPLY_BATCH_TIMEOUT_MS": str(settings.apply_batch_timeout_ms),
-        "SKSYNC_RETRY_MAX_BACKOFF_S": str(settings.retry_max_backoff_s),
-        "SKSYNC_LOG_FORMAT": "json",
-        "SKSYNC_LOG_LEVEL": "WARNING",
-        **extra,
-    })
-    return env
+    return {**env, **as_environment(settings), "SKSYNC_LOG_FORMAT": "json",
+            "SKSYNC_LOG_LEVEL": "WARNING", **extra}
 
 
 def _command() -> list[str]:

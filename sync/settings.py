@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["KafkaSecurity", "Settings", "Topics"]
+__all__ = ["KafkaSecurity", "Settings", "Topics", "as_environment"]
 
 SOURCE_TOPICS = (
     "cobrha_professional",
@@ -98,3 +98,21 @@ class Settings(BaseSettings):
     fault_kill_after_apply_batches: int = 0
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"
+
+
+def _as_text(value: object) -> str:
+    return value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+
+
+def as_environment(settings: Settings) -> dict[str, str]:
+    """The ``SKSYNC_*`` variables that make another process (``sksync run``, a CLI command)
+    read exactly ``settings``. Holds secrets: pass it to a child process, never log it."""
+    out: dict[str, str] = {}
+    for name, value in settings:
+        key = f"SKSYNC_{name.upper()}"
+        if isinstance(value, BaseModel):
+            out.update({f"{key}__{sub.upper()}": _as_text(item)
+                        for sub, item in value if item is not None})
+        elif value is not None:
+            out[key] = _as_text(value)
+    return out

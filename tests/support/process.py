@@ -9,27 +9,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-from sync.settings import Settings
+from sync.settings import Settings, as_environment
 
 __all__ = ["ServiceProcesses", "service_env"]
 
 
 def service_env(settings: Settings, **extra: str) -> dict[str, str]:
     """The environment that makes ``sksync run`` use ``settings``."""
-    env = dict(os.environ)
-    env.update({
-        "SKSYNC_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-        "SKSYNC_DATABASE_URL": settings.database_url,
-        "SKSYNC_TOPICS__PREFIX": settings.topics.prefix,
-        "SKSYNC_CONSUMER_GROUP": settings.consumer_group,
-        "SKSYNC_HTTP_PORT": str(settings.http_port),
-        "SKSYNC_RELAY_POLL_INTERVAL_S": str(settings.relay_poll_interval_s),
-        "SKSYNC_APPLY_BATCH_TIMEOUT_MS": str(settings.apply_batch_timeout_ms),
-        "SKSYNC_RETRY_MAX_BACKOFF_S": str(settings.retry_max_backoff_s),
-        "SKSYNC_LOG_FORMAT": "json",
-        **extra,
-    })
-    return env
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SKSYNC_")}
+    return {**env, **as_environment(settings), "SKSYNC_LOG_FORMAT": "json", **extra}
 
 
 class ServiceProcesses:
