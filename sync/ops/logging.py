@@ -47,7 +47,10 @@ def configure_logging(
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
     # FastStream configures its own "faststream" logger at import (INFO, own handler, no
-    # propagation): route it through ours, and keep only what needs a person's attention.
+    # propagation): import it first, then route it through ours and keep only what needs a
+    # person's attention.
+    import faststream  # noqa: F401
+
     framework = logging.getLogger("faststream")
     framework.handlers[:] = [handler]
     framework.setLevel(logging.WARNING)
