@@ -84,12 +84,17 @@ def _stage(first: float, last: float, started: float, count: int) -> dict[str, f
 
 
 async def _counts(url: str) -> dict[str, int]:
-    conn = await asyncpg.connect(url)
+    try:
+        conn = await asyncpg.connect(url)
+    except (OSError, asyncpg.PostgresError) as error:
+        return {"database unreachable": str(error)}  # type: ignore[dict-item]
     try:
         row = await conn.fetchrow(
             "SELECT (SELECT count(*) FROM inbox) AS inbox, (SELECT count(*) FROM fiche) AS fiches,"
             " (SELECT count(*) FROM outbox) AS outbox,"
             " (SELECT count(*) FROM outbox WHERE sent_at IS NULL) AS unsent")
+    except asyncpg.PostgresError as error:  # e.g. the service died before migrating
+        return {type(error).__name__: str(error)}  # type: ignore[dict-item]
     finally:
         await conn.close()
     return dict(row or {})

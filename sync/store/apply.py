@@ -17,6 +17,7 @@ from sync.merge import FicheState, merge, new_state
 from sync.policy import Policy
 from sync.store.fiches import Conn, FicheRepository
 from sync.store.linking import Held, Link, Linker
+from sync.store.match_batch import BatchMatchStore
 from sync.store.uow import UnitOfWork
 
 __all__ = ["OUTBOX_CHANNEL", "Applier", "ApplyResult"]
@@ -113,9 +114,10 @@ class Applier:
             keys = [(update.origin.source, str(update.update_id)) for update in updates]
             fresh = await self._claim_inbox(conn, keys)
             repo = FicheRepository(conn, batched=True)
+            linker: Linker | None = None
             if batched:
-                await repo.prefetch([u for u, key in zip(updates, keys, strict=True)
-                                     if key in fresh])
+                linker = await self._read_ahead(repo, [
+                    u for u, key in zip(updates, keys, strict=True) if key in fresh])
             results: list[ApplyResult] = []
             for update, key in zip(updates, keys, strict=True):
                 if key not in fresh:
@@ -124,18 +126,29 @@ class Applier:
                 fresh.discard(key)  # the same update twice in one batch: the second is a dup
                 if batched:
                     try:
-                        results.append(await self._apply_in(repo, update))
+                        results.append(await self._apply_in(repo, update, linker))
                     except PermanentError as error:
                         raise _Rejected from error
                 else:
                     results.append(await self._apply_one(conn, update, key))
             await repo.flush()
+            if linker is not None:
+                await linker.store.flush()
             await self._settle_inbox(conn, keys, results, batched)
             if any(result.event_type or result.linked or result.outcome in _NOTIFYING
                    for result in results):
                 await conn.execute("SELECT pg_notify($1, '')", OUTBOX_CHANNEL)
             await uow.commit()
         return results
+
+    async def _read_ahead(self, repo: FicheRepository, updates: list[FicheUpdate]) -> Linker:
+        """Load and lock the batch's fiches, read what its matching will ask, and give the
+        linker of the batch (whose matching writes wait for the flush, like the fiches')."""
+        await repo.prefetch(updates)
+        store = BatchMatchStore(repo.conn, repo.flush, repo.holdings)
+        await store.prefetch(updates, repo.unplaced, repo.existing(), repo.absent(),
+                             self._weights.max_candidates)
+        return Linker(repo.conn, self._weights, self._topics, self._clock, store)
 
     @staticmethod
     async def _claim_inbox(conn: Conn, keys: list[InboxKey]) -> set[InboxKey]:
@@ -166,8 +179,10 @@ class Applier:
         except PermanentError as error:
             return ApplyResult(update, "rejected", reason=error.reason, error=error)
 
-    async def _apply_in(self, repo: FicheRepository, update: FicheUpdate) -> ApplyResult:
-        linker = Linker(repo.conn, self._weights, self._topics, self._clock)
+    async def _apply_in(
+        self, repo: FicheRepository, update: FicheUpdate, linker: Linker | None = None,
+    ) -> ApplyResult:
+        linker = linker or Linker(repo.conn, self._weights, self._topics, self._clock)
         if update.action in _ONE_BY_ONE:
             return await linker.decide(repo, update, self)
         return await self.place(repo, update, linker)

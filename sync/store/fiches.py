@@ -11,9 +11,14 @@ A :class:`FicheRepository` works in one of two ways on the connection of one uni
 
 Batching changes how many round trips a batch costs, not what is written: the buffered writes
 are the same rows, coalesced per key where a later write of the same key in the batch replaces
-an earlier one, and outbox rows keep the order in which they were enqueued. What other code of
-the same transaction reads with its own SQL (the matching of :mod:`sync.store.linking`: fiche
-rows, identifiers and the source records a fiche holds) is written at once even when batched.
+an earlier one, and outbox rows keep the order in which they were enqueued. A read that memory
+cannot serve, and any SQL other code of the transaction runs (the matching of
+:mod:`sync.store.linking` calls :meth:`FicheRepository.flush` before it reads), first sends
+what is buffered: every read sees the batch's own writes.
+
+New identifiers are claimed in memory and inserted at the flush; one that another transaction
+took meanwhile (memory said it was free) fails the batch with a :class:`TransientError`, and the
+retry, which reads the committed owner, does what the direct way would have done.
 """
 
 from __future__ import annotations
@@ -82,6 +87,21 @@ WITH new_fiche AS (
     RETURNING type, value
 )
 SELECT type, value FROM added
+"""
+#: Fiches first written in this batch, with the values of their last save in it.
+INSERT_FICHES = """
+INSERT INTO fiche (id, kind, version, status, inactive_reason, visible, verified_at)
+SELECT id, kind, version, status, inactive_reason, visible::jsonb, verified_at
+FROM unnest($1::uuid[], $2::text[], $3::integer[], $4::text[], $5::text[], $6::text[],
+            $7::timestamptz[]) AS u(id, kind, version, status, inactive_reason, visible,
+                                    verified_at)
+"""
+#: The identifiers claimed in this batch; those returned were free.
+CLAIM_IDENTIFIERS = """
+INSERT INTO fiche_identifier (type, value, fiche_id)
+SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[])
+ON CONFLICT (type, value) DO NOTHING
+RETURNING type, value
 """
 UPDATE_FICHES = """
 UPDATE fiche AS f
@@ -181,6 +201,8 @@ class FicheRepository:
         self._stored: set[uuid.UUID] = set()  # fiches whose row exists in the database
         self._stored_records: set[tuple[uuid.UUID, Source, str]] = set()
         self._new_identifiers: dict[uuid.UUID, list[Identifier]] = {}
+        self._new_fiches: dict[uuid.UUID, tuple[Any, ...]] = {}  # batched: inserted at flush
+        self._claimed: list[tuple[str, str, uuid.UUID]] = []  # batched: identifiers to insert
         self._values: list[tuple[str, ValueKey, tuple[Any, ...] | None]] = []
         self._record_versions: dict[tuple[uuid.UUID, str, str], int] = {}
         self._ordered: list[tuple[str, tuple[Any, ...]]] = []  # pins and conflicts, in order
@@ -217,16 +239,19 @@ class FicheRepository:
         keys = [(i.type, i.value) for i in items]
         if self.batched and all(key in self._owners for key in keys):
             return sorted({owner for key in keys if (owner := self._owners[key]) is not None})
+        await self._before_read()
         rows = await self.conn.fetch(
             FIND_BY_IDENTIFIERS, [i.type for i in items], [i.value for i in items])
         return sorted(row["fiche_id"] for row in rows)
 
     async def fiche_of_conflict(self, conflict_id: uuid.UUID) -> uuid.UUID | None:
+        await self._before_read()
         value: uuid.UUID | None = await self.conn.fetchval(FICHE_OF_CONFLICT, conflict_id)
         return value
 
     async def identifiers(self, fiche_id: uuid.UUID) -> list[Identifier]:
         if not self.batched or fiche_id not in self._identifiers:
+            await self._before_read()
             rows = await self.conn.fetch(SELECT_IDENTIFIERS, [fiche_id])
             self._identifiers[fiche_id] = [
                 Identifier(type=row["type"], value=row["value"]) for row in rows]
@@ -241,6 +266,7 @@ class FicheRepository:
     async def _load_many(self, fiche_ids: set[uuid.UUID]) -> None:
         if not fiche_ids:
             return
+        await self._before_read()
         ids = sorted(fiche_ids)
         found = {row["id"]: row for row in await self.conn.fetch(LOCK_FICHES, ids)}
         for fiche_id in ids:
@@ -282,6 +308,38 @@ class FicheRepository:
         self._identifiers.update(identifiers)
         self._states.update(states)
         self._stored.update(present)
+
+    def holdings(self, fiche_id: uuid.UUID) -> tuple[set[Source], set[str]] | None:
+        """The sources of the records and the identifier types ``fiche_id`` holds, as of now
+        in this transaction; None when the fiche is not in memory."""
+        state = self._states.get(fiche_id)
+        if state is None or fiche_id not in self._identifiers:
+            return None
+        return ({source for source, _ in state.records},
+                {i.type for i in self._identifiers[fiche_id]})
+
+    def unplaced(self, update: FicheUpdate) -> bool:
+        """Whether none of ``update``'s identifiers is known to be on a fiche (memory only)."""
+        return not any(self._owners.get((i.type, i.value)) for i in update.identifiers)
+
+    def existing(self) -> list[uuid.UUID]:
+        """The fiches loaded so far that exist in the database (batched: after prefetch)."""
+        return sorted(fid for fid, state in self._states.items()
+                      if state is not None and fid in self._stored)
+
+    def absent(self) -> list[uuid.UUID]:
+        """The fiche ids looked up so far that no fiche has (yet)."""
+        return sorted(fid for fid, state in self._states.items() if state is None)
+
+    async def _before_read(self) -> None:
+        """Batched, a read goes to the database: send the buffered writes first."""
+        if self.batched and self.has_pending():
+            await self.flush()
+
+    def has_pending(self) -> bool:
+        return bool(self._values or self._record_versions or self._ordered or self._fiches
+                    or self._history or self._outbox or self._progress or self._new_fiches
+                    or self._claimed)
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -338,7 +396,10 @@ class FicheRepository:
                                        (source, record_id, source_version) if new_record
                                        else None)
         else:
-            self._fiches[fid] = fiche_row
+            if fid in self._new_fiches:  # made in this batch, not inserted yet
+                self._new_fiches[fid] = (*fiche_row, state.kind.value)
+            else:
+                self._fiches[fid] = fiche_row
             if new_record or self._new_identifiers.get(fid):
                 await self._write_identity(fid, record=(source, record_id, source_version)
                                            if new_record else None)
@@ -355,8 +416,12 @@ class FicheRepository:
         kind: FicheKind | None = None, record: tuple[Source, str, int] | None = None,
     ) -> None:
         """Write at once, in one statement, what matching reads in the same transaction: the
-        fiche row when it is new, a record it now holds, and its new identifiers."""
+        fiche row when it is new, a record it now holds, and its new identifiers (batched:
+        claimed in memory, written at the flush)."""
         new = self._new_identifiers.pop(fiche_id, [])
+        if self.batched:
+            self._claim(fiche_id, new, fiche_row, kind, record)
+            return
         _, version, status, reason, visible, verified = fiche_row or (None,) * 6
         rows = await self.conn.fetch(
             WRITE_IDENTITY, fiche_id, kind.value if kind else None, version, status, reason,
@@ -381,6 +446,22 @@ class FicheRepository:
             else:
                 self._owners.pop(key, None)  # someone else's: ask the database next time
 
+    def _claim(
+        self, fiche_id: uuid.UUID, new: list[Identifier], fiche_row: tuple[Any, ...] | None,
+        kind: FicheKind | None, record: tuple[Source, str, int] | None,
+    ) -> None:
+        if fiche_row is not None and kind is not None:
+            self._new_fiches[fiche_id] = (*fiche_row, kind.value)
+        self._stored.add(fiche_id)
+        if record is not None:
+            self._stored_records.add((fiche_id, record[0], record[1]))
+            self._record_versions[(fiche_id, record[0].value, record[1])] = record[2]
+        known = self._identifiers.setdefault(fiche_id, [])
+        for item in new:
+            self._owners[(item.type, item.value)] = fiche_id
+            self._claimed.append((item.type, item.value, fiche_id))
+            known.append(item)
+
     async def enqueue(self, events: Iterable[Emitted], topics: dict[str, str]) -> None:
         self._outbox.extend(
             (e.event_id, topics[e.topic], e.key, _json(e.document)) for e in events)
@@ -403,6 +484,18 @@ class FicheRepository:
     async def flush(self) -> None:
         """Send every buffered write: one statement per table that has something to write."""
         conn = self.conn
+        if self._new_fiches:
+            made = [(fid, row[6], *row[1:6]) for fid, row in self._new_fiches.items()]
+            self._new_fiches.clear()
+            await conn.execute(INSERT_FICHES, *_columns(made, 7))
+        await self._flush_records()
+        if self._claimed:
+            claimed, self._claimed = self._claimed, []
+            taken = await conn.fetch(CLAIM_IDENTIFIERS, *_columns(claimed, 3))
+            if len(taken) < len({(kind, value) for kind, value, _ in claimed}):
+                # Free when this batch looked, taken by another transaction since: the retry
+                # reads the owner and leaves the identifier where it is.
+                raise TransientError("an identifier of this batch was taken concurrently")
         upserts: dict[ValueKey, tuple[Any, ...] | None] = {}
         for _, key, row in self._values:  # the last write of a key wins
             upserts[key] = row
@@ -413,11 +506,6 @@ class FicheRepository:
             await conn.execute(DELETE_VALUES, *_columns(deleted, 4))
         if written:
             await conn.execute(UPSERT_VALUES, *_columns(written, 8))
-        if self._record_versions:
-            records = [(source, record_id, fid, version) for (fid, source, record_id), version
-                       in self._record_versions.items()]
-            self._record_versions.clear()
-            await conn.execute(UPSERT_RECORDS, *_columns(records, 4))
         await self._flush_ordered()
         if self._fiches:
             fiches = list(self._fiches.values())
@@ -433,6 +521,13 @@ class FicheRepository:
             progress = [(source, *times) for source, times in sorted(self._progress.items())]
             self._progress.clear()
             await conn.executemany(TOUCH_PROGRESS, progress)
+
+    async def _flush_records(self) -> None:
+        if self._record_versions:
+            records = [(source, record_id, fid, version) for (fid, source, record_id), version
+                       in self._record_versions.items()]
+            self._record_versions.clear()
+            await self.conn.execute(UPSERT_RECORDS, *_columns(records, 4))
 
     async def _flush_ordered(self) -> None:
         """Pins and conflicts (rare), in the order they were written: runs of one statement

@@ -76,9 +76,9 @@ class Linker:
 
     def __init__(
         self, conn: Conn, weights: Weights, topics: dict[str, str],
-        clock: Callable[[], datetime],
+        clock: Callable[[], datetime], store: MatchStore | None = None,
     ) -> None:
-        self.store = MatchStore(conn)
+        self.store = store or MatchStore(conn)
         self._weights = weights
         self._topics = topics
         self._clock = clock
@@ -144,6 +144,7 @@ class Linker:
         """Keep the fiche's profile current, close what the record no longer waits for, and
         announce a link."""
         state = decision.state
+        self.store.written(state.fiche_id)
         if decision.event_type is not None or link is not None:
             await self.store.refresh(state.fiche_id, state.kind, state.visible, identifiers,
                                      now)

@@ -18,7 +18,15 @@ import asyncpg
 from sync.events import FicheKind, FicheUpdate, Identifier, Source, derived_id
 from sync.matching import Profile, Scored, blocking_keys, kbo_numbers, profile_of
 
-__all__ = ["CandidateRow", "LinkRow", "MatchStore", "candidate_id", "record_display"]
+__all__ = [
+    "SELECT_EXTRA",
+    "CandidateRow",
+    "LinkRow",
+    "MatchStore",
+    "candidate_id",
+    "candidate_row",
+    "record_display",
+]
 
 Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
@@ -170,7 +178,8 @@ class LinkRow:
     identifiers: tuple[Identifier, ...]
 
 
-def _candidate(row: asyncpg.Record, display: str = "") -> CandidateRow:
+def candidate_row(row: asyncpg.Record, display: str = "") -> CandidateRow:
+    """A ``match_candidate`` row (with the fiche's display name, if known)."""
     return CandidateRow(
         id=row["id"], source=Source(row["source"]), record_id=row["record_id"],
         fiche_id=row["fiche_id"], score=float(row["score"]), parts=json.loads(row["parts"]),
@@ -186,6 +195,13 @@ class MatchStore:
         self.conn = conn
 
     # -- profiles and keys -----------------------------------------------------------------
+
+    def written(self, fiche_id: uuid.UUID) -> None:
+        """The transaction wrote ``fiche_id``: a store that reads ahead must know (this one
+        does not)."""
+
+    async def flush(self) -> None:
+        """Send buffered writes: this store writes at once and buffers none."""
 
     async def set_extra(self, fiche_id: uuid.UUID, kbo: Sequence[str]) -> None:
         await self.conn.execute(UPSERT_EXTRA, fiche_id, list(kbo))
@@ -244,7 +260,7 @@ class MatchStore:
     # -- candidates ------------------------------------------------------------------------
 
     async def pending_of(self, source: Source, record_id: str) -> list[CandidateRow]:
-        return [_candidate(row) for row in
+        return [candidate_row(row) for row in
                 await self.conn.fetch(PENDING_OF_RECORD, source.value, record_id)]
 
     async def hold(
@@ -270,7 +286,7 @@ class MatchStore:
 
     async def candidate(self, match_id: uuid.UUID, *, lock: bool = False) -> CandidateRow | None:
         row = await self.conn.fetchrow(LOCK_CANDIDATE if lock else CANDIDATE_BY_ID, match_id)
-        return None if row is None else _candidate(row)
+        return None if row is None else candidate_row(row)
 
     async def set_status(
         self, match_id: uuid.UUID, status: str, editor: str, now: datetime,
@@ -289,7 +305,7 @@ class MatchStore:
         for row in await self.conn.fetch(WAITING, limit):
             profile = row["fiche_profile"]
             display = json.loads(profile)["display"] if profile else ""
-            out.append(_candidate(row, display))
+            out.append(candidate_row(row, display))
         return out
 
     async def counts(self) -> dict[str, int]:

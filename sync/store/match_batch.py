@@ -1,0 +1,329 @@
+"""Matching for a whole apply batch: read once at the start, write once at the end.
+
+:class:`BatchMatchStore` answers what :class:`~sync.store.matching.MatchStore` answers, with the
+same rows, for the updates of one batched apply transaction:
+
+* :meth:`BatchMatchStore.prefetch` reads, in four statements for the whole batch, the pending
+  candidates of every record matching may look at, the candidate fiches of each of those records,
+  and the blocking keys and KBO numbers of every fiche the batch loaded;
+* profiles, blocking keys and the closing of pending candidates are buffered and written by
+  :meth:`BatchMatchStore.flush`, one statement per table.
+
+A prefetched answer is used only while it is still what the database would say at that point of
+the batch: the record's pending candidates while nothing of the batch touched that record; its
+candidate fiches while no fiche written by the batch could change them (a fiche that shares a key
+with the record and may be it, or one of the prefetched candidates). Otherwise, and for every
+other read and write, the buffered writes of the batch (fiches first, then matching) are sent and
+the database is asked, as :class:`MatchStore` does.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sync.events import FicheKind, FicheUpdate, Identifier, Source
+from sync.matching import (
+    Profile,
+    Scored,
+    blocking_keys,
+    is_matchable,
+    kbo_numbers,
+    profile_of,
+    profile_of_update,
+)
+from sync.store.matching import SELECT_EXTRA, CandidateRow, Conn, MatchStore, candidate_row
+
+__all__ = ["BatchMatchStore", "Holdings"]
+
+#: The pending candidates of many records at once.
+PENDING_OF_RECORDS = """
+SELECT * FROM match_candidate
+WHERE (source, record_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+  AND status = 'pending'
+ORDER BY source, record_id, score DESC, fiche_id
+"""
+#: :data:`~sync.store.matching.CANDIDATES` for many records at once: ``$1..$5`` one row per
+#: record (its number, kind, source, record id, identifier types separated by spaces), ``$6,
+#: $7`` its blocking keys (record number, key), ``$8`` the limit per record.
+CANDIDATES_OF_RECORDS = """
+WITH r AS (
+    SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[])
+             AS r(n, kind, source, record_id, id_types)
+), hits AS (
+    SELECT q.n, m.fiche_id, count(*) AS shared
+    FROM unnest($6::int[], $7::text[]) AS q(n, key)
+    JOIN match_key m ON m.key = q.key
+    GROUP BY q.n, m.fiche_id
+), ranked AS (
+    SELECT h.n, p.fiche_id, p.profile,
+           row_number() OVER (PARTITION BY h.n ORDER BY h.shared DESC, p.fiche_id) AS place
+    FROM hits h
+    JOIN r ON r.n = h.n
+    JOIN match_profile p ON p.fiche_id = h.fiche_id AND p.kind = r.kind
+    WHERE NOT EXISTS (SELECT 1 FROM source_record s
+                      WHERE s.fiche_id = p.fiche_id AND s.source = r.source)
+      AND NOT EXISTS (SELECT 1 FROM fiche_identifier i WHERE i.fiche_id = p.fiche_id
+                      AND i.type = ANY(string_to_array(r.id_types, ' ')))
+      AND NOT EXISTS (SELECT 1 FROM match_rejection j WHERE j.source = r.source
+                      AND j.record_id = r.record_id AND j.fiche_id = p.fiche_id)
+)
+SELECT n, fiche_id, profile FROM ranked WHERE place <= $8 ORDER BY n, place
+"""
+KEYS_OF = "SELECT fiche_id, key FROM match_key WHERE fiche_id = ANY($1::uuid[])"
+EXTRA_OF = "SELECT fiche_id, kbo_numbers FROM match_extra WHERE fiche_id = ANY($1::uuid[])"
+UPSERT_PROFILES = """
+INSERT INTO match_profile (fiche_id, kind, profile, updated_at)
+SELECT fiche_id, kind, profile::jsonb, updated_at
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[])
+     AS u(fiche_id, kind, profile, updated_at)
+ON CONFLICT (fiche_id) DO UPDATE SET kind = EXCLUDED.kind, profile = EXCLUDED.profile,
+    updated_at = EXCLUDED.updated_at
+"""
+DELETE_KEY_ROWS = """
+DELETE FROM match_key AS m USING unnest($1::uuid[], $2::text[]) AS d(fiche_id, key)
+WHERE m.fiche_id = d.fiche_id AND m.key = d.key
+"""
+INSERT_KEY_ROWS = """
+INSERT INTO match_key (key, fiche_id) SELECT key, fiche_id
+FROM unnest($1::uuid[], $2::text[]) AS u(fiche_id, key) ON CONFLICT DO NOTHING
+"""
+SUPERSEDE_RECORDS = """
+UPDATE match_candidate AS c SET status = 'superseded', decided_at = u.at
+FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS u(source, record_id, at)
+WHERE c.source = u.source AND c.record_id = u.record_id AND c.status = 'pending'
+"""
+
+#: What a fiche holds, as the fiche repository knows it now: the sources of its records and
+#: the types of its identifiers (None: not in memory).
+Holdings = Callable[[uuid.UUID], tuple[set[Source], set[str]] | None]
+RecordKey = tuple[Source, str]
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """A prefetched candidate search: the question (to check it is the same) and the answer."""
+
+    kind: str
+    keys: frozenset[str]
+    id_types: tuple[str, ...]
+    limit: int
+    found: list[tuple[uuid.UUID, Profile]]
+
+
+class BatchMatchStore(MatchStore):
+    """A :class:`MatchStore` for one batched apply transaction (see the module's text).
+
+    ``before_read`` sends the fiche repository's buffered writes; ``holdings`` tells what a
+    fiche holds according to the repository's memory."""
+
+    def __init__(
+        self, conn: Conn, before_read: Callable[[], Awaitable[None]], holdings: Holdings,
+    ) -> None:
+        super().__init__(conn)
+        self._before_read = before_read
+        self._holdings = holdings
+        self._pending: dict[RecordKey, list[CandidateRow]] = {}
+        self._asked: dict[RecordKey, _Asked] = {}
+        self._keys: dict[uuid.UUID, set[str]] = {}  # blocking keys, as the batch left them
+        self._stored_keys: dict[uuid.UUID, set[str]] = {}  # ... and as the database has them
+        self._extra: dict[uuid.UUID, list[str]] = {}
+        self._profiles: dict[uuid.UUID, tuple[str, str, datetime]] = {}
+        self._superseded: list[tuple[str, str, datetime]] = []
+        self._touched_records: set[RecordKey] = set()
+        self._written: set[uuid.UUID] = set()  # fiches written by the batch
+        self._written_by_key: dict[str, set[uuid.UUID]] = {}
+
+    # -- reading ahead -----------------------------------------------------------------------
+
+    async def prefetch(
+        self, updates: Sequence[FicheUpdate], unplaced: Callable[[FicheUpdate], bool],
+        existing: Sequence[uuid.UUID], absent: Sequence[uuid.UUID], limit: int,
+    ) -> None:
+        """Read what the batch's matching will ask: ``unplaced`` says which updates found no
+        fiche by their identifiers; ``existing`` / ``absent`` are the fiches the batch loaded
+        and the ids it looked up in vain."""
+        for fiche_id in [*existing, *absent]:
+            self._keys[fiche_id], self._stored_keys[fiche_id] = set(), set()
+            self._extra[fiche_id] = []
+        if existing:
+            for row in await self.conn.fetch(KEYS_OF, list(existing)):
+                self._keys[row["fiche_id"]].add(row["key"])
+                self._stored_keys[row["fiche_id"]].add(row["key"])
+        if existing or absent:  # KBO numbers may be known before the fiche is made
+            for row in await self.conn.fetch(EXTRA_OF, [*existing, *absent]):
+                self._extra[row["fiche_id"]] = list(row["kbo_numbers"])
+        records: dict[RecordKey, FicheUpdate] = {}
+        for update in updates:
+            if is_matchable(update) and unplaced(update):
+                records.setdefault((update.source, update.record_id), update)
+        if not records:
+            return
+        await self._prefetch_pending(list(records))
+        await self._prefetch_candidates(list(records.values()), limit)
+
+    async def _prefetch_pending(self, records: list[RecordKey]) -> None:
+        for record in records:
+            self._pending[record] = []
+        rows = await self.conn.fetch(PENDING_OF_RECORDS, [s.value for s, _ in records],
+                                     [r for _, r in records])
+        for row in rows:
+            self._pending[(Source(row["source"]), row["record_id"])].append(candidate_row(row))
+
+    async def _prefetch_candidates(self, updates: list[FicheUpdate], limit: int) -> None:
+        asked: list[tuple[FicheUpdate, Profile, frozenset[str], tuple[str, ...]]] = []
+        for update in updates:
+            record = profile_of_update(update)
+            keys = frozenset(blocking_keys(record))
+            id_types = tuple(sorted({i.type for i in update.identifiers}))
+            if keys:
+                asked.append((update, record, keys, id_types))
+            else:
+                self._asked[(update.source, update.record_id)] = _Asked(
+                    record.kind, keys, id_types, limit, [])
+        if not asked:
+            return
+        numbered = [(n, key) for n, (_, _, keys, _) in enumerate(asked) for key in sorted(keys)]
+        rows = await self.conn.fetch(
+            CANDIDATES_OF_RECORDS, list(range(len(asked))), [p.kind for _, p, _, _ in asked],
+            [u.source.value for u, _, _, _ in asked], [u.record_id for u, _, _, _ in asked],
+            [" ".join(t) for _, _, _, t in asked], [n for n, _ in numbered],
+            [key for _, key in numbered], limit)
+        found: list[list[tuple[uuid.UUID, Profile]]] = [[] for _ in asked]
+        for row in rows:
+            found[row["n"]].append(
+                (row["fiche_id"], Profile.from_json(json.loads(row["profile"]))))
+        for (update, record, keys, id_types), hits in zip(asked, found, strict=True):
+            self._asked[(update.source, update.record_id)] = _Asked(
+                record.kind, keys, id_types, limit, hits)
+
+    # -- answers from memory while they hold -------------------------------------------------
+
+    async def pending_of(self, source: Source, record_id: str) -> list[CandidateRow]:
+        record = (source, record_id)
+        if record in self._pending and record not in self._touched_records:
+            return list(self._pending[record])
+        await self.sync()
+        return await super().pending_of(source, record_id)
+
+    async def candidates(
+        self, record: Profile, source: Source, record_id: str, id_types: Sequence[str],
+        limit: int,
+    ) -> list[tuple[uuid.UUID, Profile]]:
+        asked = self._asked.get((source, record_id))
+        keys = frozenset(blocking_keys(record))
+        if asked is not None and (asked.kind, asked.keys, asked.id_types, asked.limit) == (
+                record.kind, keys, tuple(sorted(set(id_types))), limit):
+            answer = self._still_valid(asked, source)
+            if answer is not None:
+                return answer
+        await self.sync()
+        return await super().candidates(record, source, record_id, id_types, limit)
+
+    def _still_valid(
+        self, asked: _Asked, source: Source,
+    ) -> list[tuple[uuid.UUID, Profile]] | None:
+        """The prefetched candidates if the batch's writes left them as they were, else None.
+
+        A fiche written by the batch matters only if it could be a candidate now: one holding
+        a record of the same source or an identifier of a type the record carries cannot (and
+        stays so: a batch adds records and identifiers, it does not take them away)."""
+        touched = {f for key in asked.keys for f in self._written_by_key.get(key, ())}
+        touched |= {f for f, _ in asked.found if f in self._written}
+        excluded: set[uuid.UUID] = set()
+        for fiche_id in touched:
+            held = self._holdings(fiche_id)
+            if held is None or not (source in held[0] or held[1] & set(asked.id_types)):
+                return None  # it may be a candidate (again, or with another profile): ask
+            excluded.add(fiche_id)
+        if excluded & {f for f, _ in asked.found} and len(asked.found) >= asked.limit:
+            return None  # one fewer, and the next one in line is not known
+        return [(f, profile) for f, profile in asked.found if f not in excluded]
+
+    # -- writes kept until the flush ---------------------------------------------------------
+
+    async def refresh(
+        self, fiche_id: uuid.UUID, kind: FicheKind, visible: dict[str, Any],
+        identifiers: Iterable[Identifier], now: datetime,
+    ) -> None:
+        if fiche_id not in self._keys:  # a fiche loaded after the prefetch (a linked one)
+            await self.sync()
+            extra = await self.conn.fetchval(SELECT_EXTRA, fiche_id)
+            held = {row["key"] for row in await self.conn.fetch(KEYS_OF, [fiche_id])}
+            self._extra[fiche_id] = list(extra or [])
+            self._keys[fiche_id], self._stored_keys[fiche_id] = set(held), set(held)
+        profile = profile_of(kind.value, visible,
+                             [*kbo_numbers(list(identifiers)), *self._extra[fiche_id]])
+        self._profiles[fiche_id] = (kind.value, json.dumps(profile.to_json(),
+                                                           ensure_ascii=False), now)
+        wanted = set(blocking_keys(profile))
+        for key in wanted | self._keys[fiche_id]:
+            self._written_by_key.setdefault(key, set()).add(fiche_id)
+        self._keys[fiche_id] = wanted
+        self._written.add(fiche_id)
+
+    def written(self, fiche_id: uuid.UUID) -> None:
+        self._written.add(fiche_id)
+
+    async def supersede(
+        self, source: Source, record_id: str, now: datetime, keep: Sequence[uuid.UUID] = (),
+    ) -> None:
+        record = (source, record_id)
+        if keep:
+            await self.sync()
+            await super().supersede(source, record_id, now, keep)
+        elif record in self._touched_records or self._pending.get(record, True):
+            # None waited when the batch looked and nothing of it made one wait: nothing to do.
+            self._superseded.append((source.value, record_id, now))
+        self._touched_records.add(record)
+
+    async def hold(
+        self, update: FicheUpdate, candidates: Sequence[Scored], now: datetime,
+    ) -> list[tuple[uuid.UUID, bool]]:
+        self._touched_records.add((update.source, update.record_id))
+        await self.sync()
+        return await super().hold(update, candidates, now)
+
+    # -- everything else asks the database, after the batch's writes ---------------------------
+
+    async def still_free(
+        self, fiche_id: uuid.UUID, source: Source, id_types: Sequence[str],
+    ) -> bool:
+        await self.sync()
+        return await super().still_free(fiche_id, source, id_types)
+
+    async def record_link(
+        self, fiche_id: uuid.UUID, update: FicheUpdate, *, score: float | None,
+        match_id: uuid.UUID | None, linked_by: str, now: datetime,
+    ) -> None:
+        await self.sync()
+        await super().record_link(fiche_id, update, score=score, match_id=match_id,
+                                  linked_by=linked_by, now=now)
+
+    async def sync(self) -> None:
+        """Send the buffered writes: the fiches' (they come first: keys refer to fiches), then
+        matching's."""
+        await self._before_read()
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Write the buffered profiles, blocking keys and closed candidates."""
+        if self._profiles:
+            profiles = [(f, *row) for f, row in self._profiles.items()]
+            self._profiles.clear()
+            await self.conn.execute(UPSERT_PROFILES, *map(list, zip(*profiles, strict=True)))
+        gone = [(f, k) for f, keys in self._keys.items() for k in self._stored_keys[f] - keys]
+        new = [(f, k) for f, keys in self._keys.items() for k in keys - self._stored_keys[f]]
+        if gone:
+            await self.conn.execute(DELETE_KEY_ROWS, [f for f, _ in gone], [k for _, k in gone])
+        if new:
+            await self.conn.execute(INSERT_KEY_ROWS, [f for f, _ in new], [k for _, k in new])
+        for fiche_id, keys in self._keys.items():
+            self._stored_keys[fiche_id] = set(keys)
+        if self._superseded:
+            rows, self._superseded = self._superseded, []
+            await self.conn.execute(SUPERSEDE_RECORDS, *map(list, zip(*rows, strict=True)))
