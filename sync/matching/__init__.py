@@ -9,12 +9,13 @@ this inside the apply transaction; ``python -m sync.matching.evaluate`` measures
 from __future__ import annotations
 
 from sync.events import FicheUpdate, Identifier, Source, UpdateAction
-from sync.matching.blocking import blocking_keys
+from sync.matching.blocking import MATCHED_FROM, blocking_keys, lookup_keys, stored_keys
 from sync.matching.decide import Scored, Verdict, decide, rank
 from sync.matching.profile import Place, Profile, profile_of
 from sync.matching.score import Part, Score, Weights, default_weights, score
 
 __all__ = [
+    "MATCHED_FROM",
     "Part",
     "Place",
     "Profile",
@@ -27,10 +28,12 @@ __all__ = [
     "default_weights",
     "is_matchable",
     "kbo_numbers",
+    "lookup_keys",
     "profile_of",
     "profile_of_update",
     "rank",
     "score",
+    "stored_keys",
 ]
 
 

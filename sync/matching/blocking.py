@@ -8,14 +8,22 @@ true pair shares several keys at once. The keys, all prefixed by the kind of fic
 - ``t``: municipality + one distinctive word of the name (catches a missing profession);
 - ``n``: the whole name, in any order, anywhere (catches a practice that moved);
 - ``p``, ``e``, ``k``: a phone number, an e-mail address, an enterprise number.
+
+A fiche's keys are stored once per automated source that may still send a record of it
+(:func:`stored_keys`): a fiche holding a CoBRHA record is never a candidate for another CoBRHA
+record, so the records of that source do not even meet it in the index (:func:`lookup_keys`).
+Without this, a key as broad as "nurses in Antwerp" would lead every new CoBRHA nurse there to
+thousands of fiches only to exclude them all.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sync.matching.normalise import is_generic
 from sync.matching.profile import Profile
 
-__all__ = ["FAMILIES", "blocking_keys", "family"]
+__all__ = ["FAMILIES", "MATCHED_FROM", "blocking_keys", "family", "lookup_keys", "stored_keys"]
 
 #: Professions that an editor and a source name differently for the same person.
 FAMILIES = {
@@ -23,6 +31,26 @@ FAMILIES = {
     "CLINICAL_PSYCHOLOGIST": "PSYCHOLOGIST",
     "CLINICAL_ORTHOPEDAGOGIST": "PSYCHOLOGIST",
 }
+
+
+#: The automated sources whose records of a kind are matched (SOURCES.md): CoBRHA sends
+#: professionals and organisations, the associations their members, the KBO enterprises.
+MATCHED_FROM: dict[str, tuple[str, ...]] = {
+    "person": ("cobrha", "association"),
+    "organisation": ("cobrha", "kbo"),
+}
+
+
+def stored_keys(keys: frozenset[str], kind: str, held: Iterable[str]) -> frozenset[str]:
+    """The index rows of a fiche of ``kind`` with ``keys`` that holds records of the sources
+    ``held``: each key once per source that may still send it a record."""
+    sources = [s for s in MATCHED_FROM.get(kind, ()) if s not in set(held)]
+    return frozenset(f"{source}|{key}" for source in sources for key in keys)
+
+
+def lookup_keys(keys: frozenset[str], source: str) -> frozenset[str]:
+    """The index rows a record of ``source`` with ``keys`` looks up."""
+    return frozenset(f"{source}|{key}" for key in keys)
 
 
 def family(code: str) -> str:

@@ -147,7 +147,7 @@ class Linker:
         self.store.written(state.fiche_id)
         if decision.event_type is not None or link is not None:
             await self.store.refresh(state.fiche_id, state.kind, state.visible, identifiers,
-                                     now)
+                                     {source for source, _ in state.records}, now)
         if update.source is not Source.MANUAL:
             await self.store.supersede(update.source, update.record_id, now)
         if link is None:
@@ -243,6 +243,12 @@ class Linker:
             fiche_id=fiche_id)
         old = await applier.write(repo, state, withdraw, self)
         await self.store.forget_record(fiche_id, split.source, split.record_id)
+        left = await repo.load(fiche_id)
+        if left is not None:  # without the record, records of its source may meet it again
+            await self.store.refresh(
+                fiche_id, left.kind, left.visible, await repo.identifiers(fiche_id),
+                {s for s, r in left.records if (s, r) != (split.source, split.record_id)},
+                self._clock())
         restore = FicheUpdate(
             update_id=derived_id("split-restore", str(update.update_id)), origin=update.origin,
             source=split.source, record_id=split.record_id, source_version=version,

@@ -33,8 +33,10 @@ from sync.matching import (
     blocking_keys,
     is_matchable,
     kbo_numbers,
+    lookup_keys,
     profile_of,
     profile_of_update,
+    stored_keys,
 )
 from sync.store.matching import SELECT_EXTRA, CandidateRow, Conn, MatchStore, candidate_row
 
@@ -49,28 +51,33 @@ ORDER BY source, record_id, score DESC, fiche_id
 """
 #: :data:`~sync.store.matching.CANDIDATES` for many records at once: ``$1..$5`` one row per
 #: record (its number, kind, source, record id, identifier types separated by spaces), ``$6,
-#: $7`` its blocking keys (record number, key), ``$8`` the limit per record.
+#: $7`` its blocking keys (record number, key), ``$8`` the limit per record. Each key is looked
+#: up in the index on its own (``OFFSET 0`` keeps the planner from joining the whole key table
+#: instead, which it prefers while its statistics lag behind a fast-growing table).
 CANDIDATES_OF_RECORDS = """
 WITH r AS (
     SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[])
              AS r(n, kind, source, record_id, id_types)
-), hits AS (
+), hits AS MATERIALIZED (
     SELECT q.n, m.fiche_id, count(*) AS shared
     FROM unnest($6::int[], $7::text[]) AS q(n, key)
-    JOIN match_key m ON m.key = q.key
+    CROSS JOIN LATERAL (SELECT fiche_id FROM match_key WHERE key = q.key OFFSET 0) AS m
     GROUP BY q.n, m.fiche_id
 ), ranked AS (
     SELECT h.n, p.fiche_id, p.profile,
            row_number() OVER (PARTITION BY h.n ORDER BY h.shared DESC, p.fiche_id) AS place
     FROM hits h
     JOIN r ON r.n = h.n
-    JOIN match_profile p ON p.fiche_id = h.fiche_id AND p.kind = r.kind
-    WHERE NOT EXISTS (SELECT 1 FROM source_record s
-                      WHERE s.fiche_id = p.fiche_id AND s.source = r.source)
-      AND NOT EXISTS (SELECT 1 FROM fiche_identifier i WHERE i.fiche_id = p.fiche_id
-                      AND i.type = ANY(string_to_array(r.id_types, ' ')))
-      AND NOT EXISTS (SELECT 1 FROM match_rejection j WHERE j.source = r.source
-                      AND j.record_id = r.record_id AND j.fiche_id = p.fiche_id)
+    CROSS JOIN LATERAL (
+        SELECT p.fiche_id, p.profile FROM match_profile p
+        WHERE p.fiche_id = h.fiche_id AND p.kind = r.kind
+          AND NOT EXISTS (SELECT 1 FROM source_record s
+                          WHERE s.fiche_id = p.fiche_id AND s.source = r.source)
+          AND NOT EXISTS (SELECT 1 FROM fiche_identifier i WHERE i.fiche_id = p.fiche_id
+                          AND i.type = ANY(string_to_array(r.id_types, ' ')))
+          AND NOT EXISTS (SELECT 1 FROM match_rejection j WHERE j.source = r.source
+                          AND j.record_id = r.record_id AND j.fiche_id = p.fiche_id)
+        OFFSET 0) AS p
 )
 SELECT n, fiche_id, profile FROM ranked WHERE place <= $8 ORDER BY n, place
 """
@@ -178,7 +185,7 @@ class BatchMatchStore(MatchStore):
         asked: list[tuple[FicheUpdate, Profile, frozenset[str], tuple[str, ...]]] = []
         for update in updates:
             record = profile_of_update(update)
-            keys = frozenset(blocking_keys(record))
+            keys = lookup_keys(blocking_keys(record), update.source.value)
             id_types = tuple(sorted({i.type for i in update.identifiers}))
             if keys:
                 asked.append((update, record, keys, id_types))
@@ -215,7 +222,7 @@ class BatchMatchStore(MatchStore):
         limit: int,
     ) -> list[tuple[uuid.UUID, Profile]]:
         asked = self._asked.get((source, record_id))
-        keys = frozenset(blocking_keys(record))
+        keys = lookup_keys(blocking_keys(record), source.value)
         if asked is not None and (asked.kind, asked.keys, asked.id_types, asked.limit) == (
                 record.kind, keys, tuple(sorted(set(id_types))), limit):
             answer = self._still_valid(asked, source)
@@ -248,7 +255,7 @@ class BatchMatchStore(MatchStore):
 
     async def refresh(
         self, fiche_id: uuid.UUID, kind: FicheKind, visible: dict[str, Any],
-        identifiers: Iterable[Identifier], now: datetime,
+        identifiers: Iterable[Identifier], sources: Iterable[Source], now: datetime,
     ) -> None:
         if fiche_id not in self._keys:  # a fiche loaded after the prefetch (a linked one)
             await self.sync()
@@ -260,7 +267,7 @@ class BatchMatchStore(MatchStore):
                              [*kbo_numbers(list(identifiers)), *self._extra[fiche_id]])
         self._profiles[fiche_id] = (kind.value, json.dumps(profile.to_json(),
                                                            ensure_ascii=False), now)
-        wanted = set(blocking_keys(profile))
+        wanted = set(stored_keys(blocking_keys(profile), kind.value, {s.value for s in sources}))
         for key in wanted | self._keys[fiche_id]:
             self._written_by_key.setdefault(key, set()).add(fiche_id)
         self._keys[fiche_id] = wanted

@@ -16,7 +16,15 @@ from typing import Any
 import asyncpg
 
 from sync.events import FicheKind, FicheUpdate, Identifier, Source, derived_id
-from sync.matching import Profile, Scored, blocking_keys, kbo_numbers, profile_of
+from sync.matching import (
+    Profile,
+    Scored,
+    blocking_keys,
+    kbo_numbers,
+    lookup_keys,
+    profile_of,
+    stored_keys,
+)
 
 __all__ = [
     "SELECT_EXTRA",
@@ -45,9 +53,11 @@ DELETE_KEYS = "DELETE FROM match_key WHERE fiche_id = $1 AND key = ANY($2::text[
 INSERT_KEYS = """
 INSERT INTO match_key (key, fiche_id) SELECT unnest($2::text[]), $1 ON CONFLICT DO NOTHING
 """
-#: The fiches sharing a key with the record, of its kind, that may still be it: none holds a
-#: record of the same source or an identifier of a type the record carries (that would be
-#: someone else), and no editor rejected the pair. Most shared keys first; fiche id breaks ties.
+#: The fiches sharing a key with the record (its :func:`~sync.matching.lookup_keys`: the fiches
+#: already holding a record of its source are not under those), of its kind, that may still be
+#: it: none holds a record of the same source (checked again: a key row may be older than the
+#: record) or an identifier of a type the record carries (that would be someone else), and no
+#: editor rejected the pair. Most shared keys first; fiche id breaks ties.
 CANDIDATES = """
 SELECT p.fiche_id, p.profile
 FROM (SELECT fiche_id, count(*) AS shared FROM match_key WHERE key = ANY($1::text[])
@@ -128,6 +138,7 @@ LIMIT $1
 COUNT_BY_STATUS = "SELECT status, count(*) AS n FROM match_candidate GROUP BY status"
 FICHES_AFTER = "SELECT id, kind, visible FROM fiche WHERE id > $1 ORDER BY id LIMIT $2"
 IDENTIFIERS_OF = "SELECT fiche_id, type, value FROM fiche_identifier WHERE fiche_id = ANY($1)"
+SOURCES_OF = "SELECT DISTINCT fiche_id, source FROM source_record WHERE fiche_id = ANY($1)"
 
 
 def candidate_id(source: Source, record_id: str, fiche_id: uuid.UUID) -> uuid.UUID:
@@ -208,14 +219,15 @@ class MatchStore:
 
     async def refresh(
         self, fiche_id: uuid.UUID, kind: FicheKind, visible: dict[str, Any],
-        identifiers: Iterable[Identifier], now: datetime,
+        identifiers: Iterable[Identifier], sources: Iterable[Source], now: datetime,
     ) -> None:
-        """Rewrite the fiche's profile and blocking keys from its current values."""
+        """Rewrite the fiche's profile and blocking keys from its current values and the
+        sources whose records it holds."""
         extra = await self.conn.fetchval(SELECT_EXTRA, fiche_id) or []
         profile = profile_of(kind.value, visible, [*kbo_numbers(list(identifiers)), *extra])
         await self.conn.execute(UPSERT_PROFILE, fiche_id, kind.value,
                                 json.dumps(profile.to_json(), ensure_ascii=False), now)
-        wanted = blocking_keys(profile)
+        wanted = stored_keys(blocking_keys(profile), kind.value, {s.value for s in sources})
         held = {row["key"] for row in await self.conn.fetch(SELECT_KEYS, fiche_id)}
         if held - wanted:
             await self.conn.execute(DELETE_KEYS, fiche_id, sorted(held - wanted))
@@ -227,7 +239,7 @@ class MatchStore:
         limit: int,
     ) -> list[tuple[uuid.UUID, Profile]]:
         """The fiches worth scoring against ``record`` (see :data:`CANDIDATES`)."""
-        keys = sorted(blocking_keys(record))
+        keys = sorted(lookup_keys(blocking_keys(record), source.value))
         if not keys:
             return []
         rows = await self.conn.fetch(CANDIDATES, keys, record.kind, source.value,
@@ -250,11 +262,14 @@ class MatchStore:
         id done (None when there was none) and how many (``sksync matches reindex``)."""
         rows = await self.conn.fetch(FICHES_AFTER, after, limit)
         held: dict[uuid.UUID, list[Identifier]] = {row["id"]: [] for row in rows}
+        sources: dict[uuid.UUID, set[Source]] = {row["id"]: set() for row in rows}
         for item in await self.conn.fetch(IDENTIFIERS_OF, list(held)):
             held[item["fiche_id"]].append(Identifier(type=item["type"], value=item["value"]))
+        for item in await self.conn.fetch(SOURCES_OF, list(held)):
+            sources[item["fiche_id"]].add(Source(item["source"]))
         for row in rows:
             await self.refresh(row["id"], FicheKind(row["kind"]), json.loads(row["visible"]),
-                               held[row["id"]], now)
+                               held[row["id"]], sources[row["id"]], now)
         return (rows[-1]["id"] if rows else None), len(rows)
 
     # -- candidates ------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -27,6 +28,8 @@ from sync.policy import default_policy
 from sync.store.apply import Applier
 from tests.support.builders import nihii, professional
 
+MIGRATION = (Path(__file__).resolve().parents[2] / "sync" / "store" / "migrations"
+             / "0008_match_key_sources.sql")
 TOPICS = {"fiche_event": "sk.fiche.event", "notification": "sk.notification"}
 CONTEXT = MappingContext(ssin_secret=b"test-secret")
 EDITOR = "urn:socialekaart:editor"
@@ -241,3 +244,48 @@ async def test_a_split_restores_both_fiches_from_provenance(
         fiche.fiche_id) == 0
     [next_version] = await applier.apply([cobrha_record(number, version=2, phone="+3255999998")])
     assert next_version.fiche_id == new_id
+    # Without the CoBRHA record, the hand-made fiche is under CoBRHA's keys again.
+    assert await pg_conn.fetchval(
+        "SELECT count(*) FROM match_key WHERE fiche_id = $1 AND key LIKE 'cobrha|%'",
+        fiche.fiche_id) > 0
+
+
+async def test_a_fiche_is_under_the_keys_of_the_sources_it_holds_no_record_of(
+    applier: Applier, pg_conn: asyncpg.Connection,
+) -> None:
+    """A hand-made person is under CoBRHA's and the associations' keys; once CoBRHA's record
+    is linked, under the associations' only."""
+    fiche = hand_made()
+    await applier.apply([fiche])
+
+    async def prefixes() -> set[str]:
+        rows = await pg_conn.fetch("SELECT DISTINCT split_part(key, '|', 1) AS source"
+                                   " FROM match_key WHERE fiche_id = $1", fiche.fiche_id)
+        return {row["source"] for row in rows}
+
+    assert await prefixes() == {"cobrha", "association"}
+    [linked] = await applier.apply([cobrha_record()])
+    assert linked.linked
+    assert linked.fiche_id == fiche.fiche_id
+    assert await prefixes() == {"association"}
+
+
+async def test_the_migration_moves_keys_written_before_under_their_sources(
+    applier: Applier, pg_conn: asyncpg.Connection,
+) -> None:
+    """0008 rewrites a key of the old form once per source the fiche holds no record of."""
+    fiche = hand_made()
+    await applier.apply([fiche])
+    [made] = await applier.apply([cobrha_record(nihii("2"), first="Jan", last="Vermeulen",
+                                                    zip_code="8500", municipality="Kortrijk")])
+    assert not made.linked
+    await pg_conn.execute("DELETE FROM match_key")
+    await pg_conn.execute("INSERT INTO match_key (key, fiche_id)"
+                          " VALUES ('p|g|45035|PHYSICIAN', $1), ('p|g|45035|PHYSICIAN', $2)",
+                          fiche.fiche_id, made.fiche_id)
+    await pg_conn.execute(MIGRATION.read_text(encoding="utf-8"))
+    rows = await pg_conn.fetch("SELECT key, fiche_id FROM match_key ORDER BY key, fiche_id")
+    assert {(r["key"], r["fiche_id"]) for r in rows} == {
+        ("cobrha|p|g|45035|PHYSICIAN", fiche.fiche_id),
+        ("association|p|g|45035|PHYSICIAN", fiche.fiche_id),
+        ("association|p|g|45035|PHYSICIAN", made.fiche_id)}

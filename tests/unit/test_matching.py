@@ -3,26 +3,35 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import JsonValue
 
+from sync.cloudevents import decode
+from sync.errors import PermanentError
+from sync.mapping import MappingContext, map_event
 from sync.mapping.common import address
 from sync.matching import (
+    MATCHED_FROM,
     Profile,
     Weights,
     blocking_keys,
     decide,
     default_weights,
+    is_matchable,
+    lookup_keys,
     normalise,
     profile_of,
     rank,
     score,
+    stored_keys,
 )
 from sync.matching.export import read_export
 
 W = default_weights()
+SAMPLES = Path(__file__).resolve().parents[2] / "schemas" / "samples"
 
 
 def person(first: str = "An", last: str = "Peeters", code: str | None = "GENERAL_PRACTITIONER",
@@ -261,3 +270,33 @@ def test_an_export_row_with_an_unknown_profession_is_reported_by_line() -> None:
                                datetime.now(UTC)))
     assert isinstance(error, ValueError)
     assert "line 2" in str(error)
+
+
+def test_keys_are_stored_once_per_source_that_may_still_send_a_record() -> None:
+    """A fiche holding a CoBRHA record is under the associations' keys only: CoBRHA records
+    never meet it; a hand-made one is under both; records look up their own source's keys."""
+    keys = blocking_keys(person())
+    hand_made = stored_keys(keys, "person", [])
+    from_cobrha = stored_keys(keys, "person", ["cobrha"])
+    assert hand_made == {f"{s}|{k}" for s in ("cobrha", "association") for k in keys}
+    assert from_cobrha == {f"association|{k}" for k in keys}
+    assert lookup_keys(keys, "cobrha") <= hand_made
+    assert not lookup_keys(keys, "cobrha") & from_cobrha
+    assert stored_keys(keys, "person", ["cobrha", "association"]) == frozenset()
+
+
+def test_every_kind_a_source_sends_is_matched_from_that_source() -> None:
+    """Each sample of every source maps to (source, kind) pairs MATCHED_FROM knows, so no
+    record is ever looked up under keys nobody writes."""
+    context = MappingContext(ssin_secret=b"test-secret")
+    seen: set[tuple[str, str]] = set()
+    for sample in sorted(SAMPLES.glob("*.jsonl")):
+        for line in sample.read_text(encoding="utf-8").splitlines():
+            try:
+                updates = map_event(decode(line.encode()), context)
+            except PermanentError:
+                continue  # the samples hold bad input on purpose
+            seen |= {(u.source.value, u.kind.value) for u in updates if is_matchable(u)}
+    assert {"cobrha", "kbo", "association"} <= {source for source, _ in seen}
+    for source, kind in seen:
+        assert source in MATCHED_FROM[kind], (source, kind)
