@@ -67,10 +67,14 @@ STREET_WORDS = (
 )
 _SPELLING = ((re.compile(r"ph"), "f"), (re.compile(r"th"), "t"), (re.compile(r"ck"), "k"),
              (re.compile(r"ij"), "y"), (re.compile(r"y"), "i"), (re.compile(r"dt\b"), "t"))
+#: Names, streets and numbers repeat (thousands of professionals share a street or a first
+#: name): the folding functions remember this many recent answers each.
+_CACHED = 65536
 _PARENTHESES = re.compile(r"\([^)]*\)")
 _NUMBER = re.compile(r"(\d+)\s*([a-z]?)\b")
 
 
+@functools.lru_cache(maxsize=_CACHED)
 def fold(text: str | None) -> str:
     """Lower case, no accents, every run of other characters one space."""
     if not text:
@@ -102,12 +106,14 @@ def is_generic(word: str) -> bool:
         for generic in GENERIC_ORGANISATION_WORDS if len(generic) >= 8)
 
 
+@functools.lru_cache(maxsize=_CACHED)
 def person_tokens(text: str | None) -> tuple[str, ...]:
     """The words of a person's name, folded, without titles or remarks in parentheses."""
     words = fold(_PARENTHESES.sub(" ", text or "")).split()
     return tuple(spelling(w) for w in words if w not in TITLES)
 
 
+@functools.lru_cache(maxsize=_CACHED)
 def organisation_tokens(text: str | None) -> tuple[str, ...]:
     """The words of an organisation's name: abbreviations expanded, legal forms and filler
     words dropped (``WZC Ter Linde vzw`` and ``Woonzorgcentrum Ter Linde`` agree)."""
@@ -117,6 +123,7 @@ def organisation_tokens(text: str | None) -> tuple[str, ...]:
     return tuple(spelling(w) for w in expanded if w not in LEGAL_FORMS and w not in STOPWORDS)
 
 
+@functools.lru_cache(maxsize=_CACHED)
 def street(text: str | None) -> str:
     """A street name as a key: ``St.-Jansstr.`` and ``Sint Jansstraat`` agree."""
     folded = fold(text)
@@ -126,6 +133,7 @@ def street(text: str | None) -> str:
     return spelling(folded.replace(" ", ""))
 
 
+@functools.lru_cache(maxsize=_CACHED)
 def house_number(text: str | None) -> str:
     """The number and its letter (``12A``), without the box (``12 bus 3`` is ``12``)."""
     match = _NUMBER.search(fold(text))

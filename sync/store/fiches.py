@@ -34,6 +34,7 @@ import asyncpg
 from sync.emitted import Emitted
 from sync.errors import TransientError
 from sync.events import FicheKind, FicheUpdate, Identifier, Source, derived_id
+from sync.jsontext import dumps
 from sync.merge import Conflict, Decision, FicheState, Pin, Provenance
 
 __all__ = ["Conn", "FicheRepository"]
@@ -180,8 +181,7 @@ Key = tuple[str, str]  # an identifier: (type, value)
 ValueKey = tuple[uuid.UUID, str, str, str]  # field_value: (fiche, field, source, record id)
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+_json = dumps
 
 
 def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:

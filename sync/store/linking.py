@@ -29,7 +29,7 @@ from sync.events import (
     UpdateAction,
     derived_id,
 )
-from sync.matching import Verdict, Weights, decide, profile_of_update, rank
+from sync.matching import Verdict, Weights, decide, rank
 from sync.merge import Decision, FicheState, new_state
 from sync.store.fiches import Conn, FicheRepository
 from sync.store.matching import MatchStore, record_display
@@ -91,7 +91,7 @@ class Linker:
         waiting = await self.store.pending_of(update.source, update.record_id)
         if waiting and max(row.source_version for row in waiting) >= update.source_version:
             return Held(Verdict("review"), stale=True)
-        record = profile_of_update(update)
+        record = self.store.record_profile(update)
         id_types = [i.type for i in update.identifiers]
         found = await self.store.candidates(record, update.source, update.record_id, id_types,
                                             self._weights.max_candidates)

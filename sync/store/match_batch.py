@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from sync.events import FicheKind, FicheUpdate, Identifier, Source
+from sync.jsontext import dumps
 from sync.matching import (
     Profile,
     Scored,
@@ -115,7 +116,7 @@ RecordKey = tuple[Source, str]
 class _Asked:
     """A prefetched candidate search: the question (to check it is the same) and the answer."""
 
-    kind: str
+    profile: Profile
     keys: frozenset[str]
     id_types: tuple[str, ...]
     limit: int
@@ -136,9 +137,11 @@ class BatchMatchStore(MatchStore):
         self._holdings = holdings
         self._pending: dict[RecordKey, list[CandidateRow]] = {}
         self._asked: dict[RecordKey, _Asked] = {}
+        self._records: dict[uuid.UUID, Profile] = {}  # the profile of each update's record
         self._keys: dict[uuid.UUID, set[str]] = {}  # blocking keys, as the batch left them
         self._stored_keys: dict[uuid.UUID, set[str]] = {}  # ... and as the database has them
         self._extra: dict[uuid.UUID, list[str]] = {}
+        self._rekeyed: set[uuid.UUID] = set()  # fiches whose keys changed since the flush
         self._profiles: dict[uuid.UUID, tuple[str, str, datetime]] = {}
         self._superseded: list[tuple[str, str, datetime]] = []
         self._touched_records: set[RecordKey] = set()
@@ -187,11 +190,12 @@ class BatchMatchStore(MatchStore):
             record = profile_of_update(update)
             keys = lookup_keys(blocking_keys(record), update.source.value)
             id_types = tuple(sorted({i.type for i in update.identifiers}))
+            self._records[update.update_id] = record
             if keys:
                 asked.append((update, record, keys, id_types))
             else:
                 self._asked[(update.source, update.record_id)] = _Asked(
-                    record.kind, keys, id_types, limit, [])
+                    record, keys, id_types, limit, [])
         if not asked:
             return
         numbered = [(n, key) for n, (_, _, keys, _) in enumerate(asked) for key in sorted(keys)]
@@ -206,9 +210,13 @@ class BatchMatchStore(MatchStore):
                 (row["fiche_id"], Profile.from_json(json.loads(row["profile"]))))
         for (update, record, keys, id_types), hits in zip(asked, found, strict=True):
             self._asked[(update.source, update.record_id)] = _Asked(
-                record.kind, keys, id_types, limit, hits)
+                record, keys, id_types, limit, hits)
 
     # -- answers from memory while they hold -------------------------------------------------
+
+    def record_profile(self, update: FicheUpdate) -> Profile:
+        found = self._records.get(update.update_id)
+        return found if found is not None else super().record_profile(update)
 
     async def pending_of(self, source: Source, record_id: str) -> list[CandidateRow]:
         record = (source, record_id)
@@ -222,9 +230,10 @@ class BatchMatchStore(MatchStore):
         limit: int,
     ) -> list[tuple[uuid.UUID, Profile]]:
         asked = self._asked.get((source, record_id))
-        keys = lookup_keys(blocking_keys(record), source.value)
-        if asked is not None and (asked.kind, asked.keys, asked.id_types, asked.limit) == (
-                record.kind, keys, tuple(sorted(set(id_types))), limit):
+        if asked is not None and (asked.id_types, asked.limit) == (
+                tuple(sorted(set(id_types))), limit) and (
+                record is asked.profile or (record.kind == asked.profile.kind and asked.keys
+                                            == lookup_keys(blocking_keys(record), source.value))):
             answer = self._still_valid(asked, source)
             if answer is not None:
                 return answer
@@ -265,12 +274,12 @@ class BatchMatchStore(MatchStore):
             self._keys[fiche_id], self._stored_keys[fiche_id] = set(held), set(held)
         profile = profile_of(kind.value, visible,
                              [*kbo_numbers(list(identifiers)), *self._extra[fiche_id]])
-        self._profiles[fiche_id] = (kind.value, json.dumps(profile.to_json(),
-                                                           ensure_ascii=False), now)
+        self._profiles[fiche_id] = (kind.value, dumps(profile.to_json()), now)
         wanted = set(stored_keys(blocking_keys(profile), kind.value, {s.value for s in sources}))
         for key in wanted | self._keys[fiche_id]:
             self._written_by_key.setdefault(key, set()).add(fiche_id)
         self._keys[fiche_id] = wanted
+        self._rekeyed.add(fiche_id)
         self._written.add(fiche_id)
 
     def written(self, fiche_id: uuid.UUID) -> None:
@@ -323,14 +332,15 @@ class BatchMatchStore(MatchStore):
             profiles = [(f, *row) for f, row in self._profiles.items()]
             self._profiles.clear()
             await self.conn.execute(UPSERT_PROFILES, *map(list, zip(*profiles, strict=True)))
-        gone = [(f, k) for f, keys in self._keys.items() for k in self._stored_keys[f] - keys]
-        new = [(f, k) for f, keys in self._keys.items() for k in keys - self._stored_keys[f]]
+        rekeyed, self._rekeyed = sorted(self._rekeyed), set()
+        gone = [(f, k) for f in rekeyed for k in sorted(self._stored_keys[f] - self._keys[f])]
+        new = [(f, k) for f in rekeyed for k in sorted(self._keys[f] - self._stored_keys[f])]
         if gone:
             await self.conn.execute(DELETE_KEY_ROWS, [f for f, _ in gone], [k for _, k in gone])
         if new:
             await self.conn.execute(INSERT_KEY_ROWS, [f for f, _ in new], [k for _, k in new])
-        for fiche_id, keys in self._keys.items():
-            self._stored_keys[fiche_id] = set(keys)
+        for fiche_id in rekeyed:
+            self._stored_keys[fiche_id] = set(self._keys[fiche_id])
         if self._superseded:
             rows, self._superseded = self._superseded, []
             await self.conn.execute(SUPERSEDE_RECORDS, *map(list, zip(*rows, strict=True)))

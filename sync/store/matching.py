@@ -23,6 +23,7 @@ from sync.matching import (
     kbo_numbers,
     lookup_keys,
     profile_of,
+    profile_of_update,
     stored_keys,
 )
 
@@ -206,6 +207,10 @@ class MatchStore:
         self.conn = conn
 
     # -- profiles and keys -----------------------------------------------------------------
+
+    def record_profile(self, update: FicheUpdate) -> Profile:
+        """The profile of the record ``update`` carries."""
+        return profile_of_update(update)
 
     def written(self, fiche_id: uuid.UUID) -> None:
         """The transaction wrote ``fiche_id``: a store that reads ahead must know (this one

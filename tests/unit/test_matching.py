@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import uuid
 from pathlib import Path
 from typing import Any
@@ -300,3 +302,10 @@ def test_every_kind_a_source_sends_is_matched_from_that_source() -> None:
     assert {"cobrha", "kbo", "association"} <= {source for source, _ in seen}
     for source, kind in seen:
         assert source in MATCHED_FROM[kind], (source, kind)
+
+
+def test_a_profile_is_stored_as_its_fields_and_read_back_equal() -> None:
+    """``to_json`` is written by hand for speed: it must stay what ``asdict`` gives, as JSON."""
+    profile = person(kbo=("0403019261",))
+    assert profile.to_json() == json.loads(json.dumps(dataclasses.asdict(profile)))
+    assert Profile.from_json(profile.to_json()) == profile
