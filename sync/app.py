@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -106,6 +107,21 @@ def build_broker(settings: Settings, stages: Stages) -> KafkaBroker:
     return broker
 
 
+#: Young objects allocated between two collections of the youngest generation (Python's
+#: default: 700). Each update allocates thousands of short-lived objects; at the default the
+#: collector ran about once per update and, with the older generations, took a fifth of the
+#: apply stage's time. Collections stay, a hundred times rarer; memory is bounded as before.
+GC_THRESHOLDS = (50_000, 20, 100)
+
+
+def tune_gc() -> None:
+    """Collect garbage less often (:data:`GC_THRESHOLDS`) and leave what start-up built (code,
+    tables, settings) out of every later collection."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def asyncapi_app() -> FastStream:
     """The app as FastStream sees it, for ``faststream docs gen sync.app:asyncapi_app``."""
     return FastStream(build_broker(Settings(), Stages()))
@@ -125,6 +141,7 @@ class Service:
 
     async def start(self) -> None:
         settings = self.settings
+        tune_gc()
         self._pool = await retry_transient(self._open_pool, what="database-connect")
         await self._migrate()
         await check_kafka_login(settings)  # a refused login fails the start, by name, at once

@@ -165,7 +165,7 @@ def build(seed: int) -> tuple[list[FicheUpdate], list[FicheUpdate], dict[str, An
                   w.cobrha(n["marc"], "Marc", "Smets", ZOTTEGEM, "+3293611111"),
                   w.cobrha(n["lies"], "Lies", "Martens", NINOVE, "+3254300000"),
                   w.cobrha(n["tom"], "Tom", "Vermeulen", KORTRIJK, "+3256200000")]
-    s = {  # the scripted updates of the main batch, in their order
+    s = {  # the scripted updates of the main batch, in their order (random ones go between)
         "an": w.cobrha(n["an"], "An", "Peeters", OUDENAARDE, "+3255112233"),
         "jana": w.cobrha(n["jana"], "Jana", "Claes", RONSE, "+3255212121"),
         "wim2": wim[1],
@@ -254,7 +254,7 @@ async def test_a_batch_gives_what_its_updates_give_one_at_a_time(
             assert a == b, {k: (a.get(k), b.get(k)) for k in a.keys() | b.keys()
                             if a.get(k) != b.get(k)}
         else:
-                assert a == b, (table, {"only batched": [r for r in a if r not in b],
+            assert a == b, (table, {"only batched": [r for r in a if r not in b],
                                     "only one by one": [r for r in b if r not in a]})
 
     # ... and the batched run took the paths the workload is made of (no vacuous equality)
@@ -269,6 +269,7 @@ async def test_a_batch_gives_what_its_updates_give_one_at_a_time(
         "jana2": ("pending-review", False, None), "jana_stale": ("stale", False, None),
         "wim2": ("pending-review", False, None), "wim3": ("pending-review", False, None),
         "bram_member": ("applied", True, new_of["bram"]),
+        "bram_left": ("applied", False, new_of["bram"]),  # the association's values withdrawn
         "ruben": ("applied", True, new_of["ruben_member"]),
         "kat": ("applied", True, s["hand_kat"]), "els": ("applied", True, s["hand_els"]),
         "sofie": ("applied", True, s["sofie_hand"].fiche_id),
@@ -278,6 +279,7 @@ async def test_a_batch_gives_what_its_updates_give_one_at_a_time(
         assert (r.outcome, r.linked, r.fiche_id) == wanted, (name, r)
     for name in ("bram", "kat2", "piet", "ruben_member", "marc2", "jana3"):  # new fiches
         assert got[s[name].update_id].event_type == "created", name
+    assert got[s["tom_removed"].update_id].event_type == "deactivated"
     closed = {(r[2], r[3]) for r in batched_db["match_candidate"] if r[4] == "superseded"}
     assert {(s["jana"].record_id, s[f"hand_claes{k}"]) for k in (1, 2)} <= closed  # ambiguous
     assert (s["marc2"].record_id, s["hand_marc"]) in closed  # waited since the seed batch
