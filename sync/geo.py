@@ -98,7 +98,13 @@ def resolve(postcode: str | None, municipality: str | None, *, on: date | None =
     they must agree; an unrecognised name falls back to the postcode and an unknown or malformed
     postcode to the name. Ambiguous or unknown input gives ``placed=False`` with a reason.
     """
-    day, tables = on or date.today(), _tables()
+    return _resolve(postcode, municipality, on or date.today())
+
+
+@functools.lru_cache(maxsize=16384)
+def _resolve(postcode: str | None, municipality: str | None, day: date) -> Placement:
+    """:func:`resolve` on ``day``: the same few thousand addresses come again and again."""
+    tables = _tables()
     name, raw_code = (municipality or "").strip(), (postcode or "").strip()
     code = _clean_postcode(raw_code)
     if code is None and not name:

@@ -141,12 +141,14 @@ def normalize_ssin(raw: str) -> str:
         raise IdentifierError(next(problems, "SSIN must be 11 digits")) from None
 
 
-def hash_ssin(ssin: str, secret: bytes | str) -> str:
-    """Pseudonymise an SSIN: HMAC-SHA256 (hex) of its normalised form under ``secret``."""
+def hash_ssin(ssin: str, secret: bytes | str, *, normalized: bool = False) -> str:
+    """Pseudonymise an SSIN: HMAC-SHA256 (hex) of its normalised form under ``secret``
+    (``normalized``: ``ssin`` is what :func:`normalize_ssin` returned; not checked again)."""
     key = secret.encode("utf-8") if isinstance(secret, str) else secret
     if not key:
         raise ValueError("hashing an SSIN needs a non-empty secret")
-    return hmac.new(key, normalize_ssin(ssin).encode("ascii"), hashlib.sha256).hexdigest()
+    number = ssin if normalized else normalize_ssin(ssin)
+    return hmac.new(key, number.encode("ascii"), hashlib.sha256).hexdigest()
 
 
 def parse_nihii(raw: str) -> NihiiNumber:

@@ -150,7 +150,7 @@ def _parse_nihii(raw: str) -> ids.NihiiNumber:
 
 def _ssin_hash(raw: str, context: MappingContext) -> str:
     try:
-        return ids.hash_ssin(ids.normalize_ssin(raw), context.ssin_secret)
+        return ids.hash_ssin(ids.normalize_ssin(raw), context.ssin_secret, normalized=True)
     except ids.IdentifierError:
         raise PermanentError("bad-identifier", "the SSIN fails its check digits") from None
 
