@@ -15,6 +15,12 @@ from rich.table import Table
 __all__ = ["RESULTS", "print_table", "write_results"]
 
 RESULTS = Path(__file__).resolve().parent / "results"
+#: The steady state's stages (``bench.steady``): name, what it spans, what the span includes.
+STAGE_LABELS = (
+    ("map", "publish -> canonical update appended", ""),
+    ("apply", "canonical update -> apply tx start", ""),
+    ("relay", "apply tx start -> fiche event", "incl. apply tx, relay wake-up, publish"),
+)
 
 
 def _fmt(value: Any, digits: int = 0) -> str:
@@ -62,6 +68,18 @@ def print_table(result: dict[str, Any], console: Console | None = None) -> None:
         value = steady.get(f"{name}_ms")
         table.add_row(f"  latency publish -> fiche event {name}", f"{_fmt(value, 1)} ms",
                       "target < 100 ms" if name == "p99" else "")
+    stages = steady.get("stages") or {}
+    table.add_row("  latency per stage p50 / p95 / p99", "", "")
+    for stage, label, includes in STAGE_LABELS:
+        info = stages.get(stage) or {}
+        notes = [includes] if includes else []
+        if info.get("samples") is not None and info["samples"] != steady.get("matched"):
+            notes.append(f"{_fmt(info['samples'])} samples")
+        if info.get("negative_clamped"):
+            notes.append(f"{_fmt(info['negative_clamped'])} negative taken as 0")
+        table.add_row(f"    {stage}: {label}",
+                      " / ".join(_fmt(info.get(f"{q}_ms"), 1) for q in ("p50", "p95", "p99"))
+                      + " ms", "; ".join(notes))
     table.add_row("  fiche events matched / missing",
                   f"{_fmt(steady.get('matched'))} / {_fmt(steady.get('missing'))}", "")
     table.add_row("[b]3. memory[/b]", "", "")

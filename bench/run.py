@@ -1,7 +1,7 @@
 """``python -m bench.run``: the whole benchmark in one run, a table and ``bench/results/*.json``.
 
 1. initial load of N CoBRHA professional events (published before the clock starts);
-2. steady state at a fixed rate, latency from publish to fiche event;
+2. steady state at a fixed rate, latency from publish to fiche event, and per stage;
 3. peak resident memory of the service (a ``sksync run`` subprocess);
 4. the limits: aiokafka raw consume, asyncpg COPY of the same rows;
 5. Kafka Connect standalone with Debezium's JDBC sink on the same canonical records.
@@ -109,7 +109,8 @@ async def run(args: argparse.Namespace, where: Endpoints) -> dict[str, Any]:
                 "new": steady.new, "updates": steady.updates, "matched": len(steady.latencies),
                 "missing": steady.missing, "achieved_rate": steady.published / steady.seconds,
                 **{f"{name}_ms": steady.percentile(q) * 1000 for name, q in
-                   (("p50", 0.50), ("p95", 0.95), ("p99", 0.99), ("max", 1.0))}}
+                   (("p50", 0.50), ("p95", 0.95), ("p99", 0.99), ("max", 1.0))},
+                "stages": steady.stages}
             result["memory"] = {"peak_rss_mb_after_load": peak_after_load,
                                 "peak_rss_mb": service.peak_rss_mb()}
             say(f"steady: p99 {result['steady_state']['p99_ms']:.1f} ms; "

@@ -4,16 +4,33 @@ Every event id carries its publish time (:func:`bench.events.publish_stamp`); th
 names its cause, so each fiche event is matched to the source event that caused it. The fiche
 event's time is its record timestamp, which the broker stamps when it appends the record
 (``LogAppendTime``), so the latency is "published" to "on ``sk.fiche.event``".
+
+The same latency per stage, on the same clocks (the broker's append times and PostgreSQL's,
+all on this machine):
+
+* map: published -> the first canonical update naming the event as its origin is appended
+  to ``sk.fiche.update``;
+* apply: that append -> the start of the apply transaction that wrote the fiche event's
+  outbox row (its ``created_at``, the transaction's ``now()``; the earliest such row);
+* relay: that start -> the fiche event is appended to ``sk.fiche.event``. This includes the
+  apply transaction's own duration (the relay only sees the row once it commits), the relay's
+  wake-up and the publish.
+
+The three add up to the end-to-end latency of each event. A negative span (clocks that
+disagree, or the millisecond rounding of append times) is counted and taken as 0.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import random
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
+import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from bench.events import EventFactory, latency_of, publish_stamp
@@ -21,7 +38,11 @@ from bench.kafka_io import consumer, partitions
 from sync.producers.kafka import client_options
 from sync.settings import Settings
 
-__all__ = ["SteadyResult", "steady_state"]
+__all__ = ["STAGES", "SteadyResult", "stage_breakdown", "steady_state"]
+
+#: The stages of the breakdown, in order.
+STAGES = ("map", "apply", "relay")
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 @dataclass
@@ -32,12 +53,24 @@ class SteadyResult:
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
     missing: int = 0
+    #: Source event id -> append time (ms) of its first canonical update on sk.fiche.update.
+    update_ms: dict[str, int] = field(default_factory=dict)
+    #: Source event id -> append time (ms) of its fiche event (the matched ones only).
+    fiche_ms: dict[str, int] = field(default_factory=dict)
+    #: Source event id -> start (ns) of the apply transaction that wrote its fiche event.
+    applied_ns: dict[str, int] = field(default_factory=dict)
+    #: Per stage: p50_ms, p95_ms, p99_ms, samples, negative_clamped (:func:`stage_breakdown`).
+    stages: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def percentile(self, q: float) -> float:
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+        return _percentile(self.latencies, q)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 async def steady_state(
@@ -48,30 +81,39 @@ async def steady_state(
     ``existing`` ones (each changes phone and address, so each makes a fiche event)."""
     result = SteadyResult()
     wanted: set[str] = set()
+    sent: set[str] = set()
     topic = settings.topics.name("fiche_event")
+    update_topic = settings.topics.name("fiche_update")
     async with consumer(settings) as reader:
-        parts = await partitions(reader, topic)
+        parts = [*await partitions(reader, topic), *await partitions(reader, update_topic)]
         reader.assign(parts)
         await reader.seek_to_end(*parts)
         for part in parts:  # resolve the end position now, before anything is published
             await reader.position(part)
-        collector = asyncio.create_task(_collect(reader, wanted, result))
+        collector = asyncio.create_task(_collect(reader, update_topic, wanted, sent, result))
         try:
             await _publish(settings, factory, existing, rate, seconds, update_share, wanted,
-                           result)
+                           sent, result)
             deadline = time.monotonic() + settle_s
             while wanted and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            # A canonical update is appended before its fiche event, but may be read after it.
+            deadline = time.monotonic() + 10
+            while (time.monotonic() < deadline
+                   and not result.fiche_ms.keys() <= result.update_ms.keys()):
                 await asyncio.sleep(0.1)
         finally:
             collector.cancel()
             await asyncio.gather(collector, return_exceptions=True)
     result.missing = len(wanted)
+    result.applied_ns = await _apply_starts(settings.database_url, topic, list(result.fiche_ms))
+    result.stages = stage_breakdown(result)
     return result
 
 
 async def _publish(
     settings: Settings, factory: EventFactory, existing: int, rate: float, seconds: float,
-    update_share: float, wanted: set[str], result: SteadyResult,
+    update_share: float, wanted: set[str], sent: set[str], result: SteadyResult,
 ) -> None:
     rng = random.Random(7)
     versions: dict[int, int] = {}
@@ -83,8 +125,8 @@ async def _publish(
     try:
         started = time.monotonic()
         total = int(rate * seconds)
-        for sent in range(total):
-            due = started + sent / rate
+        for index_sent in range(total):
+            due = started + index_sent / rate
             delay = due - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -95,8 +137,9 @@ async def _publish(
             else:
                 index, version = existing + 10_000_000 + result.new, 1
                 result.new += 1
-            event_id = publish_stamp(f"steady-{index}-v{version}", sent)
+            event_id = publish_stamp(f"steady-{index}-v{version}", index_sent)
             wanted.add(event_id)
+            sent.add(event_id)
             event = factory.professional(index, version, event_id=event_id)
             value = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
             pending.append(await producer.send(source_topic, value=value,
@@ -108,10 +151,18 @@ async def _publish(
         await producer.stop()
 
 
-async def _collect(reader: object, wanted: set[str], result: SteadyResult) -> None:
+async def _collect(reader: object, update_topic: str, wanted: set[str], sent: set[str],
+                   result: SteadyResult) -> None:
     while True:
         batches = await reader.getmany(timeout_ms=200)  # type: ignore[attr-defined]
-        for records in batches.values():
+        for part, records in batches.items():
+            if part.topic == update_topic:
+                for record in records:  # JSON of sync.events.FicheUpdate
+                    origin = (json.loads(record.value) or {}).get("origin") or {}
+                    cause = origin.get("id", "")
+                    if cause in sent and cause not in result.update_ms:  # the first one
+                        result.update_ms[cause] = record.timestamp
+                continue
             for record in records:
                 document = json.loads(record.value)
                 cause = ((document.get("data") or {}).get("cause") or {}).get("id", "")
@@ -120,3 +171,48 @@ async def _collect(reader: object, wanted: set[str], result: SteadyResult) -> No
                     latency = latency_of(cause, record.timestamp * 1_000_000)
                     if latency is not None:
                         result.latencies.append(latency)
+                        result.fiche_ms[cause] = record.timestamp
+
+
+async def _apply_starts(url: str, topic: str, causes: list[str], timeout: float = 120,
+                        ) -> dict[str, int]:
+    """Cause -> start (ns since the epoch) of the earliest apply transaction that wrote a
+    fiche event for it: outbox ``created_at`` is the transaction's ``now()``."""
+    if not causes:
+        return {}
+    conn = await asyncpg.connect(url, timeout=30)
+    try:
+        rows = await conn.fetch(
+            "SELECT payload->'data'->'cause'->>'id' AS cause, min(created_at) AS created"
+            " FROM outbox WHERE topic = $1 AND payload->'data'->'cause'->>'id' = ANY($2::text[])"
+            " GROUP BY 1", topic, causes, timeout=timeout)
+    finally:
+        await conn.close()
+    return {row["cause"]: (row["created"] - _EPOCH) // dt.timedelta(microseconds=1) * 1000
+            for row in rows}
+
+
+def stage_breakdown(result: SteadyResult) -> dict[str, dict[str, Any]]:
+    """p50 / p95 / p99 (ms) of map, apply and relay over the matched events that have both
+    ends of the stage; negative spans are counted (``negative_clamped``) and taken as 0."""
+    spans: dict[str, list[float]] = {name: [] for name in STAGES}
+    negative = dict.fromkeys(STAGES, 0)
+    for cause, fiche_ms in result.fiche_ms.items():
+        update_ms = result.update_ms.get(cause)
+        update_ns = None if update_ms is None else update_ms * 1_000_000
+        applied_ns = result.applied_ns.get(cause)
+        mapped = None if update_ns is None else latency_of(cause, update_ns)
+        applied = (None if update_ns is None or applied_ns is None
+                   else (applied_ns - update_ns) / 1e9)
+        relayed = None if applied_ns is None else (fiche_ms * 1_000_000 - applied_ns) / 1e9
+        for name, value in zip(STAGES, (mapped, applied, relayed), strict=True):
+            if value is None:
+                continue
+            if value < 0:
+                negative[name] += 1
+                value = 0.0
+            spans[name].append(value)
+    return {name: {**{f"{label}_ms": _percentile(spans[name], q) * 1000
+                      for label, q in (("p50", 0.50), ("p95", 0.95), ("p99", 0.99))},
+                   "samples": len(spans[name]), "negative_clamped": negative[name]}
+            for name in STAGES}

@@ -46,6 +46,11 @@ def test_the_quick_benchmark_prints_its_table_and_writes_every_figure(
         assert positive(load["stages"][stage]["rate_since_start"]), stage
     assert steady["matched"] > 0
     assert 0 < steady["p50_ms"] <= steady["p95_ms"] <= steady["p99_ms"] <= steady["max_ms"]
+    for stage in ("map", "apply", "relay"):  # publish -> update -> apply start -> fiche event
+        info = steady["stages"][stage]
+        assert 0 < info["samples"] <= steady["matched"], stage
+        assert 0 <= info["p50_ms"] <= info["p95_ms"] <= info["p99_ms"], stage
+        assert info["p99_ms"] <= steady["max_ms"] + 5, stage  # no stage is longer than e2e
     assert 0 < result["memory"]["peak_rss_mb"] < 4096
     assert positive(result["limits"]["raw_consume_per_s"])
     assert positive(result["limits"]["copy"]["events_per_s"])
