@@ -1,5 +1,6 @@
 """Where the benchmark runs: the local stack (or ``SKSYNC_*``), a database and topics of its own,
-and the service as a subprocess (``sksync run``) whose memory is sampled from ``/proc``."""
+and the service as one or more subprocesses (``sksync run``) whose memory is sampled from
+``/proc``."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ from sync.producers.kafka import client_options
 from sync.settings import Settings, Topics, as_environment
 from sync.store.dsn import create_database, drop_database
 
-__all__ = ["Endpoints", "ServiceProcess", "cpu_seconds", "create_topics", "endpoints", "new_run"]
+__all__ = ["Endpoints", "ServiceGroup", "ServiceProcess", "cpu_seconds", "create_topics",
+           "endpoints", "new_run"]
 
 
 @dataclass(frozen=True)
@@ -208,3 +210,72 @@ class ServiceProcess:
         except subprocess.TimeoutExpired:
             process.kill()
             await asyncio.to_thread(process.wait, 10)
+
+
+@dataclass
+class ServiceGroup:
+    """N ``sksync run`` processes with the same settings (the same consumer groups, database and
+    topics), so they share the partitions as N instances of the service would in production;
+    each has its own HTTP port (``_service_env`` picks a free one per process) and its own log.
+    With one member it is exactly one :class:`ServiceProcess`."""
+
+    members: list[ServiceProcess]
+
+    @classmethod
+    def of(cls, settings: Settings, logs: Path, instances: int = 1) -> ServiceGroup:
+        if instances < 1:
+            raise ValueError(f"instances must be >= 1, not {instances}")
+        names = (["service.log"] if instances == 1
+                 else [f"service-{i}.log" for i in range(1, instances + 1)])
+        return cls([ServiceProcess(settings, logs / name) for name in names])
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    @property
+    def first(self) -> ServiceProcess:
+        return self.members[0]
+
+    def start(self) -> float:
+        """Spawn every instance, back to back; returns the wall-clock time (s) of the first
+        spawn. If one fails to spawn, those already running are left to :meth:`stop`."""
+        return min(member.start() for member in list(self.members))
+
+    def alive(self) -> bool:
+        """Every instance is running (one that died makes the run fail, not limp on)."""
+        return all(member.alive() for member in self.members)
+
+    def dead(self) -> list[int]:
+        """1-based numbers of the instances that are not running."""
+        return [i for i, member in enumerate(self.members, 1) if not member.alive()]
+
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time of all instances so far, summed."""
+        return sum(self.cpu_seconds_each())
+
+    def cpu_seconds_each(self) -> list[float]:
+        return [member.cpu_seconds() for member in self.members]
+
+    def peak_rss_mb(self) -> float:
+        """The largest instance's high-water mark (VmHWM), in MB: the memory target is per
+        process."""
+        return max(self.peak_rss_mb_each())
+
+    def peak_rss_mb_each(self) -> list[float]:
+        return [member.peak_rss_mb() for member in self.members]
+
+    def log_tail(self, lines: int = 20) -> str:
+        if len(self.members) == 1:
+            return self.first.log_tail(lines)
+        return "\n".join(
+            f"--- instance {i} ({member.log_path.name}) ---\n{member.log_tail(lines)}"
+            for i, member in enumerate(self.members, 1))
+
+    async def stop(self, timeout: float = 30.0) -> None:
+        """Stop every instance at once (SIGTERM, then SIGKILL after ``timeout`` s), each even if
+        another fails to stop; the first failure is raised afterwards."""
+        outcomes = await asyncio.gather(*(member.stop(timeout) for member in self.members),
+                                        return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome

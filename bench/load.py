@@ -1,5 +1,6 @@
-"""Initial load: N source events waiting on the topic, then the service starts; how long until
-the last fiche event is on ``sk.fiche.event``, end to end and per stage."""
+"""Initial load: N source events waiting on the topic, then the service starts (one or more
+instances); how long until the last fiche event is on ``sk.fiche.event``, end to end and per
+stage."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from bench.infra import ServiceProcess, cpu_seconds
+from bench.infra import ServiceGroup, cpu_seconds
 from bench.kafka_io import consumer, span_of, topic_size
 from bench.profile import Sampler
 from sync.settings import Settings
@@ -19,16 +20,18 @@ __all__ = ["initial_load"]
 
 
 async def initial_load(
-    settings: Settings, service: ServiceProcess, events: int, timeout: float,
+    settings: Settings, service: ServiceGroup, events: int, timeout: float,
     profile_to: Path | None = None, markers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Start ``service`` and wait (bounded) until ``events`` fiche events are published;
-    with ``profile_to``, py-spy samples the service meanwhile; ``markers`` name other
-    processes (PostgreSQL backends, the broker) whose CPU time during the load is reported."""
+    """Start ``service`` (all its instances) and wait (bounded) until ``events`` fiche events
+    are published; with ``profile_to``, py-spy samples the service meanwhile (the first
+    instance only); ``markers`` name other processes (PostgreSQL backends, the broker) whose CPU
+    time during the load is reported. The service's CPU time is the sum over its instances
+    (and, with more than one, per instance in ``service_cpu_s_per_instance``)."""
     before = cpu_seconds(markers or {})
     started = service.start()
-    assert service.process is not None
-    sampler = Sampler(service.process.pid, profile_to) if profile_to else None
+    assert service.first.process is not None
+    sampler = Sampler(service.first.process.pid, profile_to) if profile_to else None
     try:
         result = await _load(settings, service, events, timeout, started)
         spent = {name: used - before[name] for name, used in cpu_seconds(markers or {}).items()}
@@ -40,7 +43,7 @@ async def initial_load(
 
 
 async def _load(
-    settings: Settings, service: ServiceProcess, events: int, timeout: float, started: float,
+    settings: Settings, service: ServiceGroup, events: int, timeout: float, started: float,
 ) -> dict[str, Any]:
     topics = settings.topics
     done = False
@@ -52,7 +55,10 @@ async def _load(
                 break
             await asyncio.sleep(0.1)
         if not done:
-            reason = "the service died" if not service.alive() else f"{timeout:.0f} s passed"
+            reason = f"{timeout:.0f} s passed"
+            if not service.alive():
+                reason = ("the service died" if len(service) == 1 else
+                          f"instance(s) {service.dead()} of {len(service)} died")
             sizes = {key: await topic_size(probe, topics.name(key))
                      for key in ("fiche_update", "fiche_event")}
             raise RuntimeError(
@@ -60,7 +66,8 @@ async def _load(
                 f"{await _counts(settings.database_url)}; log tail:\n{service.log_tail()}")
         updates = await span_of(probe, topics.name("fiche_update"))
         fiche_events = await span_of(probe, topics.name("fiche_event"))
-    cpu = service.cpu_seconds()
+    cpu_each = service.cpu_seconds_each()
+    cpu = sum(cpu_each)
     applied = await _apply_span(settings.database_url)
     seconds = fiche_events.last - started
     stages = {
@@ -68,13 +75,16 @@ async def _load(
         "apply": _stage(applied[0], applied[1], started, events),
         "relay": _stage(fiche_events.first, fiche_events.last, started, fiche_events.count),
     }
-    return {
+    result = {
         "events": events, "seconds": seconds, "events_per_s": events / seconds,
         "busy_rate": events / max(1e-6, fiche_events.last - updates.first),
         "first_output_after_s": updates.first - started, "stages": stages,
         "fiche_events": fiche_events.count,
         "service_cpu_s": cpu, "service_cpu_share": cpu / max(1e-6, time.time() - started),
     }
+    if len(service) > 1:
+        result["service_cpu_s_per_instance"] = cpu_each
+    return result
 
 
 def _stage(first: float, last: float, started: float, count: int) -> dict[str, float]:

@@ -42,12 +42,15 @@ def print_table(result: dict[str, Any], console: Console | None = None) -> None:
     load, steady = result["initial_load"], result.get("steady_state") or {}
     limits, connect = result.get("limits") or {}, result.get("kafka_connect") or {}
     service_rate = load.get("events_per_s")
+    instances = (result.get("arguments") or {}).get("instances", 1)
+    several = f", {instances} instances" if instances > 1 else ""
     table = Table(title=f"sociale-kaart-sync benchmark ({result['machine']['cores']} cores, "
-                        f"{_fmt(load['events'])} events)", show_lines=False)
+                        f"{_fmt(load['events'])} events{several})", show_lines=False)
     table.add_column("measure")
     table.add_column("value", justify="right")
     table.add_column("target / comparison", justify="right")
-    table.add_row("[b]1. initial load[/b]", "", "")
+    table.add_row("[b]1. initial load[/b]", "",
+                  f"{instances} instances; service CPU summed" if instances > 1 else "")
     table.add_row("  end to end (service start -> last fiche event)",
                   f"{_fmt(load.get('seconds'), 1)} s", "")
     table.add_row("  source events/s end to end", _fmt(service_rate),
@@ -82,7 +85,8 @@ def print_table(result: dict[str, Any], console: Console | None = None) -> None:
                       + " ms", "; ".join(notes))
     table.add_row("  fiche events matched / missing",
                   f"{_fmt(steady.get('matched'))} / {_fmt(steady.get('missing'))}", "")
-    table.add_row("[b]3. memory[/b]", "", "")
+    table.add_row("[b]3. memory[/b]", "",
+                  f"per process: largest of {instances} instances" if instances > 1 else "")
     table.add_row("  peak RSS (VmHWM) after load / after steady state",
                   f"{_fmt(result['memory'].get('peak_rss_mb_after_load'), 0)} / "
                   f"{_fmt(result['memory'].get('peak_rss_mb'), 0)} MB", "target < 300 MB")

@@ -2,7 +2,8 @@
 
 1. initial load of N CoBRHA professional events (published before the clock starts);
 2. steady state at a fixed rate, latency from publish to fiche event, and per stage;
-3. peak resident memory of the service (a ``sksync run`` subprocess);
+3. peak resident memory of the service (a ``sksync run`` subprocess; with --instances N,
+   N of them sharing the partitions, the peak of each);
 4. the limits: aiokafka raw consume, asyncpg COPY of the same rows;
 5. Kafka Connect standalone with Debezium's JDBC sink on the same canonical records.
 """
@@ -23,7 +24,7 @@ import asyncpg
 from rich.console import Console
 
 from bench.events import EventFactory
-from bench.infra import Endpoints, ServiceProcess, create_topics, endpoints, new_run
+from bench.infra import Endpoints, ServiceGroup, create_topics, endpoints, new_run
 from bench.kafka_io import bulk_producer, publish_events
 from bench.limits import copy_rate, raw_consume_rate
 from bench.load import initial_load
@@ -43,7 +44,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--events", type=int, default=200_000, help="initial load size")
     parser.add_argument("--rate", type=float, default=500.0, help="steady events/s")
     parser.add_argument("--seconds", type=float, default=60.0, help="steady duration")
-    parser.add_argument("--partitions", type=int, default=3, help="partitions per topic")
+    parser.add_argument("--partitions", type=int, default=3,
+                        help="partitions per topic (at least --instances, or some idle)")
+    parser.add_argument("--instances", type=int, default=1,
+                        help="sksync run processes sharing the partitions (same consumer "
+                             "groups, database and topics), each on its own HTTP port")
     parser.add_argument("--quick", action="store_true",
                         help="3,000 events, 200/s for 10 s, no Kafka Connect (< 2 minutes)")
     parser.add_argument("--connect", action="store_true", default=None,
@@ -52,8 +57,16 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--results", type=Path, default=None, help="folder for the JSON")
     parser.add_argument("--no-save", action="store_true", help="print only")
     parser.add_argument("--profile", action="store_true",
-                        help="sample the service with py-spy during the initial load")
+                        help="sample the service with py-spy during the initial load "
+                             "(the first instance only)")
     args = parser.parse_args(argv)
+    if args.instances < 1:
+        parser.error("--instances must be at least 1")
+    if args.partitions < args.instances:
+        say(f"[yellow]warning:[/yellow] --partitions {args.partitions} < --instances "
+            f"{args.instances}: each consumer group has only {args.partitions} partition(s), "
+            f"so {args.instances - args.partitions} instance(s) will hold none; use "
+            f"--partitions >= {args.instances}")
     if args.quick:
         if args.events == 200_000:
             args.events = 3_000
@@ -73,7 +86,8 @@ def say(message: str) -> None:
 async def run(args: argparse.Namespace, where: Endpoints) -> dict[str, Any]:
     result: dict[str, Any] = {"machine": machine(), "arguments": {
         "events": args.events, "rate": args.rate, "seconds": args.seconds,
-        "partitions": args.partitions, "quick": args.quick, "connect": args.connect}}
+        "partitions": args.partitions, "instances": args.instances, "quick": args.quick,
+        "connect": args.connect}}
     async with new_run(where) as settings:
         result["machine"].update(await _versions(settings))
         await create_topics(settings, args.partitions)
@@ -84,11 +98,15 @@ async def run(args: argparse.Namespace, where: Endpoints) -> dict[str, Any]:
         async with bulk_producer(settings) as producer:
             await publish_events(producer, source,
                                  (factory.professional(i) for i in range(args.events)))
-        say(f"published in {time.perf_counter() - started:.1f} s; starting the service")
+        instances = args.instances
+        say(f"published in {time.perf_counter() - started:.1f} s; starting the service"
+            + (f" ({instances} instances)" if instances > 1 else ""))
         logs = Path(tempfile.mkdtemp(prefix="sksync-bench-log-"))
-        service = ServiceProcess(settings, logs / "service.log")
+        service = ServiceGroup.of(settings, logs, instances)
         try:
             raw = logs / "profile.txt" if args.profile else None
+            if raw is not None and instances > 1:
+                say(f"--profile: py-spy samples the first of the {instances} instances only")
             markers = {"postgresql": settings.database_url.split("?")[0].rsplit("/", 1)[1]}
             if where.stack_dir is not None:
                 markers["kafka"] = str(where.stack_dir / "kafka")
@@ -98,7 +116,9 @@ async def run(args: argparse.Namespace, where: Endpoints) -> dict[str, Any]:
             result["initial_load"] = load
             if raw is not None:
                 result["profile"] = summarize(raw)
-            peak_after_load = service.peak_rss_mb()
+                if instances > 1 and result["profile"]:
+                    result["profile"]["sampled"] = f"the first of {instances} instances only"
+            peak_after_load = service.peak_rss_mb_each()
             say(f"initial load: {load['events_per_s']:,.0f} events/s end to end "
                 f"({load['seconds']:.1f} s); steady state {args.rate:g}/s for {args.seconds:g} s")
             steady = await steady_state(settings, factory, args.events, rate=args.rate,
@@ -111,10 +131,18 @@ async def run(args: argparse.Namespace, where: Endpoints) -> dict[str, Any]:
                 **{f"{name}_ms": steady.percentile(q) * 1000 for name, q in
                    (("p50", 0.50), ("p95", 0.95), ("p99", 0.99), ("max", 1.0))},
                 "stages": steady.stages}
-            result["memory"] = {"peak_rss_mb_after_load": peak_after_load,
-                                "peak_rss_mb": service.peak_rss_mb()}
+            if instances > 1 and service.dead():  # the others took its partitions over
+                result["steady_state"]["instances_died"] = service.dead()
+                say(f"[yellow]warning:[/yellow] instance(s) {service.dead()} died; see {logs}")
+            peak = service.peak_rss_mb_each()
+            result["memory"] = {"peak_rss_mb_after_load": max(peak_after_load),
+                                "peak_rss_mb": max(peak)}
+            if instances > 1:  # the memory target is per process: the table shows the max
+                result["memory"]["per_instance"] = {"peak_rss_mb_after_load": peak_after_load,
+                                                    "peak_rss_mb": peak}
             say(f"steady: p99 {result['steady_state']['p99_ms']:.1f} ms; "
-                f"peak RSS {result['memory']['peak_rss_mb']:.0f} MB")
+                f"peak RSS {result['memory']['peak_rss_mb']:.0f} MB"
+                + (f" (the largest of {instances} instances)" if instances > 1 else ""))
         finally:
             await service.stop()
         say("limits: raw consume and COPY")

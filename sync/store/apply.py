@@ -19,6 +19,7 @@ from sync.store.fiches import Conn, FicheRepository
 from sync.store.linking import Held, Link, Linker
 from sync.store.match_batch import BatchMatchStore
 from sync.store.uow import UnitOfWork
+from sync.store.writes import Writes
 
 __all__ = ["OUTBOX_CHANNEL", "Applier", "ApplyResult"]
 
@@ -131,13 +132,15 @@ class Applier:
                         raise _Rejected from error
                 else:
                     results.append(await self._apply_one(conn, update, key))
-            await repo.flush()
+            writes = Writes()  # everything the batch still has to write, in one statement
+            await repo.flush(writes)
             if linker is not None:
-                await linker.store.flush()
-            await self._settle_inbox(conn, keys, results, batched)
+                await linker.store.flush(writes)
+            self._settle_inbox(writes, keys, results, batched)
             if any(result.event_type or result.linked or result.outcome in _NOTIFYING
                    for result in results):
-                await conn.execute("SELECT pg_notify($1, '')", OUTBOX_CHANNEL)
+                writes.add("SELECT pg_notify($1, '')", OUTBOX_CHANNEL)
+            await writes.run(conn)
             await uow.commit()
         return results
 
@@ -157,18 +160,18 @@ class Applier:
         return {(row["source"], row["event_id"]) for row in rows}
 
     @staticmethod
-    async def _settle_inbox(
-        conn: Conn, keys: list[InboxKey], results: list[ApplyResult], batched: bool,
+    def _settle_inbox(
+        writes: Writes, keys: list[InboxKey], results: list[ApplyResult], batched: bool,
     ) -> None:
         """Record each update's outcome (applied one by one, each did already) and drop the
         inbox rows of rejected updates."""
         done = [(*key, r.outcome) for key, r in zip(keys, results, strict=True)
                 if r.outcome not in ("duplicate", "rejected")]
         if batched and done:
-            await conn.execute(SET_INBOX_OUTCOMES, *map(list, zip(*done, strict=True)))
+            writes.add(SET_INBOX_OUTCOMES, *map(list, zip(*done, strict=True)))
         dropped = [key for key, r in zip(keys, results, strict=True) if r.outcome == "rejected"]
         if dropped:
-            await conn.execute(DROP_INBOX, [k[0] for k in dropped], [k[1] for k in dropped])
+            writes.add(DROP_INBOX, [k[0] for k in dropped], [k[1] for k in dropped])
 
     async def _apply_one(self, conn: Conn, update: FicheUpdate, key: InboxKey) -> ApplyResult:
         try:

@@ -36,6 +36,7 @@ from sync.errors import TransientError
 from sync.events import FicheKind, FicheUpdate, Identifier, Source, derived_id
 from sync.jsontext import dumps
 from sync.merge import Conflict, Decision, FicheState, Pin, Provenance
+from sync.store.writes import Writes
 
 __all__ = ["Conn", "FicheRepository"]
 
@@ -172,7 +173,8 @@ ORDER BY position
 ON CONFLICT (event_id) DO NOTHING
 """
 TOUCH_PROGRESS = """
-INSERT INTO source_progress (source, last_applied_at, last_event_time) VALUES ($1, $2, $3)
+INSERT INTO source_progress (source, last_applied_at, last_event_time)
+SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[])
 ON CONFLICT (source) DO UPDATE SET last_applied_at = EXCLUDED.last_applied_at,
     last_event_time = GREATEST(source_progress.last_event_time, EXCLUDED.last_event_time)
 """
@@ -481,21 +483,27 @@ class FicheRepository:
         if not self.batched:
             await self.flush()
 
-    async def flush(self) -> None:
-        """Send every buffered write: one statement per table that has something to write."""
-        conn = self.conn
+    async def flush(self, writes: Writes | None = None) -> None:
+        """Send every buffered write: one set-based write per table, all in one statement
+        (:class:`~sync.store.writes.Writes`); with ``writes``, add them there instead, for the
+        caller to send with its own."""
+        combined = Writes() if writes is None else writes
         if self._new_fiches:
             made = [(fid, row[6], *row[1:6]) for fid, row in self._new_fiches.items()]
             self._new_fiches.clear()
-            await conn.execute(INSERT_FICHES, *_columns(made, 7))
-        await self._flush_records()
+            combined.add(INSERT_FICHES, *_columns(made, 7))
+        if self._record_versions:
+            records = [(source, record_id, fid, version) for (fid, source, record_id), version
+                       in self._record_versions.items()]
+            self._record_versions.clear()
+            combined.add(UPSERT_RECORDS, *_columns(records, 4))
         if self._claimed:
             claimed, self._claimed = self._claimed, []
-            taken = await conn.fetch(CLAIM_IDENTIFIERS, *_columns(claimed, 3))
-            if len(taken) < len({(kind, value) for kind, value, _ in claimed}):
-                # Free when this batch looked, taken by another transaction since: the retry
-                # reads the owner and leaves the identifier where it is.
-                raise TransientError("an identifier of this batch was taken concurrently")
+            # Free when this batch looked, taken by another transaction since: the retry reads
+            # the owner and leaves the identifier where it is.
+            combined.add(CLAIM_IDENTIFIERS, *_columns(claimed, 3),
+                         expect=len({(kind, value) for kind, value, _ in claimed}),
+                         why="an identifier of this batch was taken concurrently")
         upserts: dict[ValueKey, tuple[Any, ...] | None] = {}
         for _, key, row in self._values:  # the last write of a key wins
             upserts[key] = row
@@ -503,41 +511,35 @@ class FicheRepository:
         written = [row for row in upserts.values() if row is not None]
         deleted = [key for key, row in upserts.items() if row is None]
         if deleted:
-            await conn.execute(DELETE_VALUES, *_columns(deleted, 4))
+            combined.add(DELETE_VALUES, *_columns(deleted, 4))
         if written:
-            await conn.execute(UPSERT_VALUES, *_columns(written, 8))
-        await self._flush_ordered()
+            combined.add(UPSERT_VALUES, *_columns(written, 8))
         if self._fiches:
             fiches = list(self._fiches.values())
             self._fiches.clear()
-            await conn.execute(UPDATE_FICHES, *_columns(fiches, 6))
+            combined.add(UPDATE_FICHES, *_columns(fiches, 6))
         if self._history:
             history, self._history = self._history, []
-            await conn.execute(INSERT_HISTORY, *_columns(history, 6))
+            combined.add(INSERT_HISTORY, *_columns(history, 6))
         if self._outbox:
             outbox, self._outbox = self._outbox, []
-            await conn.execute(INSERT_OUTBOX, *_columns(outbox, 4))
+            combined.add(INSERT_OUTBOX, *_columns(outbox, 4))
         if self._progress:
             progress = [(source, *times) for source, times in sorted(self._progress.items())]
             self._progress.clear()
-            await conn.executemany(TOUCH_PROGRESS, progress)
+            combined.add(TOUCH_PROGRESS, *_columns(progress, 3))
+        self._flush_ordered(combined)
+        if writes is None:
+            await combined.run(self.conn)
 
-    async def _flush_records(self) -> None:
-        if self._record_versions:
-            records = [(source, record_id, fid, version) for (fid, source, record_id), version
-                       in self._record_versions.items()]
-            self._record_versions.clear()
-            await self.conn.execute(UPSERT_RECORDS, *_columns(records, 4))
-
-    async def _flush_ordered(self) -> None:
-        """Pins and conflicts (rare), in the order they were written: runs of one statement
-        go together."""
+    def _flush_ordered(self, writes: Writes) -> None:
+        """Pins and conflicts (rare), in the order they were written, after the rest (they
+        name fiches the rest may insert): runs of one statement go together."""
         ordered, self._ordered = self._ordered, []
         start = 0
         while start < len(ordered):
             end = start
             while end < len(ordered) and ordered[end][0] == ordered[start][0]:
                 end += 1
-            await self.conn.executemany(ordered[start][0], [args for _, args in
-                                                            ordered[start:end]])
+            writes.then(ordered[start][0], [args for _, args in ordered[start:end]])
             start = end

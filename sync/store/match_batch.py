@@ -40,6 +40,7 @@ from sync.matching import (
     stored_keys,
 )
 from sync.store.matching import SELECT_EXTRA, CandidateRow, Conn, MatchStore, candidate_row
+from sync.store.writes import Writes
 
 __all__ = ["BatchMatchStore", "Holdings"]
 
@@ -130,7 +131,8 @@ class BatchMatchStore(MatchStore):
     fiche holds according to the repository's memory."""
 
     def __init__(
-        self, conn: Conn, before_read: Callable[[], Awaitable[None]], holdings: Holdings,
+        self, conn: Conn, before_read: Callable[[Writes], Awaitable[None]],
+        holdings: Holdings,
     ) -> None:
         super().__init__(conn)
         self._before_read = before_read
@@ -321,26 +323,31 @@ class BatchMatchStore(MatchStore):
                                   linked_by=linked_by, now=now)
 
     async def sync(self) -> None:
-        """Send the buffered writes: the fiches' (they come first: keys refer to fiches), then
-        matching's."""
-        await self._before_read()
-        await self.flush()
+        """Send the buffered writes, the fiches' and matching's, in one statement."""
+        writes = Writes()
+        await self._before_read(writes)
+        await self.flush(writes)
+        await writes.run(self.conn)
 
-    async def flush(self) -> None:
-        """Write the buffered profiles, blocking keys and closed candidates."""
+    async def flush(self, writes: Writes | None = None) -> None:
+        """The buffered profiles, blocking keys and closed candidates (into ``writes``, for
+        the caller to send, or now)."""
+        combined = Writes() if writes is None else writes
         if self._profiles:
             profiles = [(f, *row) for f, row in self._profiles.items()]
             self._profiles.clear()
-            await self.conn.execute(UPSERT_PROFILES, *map(list, zip(*profiles, strict=True)))
+            combined.add(UPSERT_PROFILES, *map(list, zip(*profiles, strict=True)))
         rekeyed, self._rekeyed = sorted(self._rekeyed), set()
         gone = [(f, k) for f in rekeyed for k in sorted(self._stored_keys[f] - self._keys[f])]
         new = [(f, k) for f in rekeyed for k in sorted(self._keys[f] - self._stored_keys[f])]
         if gone:
-            await self.conn.execute(DELETE_KEY_ROWS, [f for f, _ in gone], [k for _, k in gone])
+            combined.add(DELETE_KEY_ROWS, [f for f, _ in gone], [k for _, k in gone])
         if new:
-            await self.conn.execute(INSERT_KEY_ROWS, [f for f, _ in new], [k for _, k in new])
+            combined.add(INSERT_KEY_ROWS, [f for f, _ in new], [k for _, k in new])
         for fiche_id in rekeyed:
             self._stored_keys[fiche_id] = set(self._keys[fiche_id])
         if self._superseded:
             rows, self._superseded = self._superseded, []
-            await self.conn.execute(SUPERSEDE_RECORDS, *map(list, zip(*rows, strict=True)))
+            combined.add(SUPERSEDE_RECORDS, *map(list, zip(*rows, strict=True)))
+        if writes is None:
+            await combined.run(self.conn)

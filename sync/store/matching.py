@@ -26,6 +26,7 @@ from sync.matching import (
     profile_of_update,
     stored_keys,
 )
+from sync.store.writes import Writes
 
 __all__ = [
     "SELECT_EXTRA",
@@ -216,7 +217,7 @@ class MatchStore:
         """The transaction wrote ``fiche_id``: a store that reads ahead must know (this one
         does not)."""
 
-    async def flush(self) -> None:
+    async def flush(self, writes: Writes | None = None) -> None:
         """Send buffered writes: this store writes at once and buffers none."""
 
     async def set_extra(self, fiche_id: uuid.UUID, kbo: Sequence[str]) -> None:

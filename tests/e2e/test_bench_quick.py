@@ -38,6 +38,8 @@ def test_the_quick_benchmark_prints_its_table_and_writes_every_figure(
     assert "Kafka Connect" in done.stdout
     result = json.loads((tmp_path / "latest.json").read_text())
     load, steady = result["initial_load"], result["steady_state"]
+    assert result["arguments"]["instances"] == 1
+    assert "per_instance" not in result["memory"]  # one instance: the JSON as before
     assert load["events"] == 3000
     assert load["fiche_events"] >= 3000
     assert positive(load["events_per_s"])
@@ -57,3 +59,17 @@ def test_the_quick_benchmark_prints_its_table_and_writes_every_figure(
     assert positive(result["ratios"]["service_vs_copy"])
     assert "skipped" in result["kafka_connect"]
     assert len(list(tmp_path.glob("*.json"))) == 2  # <timestamp>.json and latest.json
+
+
+def test_instances_is_at_least_one_and_fewer_partitions_than_instances_is_warned_about(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bench.run import parse
+
+    assert parse([]).instances == 1
+    assert parse(["--instances", "2", "--partitions", "2"]).instances == 2
+    assert "warning" not in capsys.readouterr().err
+    parse(["--instances", "3", "--partitions", "2"])
+    assert "warning" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parse(["--instances", "0"])
