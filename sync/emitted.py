@@ -66,16 +66,22 @@ def _fiche_event(
 ) -> Emitted:
     state = decision.state
     event_id = derived_id("fiche-event", str(state.fiche_id), str(state.version))
-    data = FicheEventData(
+    # Built from the fiche's state, which is valid already: not validated again. The snapshot
+    # (the visible values: JSON, as merged) is put in as it is rather than serialised value by
+    # value, the largest part of every event. tests/unit/test_emitted.py checks the document
+    # is the one a validated FicheEventData gives.
+    data = FicheEventData.model_construct(
         fiche_id=state.fiche_id, version=state.version, kind=state.kind, status=state.status,
-        inactive_reason=state.inactive_reason, changed_fields=decision.changed_fields,
-        snapshot=dict(sorted(state.visible.items())),
-        identifiers=public_identifiers(identifiers), cause=update.origin,
-    )
+        inactive_reason=state.inactive_reason, changed_fields=tuple(decision.changed_fields),
+        snapshot={}, identifiers=public_identifiers(identifiers), cause=update.origin,
+    ).model_dump(mode="json", by_alias=True)
+    data[_SNAPSHOT] = dict(sorted(state.visible.items()))
     return Emitted("fiche_event", str(state.fiche_id), event_id,
                    envelope(event_id, f"be.socialekaart.fiche.{decision.event_type}",
-                             str(state.fiche_id), data.model_dump(mode="json", by_alias=True),
-                             now))
+                             str(state.fiche_id), data, now))
+
+
+_SNAPSHOT = FicheEventData.model_fields["snapshot"].alias or "snapshot"
 
 
 def _notification(

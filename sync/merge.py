@@ -246,11 +246,11 @@ def _touched_fields(before: FicheState, decision: Decision) -> set[str]:
     return names
 
 
-def _winner(state: FicheState, name: str, rule: Rule) -> Provenance | None:
-    """The automated (or directory) value that survives for ``name``, if any."""
+def _winner(entries: list[Provenance], rule: Rule) -> Provenance | None:
+    """The automated (or directory) value that survives among a field's ``entries``."""
     ranked: list[tuple[int, float, int, str, Provenance]] = []
-    for entry in state.provenance.values():
-        if entry.field != name or entry.value is None:
+    for entry in entries:
+        if entry.value is None:
             continue
         position = rule.rank(entry.source)
         if position is None:
@@ -266,11 +266,15 @@ def _recompute(
     update: FicheUpdate, decision: Decision,
 ) -> None:
     changed: list[str] = []
+    by_field: dict[str, list[Provenance]] = {name: [] for name in touched}
+    for key, entry in after.provenance.items():
+        if key[0] in by_field:
+            by_field[key[0]].append(entry)
     for name in sorted(touched):
         rule = policy.rule(after.kind, name)
         if rule is None:
             continue
-        winner = _winner(after, name, rule)
+        winner = _winner(by_field[name], rule)
         pin = after.pins.get(name)
         value = pin.value if pin is not None else (winner.value if winner else None)
         _track_conflict(after, name, pin, winner, update, decision)
@@ -304,8 +308,9 @@ def _derive_status(before: FicheState, after: FicheState) -> None:
     if pin is not None:
         stated = [pin.value]
     else:
-        stated = [entry.value for key, entry in sorted(after.provenance.items())
-                  if key[0] == "status" and entry.source in AUTHENTIC]
+        stated = [entry.value for _, entry in sorted(
+            (key, entry) for key, entry in after.provenance.items()
+            if key[0] == "status" and entry.source in AUTHENTIC)]
     ended = [s for s in stated if isinstance(s, dict) and s.get("active") is False]
     if ended:
         after.status, after.inactive_reason = "inactive", str(ended[0].get("reason") or "ended")
