@@ -52,19 +52,19 @@ WHERE (source, record_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
 ORDER BY source, record_id, score DESC, fiche_id
 """
 #: :data:`~sync.store.matching.CANDIDATES` for many records at once: ``$1..$5`` one row per
-#: record (its number, kind, source, record id, identifier types separated by spaces), ``$6,
-#: $7`` its blocking keys (record number, key), ``$8`` the limit per record. Each key is looked
+#: record (its number, kind, source, record id, identifier types separated by spaces), ``$6``
+#: its blocking keys (a JSON array), ``$7`` the limit per record. Each key is looked
 #: up in the index on its own (``OFFSET 0`` keeps the planner from joining the whole key table
 #: instead, which it prefers while its statistics lag behind a fast-growing table).
 CANDIDATES_OF_RECORDS = """
 WITH r AS (
-    SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[])
-             AS r(n, kind, source, record_id, id_types)
+    SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[],
+                         $6::text[]) AS r(n, kind, source, record_id, id_types, keys)
 ), hits AS MATERIALIZED (
-    SELECT q.n, m.fiche_id, count(*) AS shared
-    FROM unnest($6::int[], $7::text[]) AS q(n, key)
+    SELECT r.n, m.fiche_id, count(*) AS shared
+    FROM r CROSS JOIN LATERAL jsonb_array_elements_text(r.keys::jsonb) AS q(key)
     CROSS JOIN LATERAL (SELECT fiche_id FROM match_key WHERE key = q.key OFFSET 0) AS m
-    GROUP BY q.n, m.fiche_id
+    GROUP BY r.n, m.fiche_id
 ), ranked AS (
     SELECT h.n, p.fiche_id, p.profile,
            row_number() OVER (PARTITION BY h.n ORDER BY h.shared DESC, p.fiche_id) AS place
@@ -81,7 +81,7 @@ WITH r AS (
                           AND j.record_id = r.record_id AND j.fiche_id = p.fiche_id)
         OFFSET 0) AS p
 )
-SELECT n, fiche_id, profile FROM ranked WHERE place <= $8 ORDER BY n, place
+SELECT n, fiche_id, profile FROM ranked WHERE place <= $7 ORDER BY n, place
 """
 KEYS_OF = "SELECT fiche_id, key FROM match_key WHERE fiche_id = ANY($1::uuid[])"
 EXTRA_OF = "SELECT fiche_id, kbo_numbers FROM match_extra WHERE fiche_id = ANY($1::uuid[])"
@@ -93,13 +93,18 @@ FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[])
 ON CONFLICT (fiche_id) DO UPDATE SET kind = EXCLUDED.kind, profile = EXCLUDED.profile,
     updated_at = EXCLUDED.updated_at
 """
+#: Keys per fiche as one JSON array each (a fiche has about ten: one argument, not twenty).
 DELETE_KEY_ROWS = """
-DELETE FROM match_key AS m USING unnest($1::uuid[], $2::text[]) AS d(fiche_id, key)
-WHERE m.fiche_id = d.fiche_id AND m.key = d.key
+DELETE FROM match_key AS m
+USING unnest($1::uuid[], $2::text[]) AS d(fiche_id, keys)
+CROSS JOIN LATERAL jsonb_array_elements_text(d.keys::jsonb) AS k(key)
+WHERE m.fiche_id = d.fiche_id AND m.key = k.key
 """
 INSERT_KEY_ROWS = """
-INSERT INTO match_key (key, fiche_id) SELECT key, fiche_id
-FROM unnest($1::uuid[], $2::text[]) AS u(fiche_id, key) ON CONFLICT DO NOTHING
+INSERT INTO match_key (key, fiche_id)
+SELECT k.key, u.fiche_id FROM unnest($1::uuid[], $2::text[]) AS u(fiche_id, keys)
+CROSS JOIN LATERAL jsonb_array_elements_text(u.keys::jsonb) AS k(key)
+ON CONFLICT DO NOTHING
 """
 SUPERSEDE_RECORDS = """
 UPDATE match_candidate AS c SET status = 'superseded', decided_at = u.at
@@ -200,12 +205,11 @@ class BatchMatchStore(MatchStore):
                     record, keys, id_types, limit, [])
         if not asked:
             return
-        numbered = [(n, key) for n, (_, _, keys, _) in enumerate(asked) for key in sorted(keys)]
         rows = await self.conn.fetch(
             CANDIDATES_OF_RECORDS, list(range(len(asked))), [p.kind for _, p, _, _ in asked],
             [u.source.value for u, _, _, _ in asked], [u.record_id for u, _, _, _ in asked],
-            [" ".join(t) for _, _, _, t in asked], [n for n, _ in numbered],
-            [key for _, key in numbered], limit)
+            [" ".join(t) for _, _, _, t in asked], [dumps(sorted(k)) for _, _, k, _ in asked],
+            limit)
         found: list[list[tuple[uuid.UUID, Profile]]] = [[] for _ in asked]
         for row in rows:
             found[row["n"]].append(
@@ -338,12 +342,13 @@ class BatchMatchStore(MatchStore):
             self._profiles.clear()
             combined.add(UPSERT_PROFILES, *map(list, zip(*profiles, strict=True)))
         rekeyed, self._rekeyed = sorted(self._rekeyed), set()
-        gone = [(f, k) for f in rekeyed for k in sorted(self._stored_keys[f] - self._keys[f])]
-        new = [(f, k) for f in rekeyed for k in sorted(self._keys[f] - self._stored_keys[f])]
-        if gone:
-            combined.add(DELETE_KEY_ROWS, [f for f, _ in gone], [k for _, k in gone])
-        if new:
-            combined.add(INSERT_KEY_ROWS, [f for f, _ in new], [k for _, k in new])
+        gone = [(f, sorted(self._stored_keys[f] - self._keys[f])) for f in rekeyed]
+        new = [(f, sorted(self._keys[f] - self._stored_keys[f])) for f in rekeyed]
+        for statement, changes in ((DELETE_KEY_ROWS, gone), (INSERT_KEY_ROWS, new)):
+            changes = [(f, keys) for f, keys in changes if keys]
+            if changes:
+                combined.add(statement, [f for f, _ in changes],
+                             [dumps(keys) for _, keys in changes])
         for fiche_id in rekeyed:
             self._stored_keys[fiche_id] = set(self._keys[fiche_id])
         if self._superseded:
