@@ -92,6 +92,7 @@ def build_broker(settings: Settings, stages: Stages) -> KafkaBroker:
 
     @broker.subscriber(  # type: ignore[untyped-decorator]  # FastStream's overloads
         topics.name("fiche_update"), group_id=f"{settings.consumer_group}.apply",
+                       max_partition_fetch_bytes=settings.apply_partition_fetch_bytes,
                        **common, title="apply-updates",
                        description="Canonical updates applied to PostgreSQL with an outbox.")
     async def apply_updates(body: Any, msg: KafkaMessage) -> None:

@@ -89,6 +89,11 @@ class Settings(BaseSettings):
     #: How long a poll waits for messages; an empty poll then sleeps as long again (FastStream's
     #: batch subscriber), so at a trickle this adds up to twice as much to each stage's latency.
     apply_batch_timeout_ms: int = 10
+    #: What one fetch brings per partition of ``sk.fiche.update`` (about a hundred canonical
+    #: updates). A batch takes whole fetched chunks, partition after partition: with a chunk
+    #: smaller than a batch, a batch spans several partitions, whose transactions then run at
+    #: the same time (with aiokafka's 1 MiB, a batch of 500 came from one partition).
+    apply_partition_fetch_bytes: int = 128 * 1024
     relay_batch_size: int = 1000
     relay_poll_interval_s: float = 0.5
     retry_max_backoff_s: float = 30.0

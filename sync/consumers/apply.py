@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,18 +43,25 @@ class ApplyStage:
     async def handle(self, records: Sequence[Record]) -> None:
         parsed: list[tuple[Record, FicheUpdate]] = []
         dead: list[Outgoing] = []
+        for topic, count in Counter(record.topic for record in records).items():
+            metrics.CONSUMED.labels(topic).inc(count)
         for record in records:
-            metrics.CONSUMED.labels(record.topic).inc()
             try:
                 parsed.append((record, FicheUpdate.model_validate_json(record.value or b"")))
             except ValidationError as error:
                 reason = PermanentError("schema-invalid", f"{error.error_count()} errors")
                 dead.append(self._dead(record, reason))
         results = await self._apply_by_partition(parsed)
+        outcomes: Counter[tuple[str, str, str]] = Counter()
+        now = datetime.now(UTC)
         for (record, _), result in zip(parsed, results, strict=True):
-            self._observe(record, result)
+            outcomes[(record.topic, result.update.source.value, result.outcome)] += 1
+            self._observe(record, result, now)
             if result.error is not None:
                 dead.append(self._dead(record, result.error))
+        # Counted once per batch and label set, as the map stage does.
+        for (topic, source, outcome), count in outcomes.items():
+            metrics.OUTCOMES.labels(topic, source, outcome).inc(count)
         if dead:
             await retry_transient(lambda: send_all(self.producer, dead), what="dlq-publish",
                                   max_backoff_s=self.settings.retry_max_backoff_s)
@@ -115,12 +123,10 @@ class ApplyStage:
             failure = PermanentError("internal-error", type(error).__name__)
             return ApplyResult(update, "rejected", reason=failure.reason, error=failure)
 
-    def _observe(self, record: Record, result: ApplyResult) -> None:
+    def _observe(self, record: Record, result: ApplyResult, now: datetime) -> None:
         update = result.update
         source = update.source.value
-        metrics.OUTCOMES.labels(record.topic, source, result.outcome).inc()
         if result.outcome in ("applied", "unchanged"):
-            now = datetime.now(UTC)
             metrics.LAST_APPLY.labels(source).set(now.timestamp())
             if update.origin.time is not None:
                 metrics.EVENT_AGE.labels(source).observe(
