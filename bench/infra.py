@@ -222,12 +222,19 @@ class ServiceGroup:
     members: list[ServiceProcess]
 
     @classmethod
-    def of(cls, settings: Settings, logs: Path, instances: int = 1) -> ServiceGroup:
+    def of(cls, settings: Settings, logs: Path, instances: int = 1,
+           stages: list[str] | None = None) -> ServiceGroup:
+        """``instances`` processes; with ``stages``, one per item, each running those stages
+        (``SKSYNC_STAGES``, e.g. ``map`` and ``apply,relay``)."""
+        if stages:
+            instances = len(stages)
         if instances < 1:
             raise ValueError(f"instances must be >= 1, not {instances}")
         names = (["service.log"] if instances == 1
                  else [f"service-{i}.log" for i in range(1, instances + 1)])
-        return cls([ServiceProcess(settings, logs / name) for name in names])
+        envs = [{"SKSYNC_STAGES": item} for item in stages] if stages else [{}] * instances
+        return cls([ServiceProcess(settings, logs / name, extra_env=env)
+                    for name, env in zip(names, envs, strict=True)])
 
     def __len__(self) -> int:
         return len(self.members)

@@ -43,7 +43,10 @@ def print_table(result: dict[str, Any], console: Console | None = None) -> None:
     limits, connect = result.get("limits") or {}, result.get("kafka_connect") or {}
     service_rate = load.get("events_per_s")
     instances = (result.get("arguments") or {}).get("instances", 1)
+    stages = (result.get("arguments") or {}).get("stages")
     several = f", {instances} instances" if instances > 1 else ""
+    if stages:
+        several = f", processes: {' | '.join(stages)}"
     table = Table(title=f"sociale-kaart-sync benchmark ({result['machine']['cores']} cores, "
                         f"{_fmt(load['events'])} events{several})", show_lines=False)
     table.add_column("measure")

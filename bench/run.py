@@ -49,6 +49,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--instances", type=int, default=1,
                         help="sksync run processes sharing the partitions (same consumer "
                              "groups, database and topics), each on its own HTTP port")
+    parser.add_argument("--stages", nargs="+", default=None, metavar="STAGES",
+                        help="one process per item, running those stages (SKSYNC_STAGES), e.g. "
+                             "'--stages map apply,relay'; sets --instances to their number")
     parser.add_argument("--quick", action="store_true",
                         help="3,000 events, 200/s for 10 s, no Kafka Connect (< 2 minutes)")
     parser.add_argument("--connect", action="store_true", default=None,
@@ -60,6 +63,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                         help="sample the service with py-spy during the initial load "
                              "(the first instance only)")
     args = parser.parse_args(argv)
+    if args.stages:
+        args.instances = len(args.stages)
     if args.instances < 1:
         parser.error("--instances must be at least 1")
     if args.partitions < args.instances:
@@ -86,8 +91,8 @@ def say(message: str) -> None:
 async def run(args: argparse.Namespace, where: Endpoints) -> dict[str, Any]:
     result: dict[str, Any] = {"machine": machine(), "arguments": {
         "events": args.events, "rate": args.rate, "seconds": args.seconds,
-        "partitions": args.partitions, "instances": args.instances, "quick": args.quick,
-        "connect": args.connect}}
+        "partitions": args.partitions, "instances": args.instances, "stages": args.stages,
+        "quick": args.quick, "connect": args.connect}}
     async with new_run(where) as settings:
         result["machine"].update(await _versions(settings))
         await create_topics(settings, args.partitions)
@@ -102,7 +107,7 @@ async def run(args: argparse.Namespace, where: Endpoints) -> dict[str, Any]:
         say(f"published in {time.perf_counter() - started:.1f} s; starting the service"
             + (f" ({instances} instances)" if instances > 1 else ""))
         logs = Path(tempfile.mkdtemp(prefix="sksync-bench-log-"))
-        service = ServiceGroup.of(settings, logs, instances)
+        service = ServiceGroup.of(settings, logs, instances, stages=args.stages)
         try:
             raw = logs / "profile.txt" if args.profile else None
             if raw is not None and instances > 1:

@@ -82,23 +82,28 @@ def build_broker(settings: Settings, stages: Stages) -> KafkaBroker:
         batch_timeout_ms=settings.apply_batch_timeout_ms,
     )
 
-    @broker.subscriber(  # type: ignore[untyped-decorator]  # FastStream's overloads
-        *topics.sources(), group_id=f"{settings.consumer_group}.map", **common,
-                       title="map-sources", description="Source events to canonical updates.")
     async def map_sources(body: Any, msg: KafkaMessage) -> None:
         assert stages.source is not None
         await stages.source.handle(msg.raw_message)
         await msg.ack()
 
-    @broker.subscriber(  # type: ignore[untyped-decorator]  # FastStream's overloads
-        topics.name("fiche_update"), group_id=f"{settings.consumer_group}.apply",
-                       max_partition_fetch_bytes=settings.apply_partition_fetch_bytes,
-                       **common, title="apply-updates",
-                       description="Canonical updates applied to PostgreSQL with an outbox.")
     async def apply_updates(body: Any, msg: KafkaMessage) -> None:
         assert stages.apply is not None
         await stages.apply.handle(msg.raw_message)
         await msg.ack()
+
+    if settings.runs("map"):
+        broker.subscriber(
+            *topics.sources(), group_id=f"{settings.consumer_group}.map", **common,
+            title="map-sources", description="Source events to canonical updates.",
+        )(map_sources)
+    if settings.runs("apply"):
+        broker.subscriber(
+            topics.name("fiche_update"), group_id=f"{settings.consumer_group}.apply",
+            max_partition_fetch_bytes=settings.apply_partition_fetch_bytes, **common,
+            title="apply-updates",
+            description="Canonical updates applied to PostgreSQL with an outbox.",
+        )(apply_updates)
 
     schemas = {"fiche_update": FicheUpdate, "fiche_event": FicheEventData,
                "notification": NotificationData}
@@ -159,11 +164,14 @@ class Service:
         )
         self._broker = build_broker(settings, stages)
         await self._broker.start()
-        relay = OutboxRelay(settings.database_url, self._producer,
-                            batch_size=settings.relay_batch_size,
-                            poll_interval_s=settings.relay_poll_interval_s)
-        self._tasks.append(asyncio.create_task(relay.run(), name="relay"))
-        self._tasks.append(asyncio.create_task(self._verification_loop(), name="verification"))
+        if settings.runs("relay"):
+            relay = OutboxRelay(settings.database_url, self._producer,
+                                batch_size=settings.relay_batch_size,
+                                poll_interval_s=settings.relay_poll_interval_s)
+            self._tasks.append(asyncio.create_task(relay.run(), name="relay"))
+        if settings.runs("apply"):
+            self._tasks.append(asyncio.create_task(self._verification_loop(),
+                                                   name="verification"))
         self._tasks.append(asyncio.create_task(
             poll_gauges(settings, self._pool, settings.gauges_interval_s), name="gauges"))
         if self.serve_http:
@@ -173,7 +181,7 @@ class Service:
             self._http = uvicorn.Server(config)
             self._tasks.append(asyncio.create_task(self._http.serve(), name="http"))
         log.info("service started", bootstrap=settings.kafka_bootstrap_servers,
-                 http_port=settings.http_port if self.serve_http else None)
+                 stages=settings.stages, http_port=settings.http_port if self.serve_http else None)
 
     async def _verification_loop(self) -> None:
         """Now and then, ask editors to have long-unconfirmed fiches checked."""

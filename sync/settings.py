@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["KafkaSecurity", "Settings", "Topics", "as_environment"]
 
+#: The stages of the flow, in its order.
+STAGES = ("map", "apply", "relay")
 SOURCE_TOPICS = (
     "cobrha_professional",
     "cobrha_organisation",
@@ -105,6 +107,25 @@ class Settings(BaseSettings):
     fault_kill_after_apply_batches: int = 0
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: str = "INFO"
+    #: What this process runs, comma-separated: ``map`` (source topics to canonical updates),
+    #: ``apply`` (canonical updates to PostgreSQL, with the periodic verification check) and
+    #: ``relay`` (outbox to Kafka). Every stage somewhere, each as often as wanted: running them
+    #: in separate processes gives each its own core and event loop (docs/scaling.md).
+    stages: str = ",".join(STAGES)
+
+    @field_validator("stages")
+    @classmethod
+    def _known_stages(cls, value: str) -> str:
+        named = [part.strip() for part in value.split(",") if part.strip()]
+        unknown = sorted(set(named) - set(STAGES))
+        if unknown or not named:
+            raise ValueError(f"stages are {', '.join(STAGES)} (comma-separated), "
+                             f"not {value!r}")
+        return ",".join(stage for stage in STAGES if stage in named)
+
+    def runs(self, stage: str) -> bool:
+        """Whether this process runs ``stage`` (``map``, ``apply`` or ``relay``)."""
+        return stage in self.stages.split(",")
 
 
 def _as_text(value: object) -> str:

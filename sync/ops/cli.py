@@ -12,6 +12,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import asyncpg
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -34,10 +35,16 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
-def settings() -> Settings:
+def settings(**overrides: Any) -> Settings:
+    """The settings from the environment (and ``overrides``); a bad one is one line naming the
+    setting and what is wrong with it."""
     try:
-        return Settings()
-    except Exception as error:  # pydantic's message is long; the first line says it all
+        return Settings(**overrides)
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = "_".join(str(part) for part in first["loc"]) or "settings"
+        fail(f"bad configuration: {name}: {first['msg']}")
+    except Exception as error:  # e.g. a variable that is not valid JSON where JSON is due
         fail(f"bad configuration: {str(error).splitlines()[0]}")
 
 
@@ -52,9 +59,14 @@ def run_async(factory: Callable[[], Awaitable[T]]) -> T:
 
 
 @app.command()
-def run() -> None:
-    """Run the service (all consumers, the relay, the HTTP server) until stopped."""
-    config = settings()
+def run(
+    stages: Annotated[str | None, typer.Option(
+        help="What this process runs, comma-separated: map, apply, relay (default: all, or "
+             "SKSYNC_STAGES). Run the stages in separate processes to give each its own "
+             "core.")] = None,
+) -> None:
+    """Run the service (consumers, relay, HTTP server) until stopped."""
+    config = settings(**({"stages": stages} if stages is not None else {}))
     configure_logging(config.log_format, config.log_level)
 
     async def serve() -> None:
