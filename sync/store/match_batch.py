@@ -39,78 +39,21 @@ from sync.matching import (
     profile_of_update,
     stored_keys,
 )
-from sync.store.matching import SELECT_EXTRA, CandidateRow, Conn, MatchStore, candidate_row
+from sync.store.match_sql import (
+    CANDIDATES_OF_RECORDS,
+    DELETE_KEY_ROWS,
+    EXTRA_OF,
+    INSERT_KEY_ROWS,
+    KEYS_OF,
+    PENDING_OF_RECORDS,
+    SELECT_EXTRA,
+    SUPERSEDE_RECORDS,
+    UPSERT_PROFILES,
+)
+from sync.store.matching import CandidateRow, Conn, MatchStore, candidate_row
 from sync.store.writes import Writes
 
 __all__ = ["BatchMatchStore", "Holdings"]
-
-#: The pending candidates of many records at once.
-PENDING_OF_RECORDS = """
-SELECT * FROM match_candidate
-WHERE (source, record_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-  AND status = 'pending'
-ORDER BY source, record_id, score DESC, fiche_id
-"""
-#: :data:`~sync.store.matching.CANDIDATES` for many records at once: ``$1..$5`` one row per
-#: record (its number, kind, source, record id, identifier types separated by spaces), ``$6``
-#: its blocking keys (a JSON array), ``$7`` the limit per record. Each key is looked
-#: up in the index on its own (``OFFSET 0`` keeps the planner from joining the whole key table
-#: instead, which it prefers while its statistics lag behind a fast-growing table).
-CANDIDATES_OF_RECORDS = """
-WITH r AS (
-    SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[],
-                         $6::text[]) AS r(n, kind, source, record_id, id_types, keys)
-), hits AS MATERIALIZED (
-    SELECT r.n, m.fiche_id, count(*) AS shared
-    FROM r CROSS JOIN LATERAL jsonb_array_elements_text(r.keys::jsonb) AS q(key)
-    CROSS JOIN LATERAL (SELECT fiche_id FROM match_key WHERE key = q.key OFFSET 0) AS m
-    GROUP BY r.n, m.fiche_id
-), ranked AS (
-    SELECT h.n, p.fiche_id, p.profile,
-           row_number() OVER (PARTITION BY h.n ORDER BY h.shared DESC, p.fiche_id) AS place
-    FROM hits h
-    JOIN r ON r.n = h.n
-    CROSS JOIN LATERAL (
-        SELECT p.fiche_id, p.profile FROM match_profile p
-        WHERE p.fiche_id = h.fiche_id AND p.kind = r.kind
-          AND NOT EXISTS (SELECT 1 FROM source_record s
-                          WHERE s.fiche_id = p.fiche_id AND s.source = r.source)
-          AND NOT EXISTS (SELECT 1 FROM fiche_identifier i WHERE i.fiche_id = p.fiche_id
-                          AND i.type = ANY(string_to_array(r.id_types, ' ')))
-          AND NOT EXISTS (SELECT 1 FROM match_rejection j WHERE j.source = r.source
-                          AND j.record_id = r.record_id AND j.fiche_id = p.fiche_id)
-        OFFSET 0) AS p
-)
-SELECT n, fiche_id, profile FROM ranked WHERE place <= $7 ORDER BY n, place
-"""
-KEYS_OF = "SELECT fiche_id, key FROM match_key WHERE fiche_id = ANY($1::uuid[])"
-EXTRA_OF = "SELECT fiche_id, kbo_numbers FROM match_extra WHERE fiche_id = ANY($1::uuid[])"
-UPSERT_PROFILES = """
-INSERT INTO match_profile (fiche_id, kind, profile, updated_at)
-SELECT fiche_id, kind, profile::jsonb, updated_at
-FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[])
-     AS u(fiche_id, kind, profile, updated_at)
-ON CONFLICT (fiche_id) DO UPDATE SET kind = EXCLUDED.kind, profile = EXCLUDED.profile,
-    updated_at = EXCLUDED.updated_at
-"""
-#: Keys per fiche as one JSON array each (a fiche has about ten: one argument, not twenty).
-DELETE_KEY_ROWS = """
-DELETE FROM match_key AS m
-USING unnest($1::uuid[], $2::text[]) AS d(fiche_id, keys)
-CROSS JOIN LATERAL jsonb_array_elements_text(d.keys::jsonb) AS k(key)
-WHERE m.fiche_id = d.fiche_id AND m.key = k.key
-"""
-INSERT_KEY_ROWS = """
-INSERT INTO match_key (key, fiche_id)
-SELECT k.key, u.fiche_id FROM unnest($1::uuid[], $2::text[]) AS u(fiche_id, keys)
-CROSS JOIN LATERAL jsonb_array_elements_text(u.keys::jsonb) AS k(key)
-ON CONFLICT DO NOTHING
-"""
-SUPERSEDE_RECORDS = """
-UPDATE match_candidate AS c SET status = 'superseded', decided_at = u.at
-FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS u(source, record_id, at)
-WHERE c.source = u.source AND c.record_id = u.record_id AND c.status = 'pending'
-"""
 
 #: What a fiche holds, as the fiche repository knows it now: the sources of its records and
 #: the types of its identifiers (None: not in memory).

@@ -1,6 +1,7 @@
 """Matching state in PostgreSQL: profiles and blocking keys, candidates, rejections, links.
 
-Every SQL statement about matching is named here, once. The decisions are made elsewhere
+Every SQL statement about matching is named once, in :mod:`sync.store.match_sql`. The
+decisions are made elsewhere
 (:mod:`sync.matching`, pure; :mod:`sync.store.linking`, in the apply transaction).
 """
 
@@ -26,10 +27,38 @@ from sync.matching import (
     profile_of_update,
     stored_keys,
 )
+from sync.store.match_sql import (
+    CANDIDATE_BY_ID,
+    CANDIDATES,
+    COUNT_BY_STATUS,
+    DELETE_KEYS,
+    DELETE_RECORD,
+    FICHES_AFTER,
+    IDENTIFIERS_OF,
+    INSERT_KEYS,
+    INSERT_REJECTION,
+    LINK_OF,
+    LOCK_CANDIDATE,
+    LOCK_FICHE,
+    MARK_SPLIT,
+    MOVE_IDENTIFIERS,
+    PENDING_OF_RECORD,
+    SELECT_EXTRA,
+    SELECT_KEYS,
+    SET_INBOX_OUTCOME,
+    SET_STATUS,
+    SOURCES_OF,
+    STILL_FREE,
+    SUPERSEDE,
+    UPSERT_CANDIDATE,
+    UPSERT_EXTRA,
+    UPSERT_LINK,
+    UPSERT_PROFILE,
+    WAITING,
+)
 from sync.store.writes import Writes
 
 __all__ = [
-    "SELECT_EXTRA",
     "CandidateRow",
     "LinkRow",
     "MatchStore",
@@ -39,108 +68,6 @@ __all__ = [
 ]
 
 Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
-
-SELECT_EXTRA = "SELECT kbo_numbers FROM match_extra WHERE fiche_id = $1"
-UPSERT_EXTRA = """
-INSERT INTO match_extra (fiche_id, kbo_numbers) VALUES ($1, $2)
-ON CONFLICT (fiche_id) DO UPDATE SET kbo_numbers = EXCLUDED.kbo_numbers
-"""
-UPSERT_PROFILE = """
-INSERT INTO match_profile (fiche_id, kind, profile, updated_at) VALUES ($1, $2, $3::jsonb, $4)
-ON CONFLICT (fiche_id) DO UPDATE SET kind = EXCLUDED.kind, profile = EXCLUDED.profile,
-    updated_at = EXCLUDED.updated_at
-"""
-SELECT_KEYS = "SELECT key FROM match_key WHERE fiche_id = $1"
-DELETE_KEYS = "DELETE FROM match_key WHERE fiche_id = $1 AND key = ANY($2::text[])"
-INSERT_KEYS = """
-INSERT INTO match_key (key, fiche_id) SELECT unnest($2::text[]), $1 ON CONFLICT DO NOTHING
-"""
-#: The fiches sharing a key with the record (its :func:`~sync.matching.lookup_keys`: the fiches
-#: already holding a record of its source are not under those), of its kind, that may still be
-#: it: none holds a record of the same source (checked again: a key row may be older than the
-#: record) or an identifier of a type the record carries (that would be someone else), and no
-#: editor rejected the pair. Most shared keys first; fiche id breaks ties.
-CANDIDATES = """
-SELECT p.fiche_id, p.profile
-FROM (SELECT fiche_id, count(*) AS shared FROM match_key WHERE key = ANY($1::text[])
-      GROUP BY fiche_id) k
-JOIN match_profile p ON p.fiche_id = k.fiche_id AND p.kind = $2
-WHERE NOT EXISTS (SELECT 1 FROM source_record r WHERE r.fiche_id = p.fiche_id AND r.source = $3)
-  AND NOT EXISTS (SELECT 1 FROM fiche_identifier i
-                  WHERE i.fiche_id = p.fiche_id AND i.type = ANY($4::text[]))
-  AND NOT EXISTS (SELECT 1 FROM match_rejection j
-                  WHERE j.source = $3 AND j.record_id = $5 AND j.fiche_id = p.fiche_id)
-ORDER BY k.shared DESC, p.fiche_id
-LIMIT $6
-"""
-#: The fiche's row lock: whoever links a record to it holds this until commit.
-LOCK_FICHE = "SELECT 1 FROM fiche WHERE id = $1 FOR UPDATE"
-#: The candidate conditions for one fiche, checked *after* the lock, in a statement of its
-#: own: under READ COMMITTED a new statement sees what a concurrent linker committed while
-#: we waited, where subqueries of the locking statement would still see the old snapshot.
-STILL_FREE = """
-SELECT NOT EXISTS (SELECT 1 FROM source_record r WHERE r.fiche_id = $1 AND r.source = $2)
-   AND NOT EXISTS (SELECT 1 FROM fiche_identifier i WHERE i.fiche_id = $1
-                   AND i.type = ANY($3::text[]))
-"""
-PENDING_OF_RECORD = """
-SELECT * FROM match_candidate WHERE source = $1 AND record_id = $2 AND status = 'pending'
-ORDER BY score DESC, fiche_id
-"""
-UPSERT_CANDIDATE = """
-INSERT INTO match_candidate (id, source, record_id, fiche_id, score, parts, pending_update,
-                             source_version, status, created_at)
-VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, 'pending', $9)
-ON CONFLICT (id) DO UPDATE SET score = EXCLUDED.score, parts = EXCLUDED.parts,
-    pending_update = EXCLUDED.pending_update, source_version = EXCLUDED.source_version,
-    status = 'pending', decided_at = NULL, decided_by = NULL
-RETURNING (xmax = 0) AS inserted
-"""
-SUPERSEDE = """
-UPDATE match_candidate SET status = 'superseded', decided_at = $4
-WHERE source = $1 AND record_id = $2 AND status = 'pending' AND NOT (id = ANY($3::uuid[]))
-"""
-CANDIDATE_BY_ID = "SELECT * FROM match_candidate WHERE id = $1"
-LOCK_CANDIDATE = "SELECT * FROM match_candidate WHERE id = $1 FOR UPDATE"
-SET_STATUS = """
-UPDATE match_candidate SET status = $2, decided_at = $3, decided_by = $4 WHERE id = $1
-"""
-INSERT_REJECTION = """
-INSERT INTO match_rejection (source, record_id, fiche_id, rejected_by, rejected_at)
-VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING
-"""
-UPSERT_LINK = """
-INSERT INTO match_link (fiche_id, source, record_id, identifiers, score, match_id, linked_by,
-                        linked_at)
-VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8)
-ON CONFLICT (fiche_id, source, record_id) DO UPDATE SET identifiers = EXCLUDED.identifiers,
-    score = EXCLUDED.score, match_id = EXCLUDED.match_id, linked_by = EXCLUDED.linked_by,
-    linked_at = EXCLUDED.linked_at, split_into = NULL, split_by = NULL, split_at = NULL
-"""
-LINK_OF = """
-SELECT * FROM match_link WHERE fiche_id = $1 AND source = $2 AND record_id = $3
-  AND split_into IS NULL
-"""
-MARK_SPLIT = """
-UPDATE match_link SET split_into = $4, split_by = $5, split_at = $6
-WHERE fiche_id = $1 AND source = $2 AND record_id = $3
-"""
-MOVE_IDENTIFIERS = """
-UPDATE fiche_identifier SET fiche_id = $2
-WHERE fiche_id = $1 AND (type, value) IN (SELECT * FROM unnest($3::text[], $4::text[]))
-"""
-DELETE_RECORD = "DELETE FROM source_record WHERE fiche_id = $1 AND source = $2 AND record_id = $3"
-SET_INBOX_OUTCOME = "UPDATE inbox SET outcome = $3 WHERE source = $1 AND event_id = $2"
-WAITING = """
-SELECT c.*, p.profile AS fiche_profile FROM match_candidate c
-LEFT JOIN match_profile p ON p.fiche_id = c.fiche_id
-WHERE c.status = 'pending' ORDER BY c.created_at, c.source, c.record_id, c.score DESC, c.id
-LIMIT $1
-"""
-COUNT_BY_STATUS = "SELECT status, count(*) AS n FROM match_candidate GROUP BY status"
-FICHES_AFTER = "SELECT id, kind, visible FROM fiche WHERE id > $1 ORDER BY id LIMIT $2"
-IDENTIFIERS_OF = "SELECT fiche_id, type, value FROM fiche_identifier WHERE fiche_id = ANY($1)"
-SOURCES_OF = "SELECT DISTINCT fiche_id, source FROM source_record WHERE fiche_id = ANY($1)"
 
 
 def candidate_id(source: Source, record_id: str, fiche_id: uuid.UUID) -> uuid.UUID:

@@ -1,0 +1,175 @@
+"""The SQL of :mod:`sync.store.fiches`: every statement about fiches, named once.
+
+Reads take arrays (``= ANY($1)``, ``unnest``) so that a whole batch costs one statement; the
+writes are set-based (``unnest``) and are sent together by :class:`~sync.store.writes.Writes`.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CLAIM_IDENTIFIERS",
+    "DELETE_PIN",
+    "DELETE_VALUES",
+    "FICHE_OF_CONFLICT",
+    "FIND_BY_IDENTIFIERS",
+    "INSERT_FICHE",
+    "INSERT_FICHES",
+    "INSERT_HISTORY",
+    "INSERT_OUTBOX",
+    "LOCK_FICHES",
+    "OWNERS_OF_IDENTIFIERS",
+    "SELECT_CONFLICTS",
+    "SELECT_IDENTIFIERS",
+    "SELECT_PINS",
+    "SELECT_RECORDS",
+    "SELECT_VALUES",
+    "TOUCH_PROGRESS",
+    "UPDATE_FICHES",
+    "UPSERT_CONFLICT",
+    "UPSERT_PIN",
+    "UPSERT_RECORDS",
+    "UPSERT_VALUES",
+    "WRITE_IDENTITY",
+]
+
+FIND_BY_IDENTIFIERS = """
+SELECT DISTINCT fiche_id FROM fiche_identifier
+WHERE (type, value) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+"""
+OWNERS_OF_IDENTIFIERS = """
+SELECT type, value, fiche_id FROM fiche_identifier
+WHERE (type, value) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+"""
+#: Locks in id order, so that two transactions locking overlapping batches cannot deadlock.
+LOCK_FICHES = "SELECT * FROM fiche WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE"
+FICHE_OF_CONFLICT = "SELECT fiche_id FROM conflict WHERE id = $1"
+INSERT_FICHE = """
+INSERT INTO fiche (id, kind, version) VALUES ($1, $2, 0) ON CONFLICT (id) DO NOTHING
+"""
+SELECT_VALUES = "SELECT * FROM field_value WHERE fiche_id = ANY($1::uuid[])"
+SELECT_PINS = "SELECT * FROM pin WHERE fiche_id = ANY($1::uuid[])"
+SELECT_CONFLICTS = """
+SELECT * FROM conflict WHERE fiche_id = ANY($1::uuid[]) AND status IN ('open', 'kept')
+"""
+SELECT_RECORDS = """
+SELECT fiche_id, source, record_id, source_version FROM source_record
+WHERE fiche_id = ANY($1::uuid[])
+"""
+SELECT_IDENTIFIERS = """
+SELECT fiche_id, type, value FROM fiche_identifier WHERE fiche_id = ANY($1::uuid[])
+"""
+#: What must exist at once when a fiche gains a record or identifiers (matching reads them in
+#: the same transaction): the fiche row itself when it is new, with its first version's values.
+#: Returns the identifiers that were added (one that belongs to another fiche stays there).
+WRITE_IDENTITY = """
+WITH new_fiche AS (
+    INSERT INTO fiche (id, kind, version, status, inactive_reason, visible, verified_at)
+    SELECT $1::uuid, $2::text, $3::integer, $4::text, $5::text, $6::text::jsonb,
+           $7::timestamptz
+    WHERE $8::boolean
+), new_record AS (
+    INSERT INTO source_record (source, record_id, fiche_id, source_version)
+    SELECT $9::text, $10::text, $1::uuid, $11::bigint WHERE $12::boolean
+    ON CONFLICT (fiche_id, source, record_id) DO UPDATE
+    SET source_version = EXCLUDED.source_version
+), added AS (
+    INSERT INTO fiche_identifier (type, value, fiche_id)
+    SELECT type, value, $1::uuid FROM unnest($13::text[], $14::text[]) AS u(type, value)
+    ON CONFLICT (type, value) DO NOTHING
+    RETURNING type, value
+)
+SELECT type, value FROM added
+"""
+#: Fiches first written in this batch, with the values of their last save in it.
+INSERT_FICHES = """
+INSERT INTO fiche (id, kind, version, status, inactive_reason, visible, verified_at)
+SELECT id, kind, version, status, inactive_reason, visible::jsonb, verified_at
+FROM unnest($1::uuid[], $2::text[], $3::integer[], $4::text[], $5::text[], $6::text[],
+            $7::timestamptz[]) AS u(id, kind, version, status, inactive_reason, visible,
+                                    verified_at)
+"""
+#: The identifiers claimed in this batch; those returned were free.
+CLAIM_IDENTIFIERS = """
+INSERT INTO fiche_identifier (type, value, fiche_id)
+SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[])
+ON CONFLICT (type, value) DO NOTHING
+RETURNING type, value
+"""
+UPDATE_FICHES = """
+UPDATE fiche AS f
+SET version = u.version, status = u.status, inactive_reason = u.inactive_reason,
+    visible = u.visible::jsonb, verified_at = u.verified_at, updated_at = now()
+FROM unnest($1::uuid[], $2::integer[], $3::text[], $4::text[], $5::text[],
+            $6::timestamptz[]) AS u(id, version, status, inactive_reason, visible, verified_at)
+WHERE f.id = u.id
+"""
+#: Values grouped by what they share (fiche, source record, version, times): each group's
+#: values come as one JSON object, ``{field: value}``, so that a CoBRHA professional's dozen
+#: values cost the driver seven arguments instead of ninety-six.
+UPSERT_VALUES = """
+INSERT INTO field_value (fiche_id, field, source, record_id, value, source_version, observed_at,
+                         verified_at)
+SELECT u.fiche_id, v.field, u.source, u.record_id, v.value, u.source_version, u.observed_at,
+       u.verified_at
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::timestamptz[],
+            $6::timestamptz[], $7::text[])
+     AS u(fiche_id, source, record_id, source_version, observed_at, verified_at, doc)
+CROSS JOIN LATERAL jsonb_each(u.doc::jsonb) AS v(field, value)
+ON CONFLICT (fiche_id, field, source, record_id) DO UPDATE
+SET value = EXCLUDED.value, source_version = EXCLUDED.source_version,
+    observed_at = EXCLUDED.observed_at, verified_at = EXCLUDED.verified_at
+"""
+DELETE_VALUES = """
+DELETE FROM field_value AS f
+USING unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS d(fiche_id, field, source,
+                                                                  record_id)
+WHERE f.fiche_id = d.fiche_id AND f.field = d.field AND f.source = d.source
+  AND f.record_id = d.record_id
+"""
+UPSERT_RECORDS = """
+INSERT INTO source_record (source, record_id, fiche_id, source_version)
+SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::bigint[])
+ON CONFLICT (fiche_id, source, record_id) DO UPDATE SET source_version = EXCLUDED.source_version
+"""
+UPSERT_PIN = """
+INSERT INTO pin (fiche_id, field, value, author, role, reason, pinned_at, review_after)
+VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8)
+ON CONFLICT (fiche_id, field) DO UPDATE
+SET value = EXCLUDED.value, author = EXCLUDED.author, role = EXCLUDED.role,
+    reason = EXCLUDED.reason, pinned_at = EXCLUDED.pinned_at, review_after = EXCLUDED.review_after
+"""
+DELETE_PIN = "DELETE FROM pin WHERE fiche_id = $1 AND field = $2"
+UPSERT_CONFLICT = """
+INSERT INTO conflict (id, fiche_id, field, candidate, source, record_id, status, raised_at)
+VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8)
+ON CONFLICT (id) DO UPDATE
+SET status = EXCLUDED.status,
+    raised_at = CASE WHEN EXCLUDED.status = 'open' AND conflict.status <> 'open'
+                     THEN EXCLUDED.raised_at ELSE conflict.raised_at END,
+    resolved_at = CASE WHEN EXCLUDED.status = 'open' THEN NULL ELSE EXCLUDED.raised_at END,
+    resolved_by = $9
+"""
+INSERT_HISTORY = """
+INSERT INTO fiche_history (fiche_id, version, event_type, changed_fields, cause_source,
+                           cause_event_id)
+SELECT fiche_id, version, event_type, ARRAY(SELECT jsonb_array_elements_text(changed::jsonb)),
+       cause_source, cause_event_id
+FROM unnest($1::uuid[], $2::integer[], $3::text[], $4::text[], $5::text[], $6::text[])
+     AS u(fiche_id, version, event_type, changed, cause_source, cause_event_id)
+"""
+#: Outbox ids follow the order of enqueueing: the relay publishes in id order, which is what
+#: keeps every fiche's versions in order downstream.
+INSERT_OUTBOX = """
+INSERT INTO outbox (event_id, topic, key, payload)
+SELECT event_id, topic, key, payload::jsonb
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY
+     AS u(event_id, topic, key, payload, position)
+ORDER BY position
+ON CONFLICT (event_id) DO NOTHING
+"""
+TOUCH_PROGRESS = """
+INSERT INTO source_progress (source, last_applied_at, last_event_time)
+SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[])
+ON CONFLICT (source) DO UPDATE SET last_applied_at = EXCLUDED.last_applied_at,
+    last_event_time = GREATEST(source_progress.last_event_time, EXCLUDED.last_event_time)
+"""

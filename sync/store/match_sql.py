@@ -1,0 +1,217 @@
+"""The SQL of matching (:mod:`sync.store.matching`, :mod:`sync.store.match_batch`): every
+statement about profiles, blocking keys, candidates, rejections and links, named once."""
+
+from __future__ import annotations
+
+__all__ = [
+    "CANDIDATES",
+    "CANDIDATES_OF_RECORDS",
+    "CANDIDATE_BY_ID",
+    "COUNT_BY_STATUS",
+    "DELETE_KEYS",
+    "DELETE_KEY_ROWS",
+    "DELETE_RECORD",
+    "EXTRA_OF",
+    "FICHES_AFTER",
+    "IDENTIFIERS_OF",
+    "INSERT_KEYS",
+    "INSERT_KEY_ROWS",
+    "INSERT_REJECTION",
+    "KEYS_OF",
+    "LINK_OF",
+    "LOCK_CANDIDATE",
+    "LOCK_FICHE",
+    "MARK_SPLIT",
+    "MOVE_IDENTIFIERS",
+    "PENDING_OF_RECORD",
+    "PENDING_OF_RECORDS",
+    "SELECT_EXTRA",
+    "SELECT_KEYS",
+    "SET_INBOX_OUTCOME",
+    "SET_STATUS",
+    "SOURCES_OF",
+    "STILL_FREE",
+    "SUPERSEDE",
+    "SUPERSEDE_RECORDS",
+    "UPSERT_CANDIDATE",
+    "UPSERT_EXTRA",
+    "UPSERT_LINK",
+    "UPSERT_PROFILE",
+    "UPSERT_PROFILES",
+    "WAITING",
+]
+
+# -- one record or fiche at a time (MatchStore) ---------------------------------------------
+
+SELECT_EXTRA = "SELECT kbo_numbers FROM match_extra WHERE fiche_id = $1"
+UPSERT_EXTRA = """
+INSERT INTO match_extra (fiche_id, kbo_numbers) VALUES ($1, $2)
+ON CONFLICT (fiche_id) DO UPDATE SET kbo_numbers = EXCLUDED.kbo_numbers
+"""
+UPSERT_PROFILE = """
+INSERT INTO match_profile (fiche_id, kind, profile, updated_at) VALUES ($1, $2, $3::jsonb, $4)
+ON CONFLICT (fiche_id) DO UPDATE SET kind = EXCLUDED.kind, profile = EXCLUDED.profile,
+    updated_at = EXCLUDED.updated_at
+"""
+SELECT_KEYS = "SELECT key FROM match_key WHERE fiche_id = $1"
+DELETE_KEYS = "DELETE FROM match_key WHERE fiche_id = $1 AND key = ANY($2::text[])"
+INSERT_KEYS = """
+INSERT INTO match_key (key, fiche_id) SELECT unnest($2::text[]), $1 ON CONFLICT DO NOTHING
+"""
+#: The fiches sharing a key with the record (its :func:`~sync.matching.lookup_keys`: the fiches
+#: already holding a record of its source are not under those), of its kind, that may still be
+#: it: none holds a record of the same source (checked again: a key row may be older than the
+#: record) or an identifier of a type the record carries (that would be someone else), and no
+#: editor rejected the pair. Most shared keys first; fiche id breaks ties.
+CANDIDATES = """
+SELECT p.fiche_id, p.profile
+FROM (SELECT fiche_id, count(*) AS shared FROM match_key WHERE key = ANY($1::text[])
+      GROUP BY fiche_id) k
+JOIN match_profile p ON p.fiche_id = k.fiche_id AND p.kind = $2
+WHERE NOT EXISTS (SELECT 1 FROM source_record r WHERE r.fiche_id = p.fiche_id AND r.source = $3)
+  AND NOT EXISTS (SELECT 1 FROM fiche_identifier i
+                  WHERE i.fiche_id = p.fiche_id AND i.type = ANY($4::text[]))
+  AND NOT EXISTS (SELECT 1 FROM match_rejection j
+                  WHERE j.source = $3 AND j.record_id = $5 AND j.fiche_id = p.fiche_id)
+ORDER BY k.shared DESC, p.fiche_id
+LIMIT $6
+"""
+#: The fiche's row lock: whoever links a record to it holds this until commit.
+LOCK_FICHE = "SELECT 1 FROM fiche WHERE id = $1 FOR UPDATE"
+#: The candidate conditions for one fiche, checked *after* the lock, in a statement of its
+#: own: under READ COMMITTED a new statement sees what a concurrent linker committed while
+#: we waited, where subqueries of the locking statement would still see the old snapshot.
+STILL_FREE = """
+SELECT NOT EXISTS (SELECT 1 FROM source_record r WHERE r.fiche_id = $1 AND r.source = $2)
+   AND NOT EXISTS (SELECT 1 FROM fiche_identifier i WHERE i.fiche_id = $1
+                   AND i.type = ANY($3::text[]))
+"""
+PENDING_OF_RECORD = """
+SELECT * FROM match_candidate WHERE source = $1 AND record_id = $2 AND status = 'pending'
+ORDER BY score DESC, fiche_id
+"""
+UPSERT_CANDIDATE = """
+INSERT INTO match_candidate (id, source, record_id, fiche_id, score, parts, pending_update,
+                             source_version, status, created_at)
+VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb, $8, 'pending', $9)
+ON CONFLICT (id) DO UPDATE SET score = EXCLUDED.score, parts = EXCLUDED.parts,
+    pending_update = EXCLUDED.pending_update, source_version = EXCLUDED.source_version,
+    status = 'pending', decided_at = NULL, decided_by = NULL
+RETURNING (xmax = 0) AS inserted
+"""
+SUPERSEDE = """
+UPDATE match_candidate SET status = 'superseded', decided_at = $4
+WHERE source = $1 AND record_id = $2 AND status = 'pending' AND NOT (id = ANY($3::uuid[]))
+"""
+CANDIDATE_BY_ID = "SELECT * FROM match_candidate WHERE id = $1"
+LOCK_CANDIDATE = "SELECT * FROM match_candidate WHERE id = $1 FOR UPDATE"
+SET_STATUS = """
+UPDATE match_candidate SET status = $2, decided_at = $3, decided_by = $4 WHERE id = $1
+"""
+INSERT_REJECTION = """
+INSERT INTO match_rejection (source, record_id, fiche_id, rejected_by, rejected_at)
+VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING
+"""
+UPSERT_LINK = """
+INSERT INTO match_link (fiche_id, source, record_id, identifiers, score, match_id, linked_by,
+                        linked_at)
+VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8)
+ON CONFLICT (fiche_id, source, record_id) DO UPDATE SET identifiers = EXCLUDED.identifiers,
+    score = EXCLUDED.score, match_id = EXCLUDED.match_id, linked_by = EXCLUDED.linked_by,
+    linked_at = EXCLUDED.linked_at, split_into = NULL, split_by = NULL, split_at = NULL
+"""
+LINK_OF = """
+SELECT * FROM match_link WHERE fiche_id = $1 AND source = $2 AND record_id = $3
+  AND split_into IS NULL
+"""
+MARK_SPLIT = """
+UPDATE match_link SET split_into = $4, split_by = $5, split_at = $6
+WHERE fiche_id = $1 AND source = $2 AND record_id = $3
+"""
+MOVE_IDENTIFIERS = """
+UPDATE fiche_identifier SET fiche_id = $2
+WHERE fiche_id = $1 AND (type, value) IN (SELECT * FROM unnest($3::text[], $4::text[]))
+"""
+DELETE_RECORD = "DELETE FROM source_record WHERE fiche_id = $1 AND source = $2 AND record_id = $3"
+SET_INBOX_OUTCOME = "UPDATE inbox SET outcome = $3 WHERE source = $1 AND event_id = $2"
+WAITING = """
+SELECT c.*, p.profile AS fiche_profile FROM match_candidate c
+LEFT JOIN match_profile p ON p.fiche_id = c.fiche_id
+WHERE c.status = 'pending' ORDER BY c.created_at, c.source, c.record_id, c.score DESC, c.id
+LIMIT $1
+"""
+COUNT_BY_STATUS = "SELECT status, count(*) AS n FROM match_candidate GROUP BY status"
+FICHES_AFTER = "SELECT id, kind, visible FROM fiche WHERE id > $1 ORDER BY id LIMIT $2"
+IDENTIFIERS_OF = "SELECT fiche_id, type, value FROM fiche_identifier WHERE fiche_id = ANY($1)"
+SOURCES_OF = "SELECT DISTINCT fiche_id, source FROM source_record WHERE fiche_id = ANY($1)"
+
+
+# -- a whole apply batch at once (BatchMatchStore) ------------------------------------------
+
+#: The pending candidates of many records at once.
+PENDING_OF_RECORDS = """
+SELECT * FROM match_candidate
+WHERE (source, record_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+  AND status = 'pending'
+ORDER BY source, record_id, score DESC, fiche_id
+"""
+#: :data:`~sync.store.matching.CANDIDATES` for many records at once: ``$1..$5`` one row per
+#: record (its number, kind, source, record id, identifier types separated by spaces), ``$6``
+#: its blocking keys (a JSON array), ``$7`` the limit per record. Each key is looked
+#: up in the index on its own (``OFFSET 0`` keeps the planner from joining the whole key table
+#: instead, which it prefers while its statistics lag behind a fast-growing table).
+CANDIDATES_OF_RECORDS = """
+WITH r AS (
+    SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[],
+                         $6::text[]) AS r(n, kind, source, record_id, id_types, keys)
+), hits AS MATERIALIZED (
+    SELECT r.n, m.fiche_id, count(*) AS shared
+    FROM r CROSS JOIN LATERAL jsonb_array_elements_text(r.keys::jsonb) AS q(key)
+    CROSS JOIN LATERAL (SELECT fiche_id FROM match_key WHERE key = q.key OFFSET 0) AS m
+    GROUP BY r.n, m.fiche_id
+), ranked AS (
+    SELECT h.n, p.fiche_id, p.profile,
+           row_number() OVER (PARTITION BY h.n ORDER BY h.shared DESC, p.fiche_id) AS place
+    FROM hits h
+    JOIN r ON r.n = h.n
+    CROSS JOIN LATERAL (
+        SELECT p.fiche_id, p.profile FROM match_profile p
+        WHERE p.fiche_id = h.fiche_id AND p.kind = r.kind
+          AND NOT EXISTS (SELECT 1 FROM source_record s
+                          WHERE s.fiche_id = p.fiche_id AND s.source = r.source)
+          AND NOT EXISTS (SELECT 1 FROM fiche_identifier i WHERE i.fiche_id = p.fiche_id
+                          AND i.type = ANY(string_to_array(r.id_types, ' ')))
+          AND NOT EXISTS (SELECT 1 FROM match_rejection j WHERE j.source = r.source
+                          AND j.record_id = r.record_id AND j.fiche_id = p.fiche_id)
+        OFFSET 0) AS p
+)
+SELECT n, fiche_id, profile FROM ranked WHERE place <= $7 ORDER BY n, place
+"""
+KEYS_OF = "SELECT fiche_id, key FROM match_key WHERE fiche_id = ANY($1::uuid[])"
+EXTRA_OF = "SELECT fiche_id, kbo_numbers FROM match_extra WHERE fiche_id = ANY($1::uuid[])"
+UPSERT_PROFILES = """
+INSERT INTO match_profile (fiche_id, kind, profile, updated_at)
+SELECT fiche_id, kind, profile::jsonb, updated_at
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[])
+     AS u(fiche_id, kind, profile, updated_at)
+ON CONFLICT (fiche_id) DO UPDATE SET kind = EXCLUDED.kind, profile = EXCLUDED.profile,
+    updated_at = EXCLUDED.updated_at
+"""
+#: Keys per fiche as one JSON array each (a fiche has about ten: one argument, not twenty).
+DELETE_KEY_ROWS = """
+DELETE FROM match_key AS m
+USING unnest($1::uuid[], $2::text[]) AS d(fiche_id, keys)
+CROSS JOIN LATERAL jsonb_array_elements_text(d.keys::jsonb) AS k(key)
+WHERE m.fiche_id = d.fiche_id AND m.key = k.key
+"""
+INSERT_KEY_ROWS = """
+INSERT INTO match_key (key, fiche_id)
+SELECT k.key, u.fiche_id FROM unnest($1::uuid[], $2::text[]) AS u(fiche_id, keys)
+CROSS JOIN LATERAL jsonb_array_elements_text(u.keys::jsonb) AS k(key)
+ON CONFLICT DO NOTHING
+"""
+SUPERSEDE_RECORDS = """
+UPDATE match_candidate AS c SET status = 'superseded', decided_at = u.at
+FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS u(source, record_id, at)
+WHERE c.source = u.source AND c.record_id = u.record_id AND c.status = 'pending'
+"""
