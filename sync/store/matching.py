@@ -1,8 +1,8 @@
 """Matching state in PostgreSQL: profiles and blocking keys, candidates, rejections, links.
 
 Every SQL statement about matching is named once, in :mod:`sync.store.match_sql`. The
-decisions are made elsewhere
-(:mod:`sync.matching`, pure; :mod:`sync.store.linking`, in the apply transaction).
+decisions are made elsewhere (:mod:`sync.matching`, pure; :mod:`sync.store.linking`, in the
+apply transaction).
 """
 
 from __future__ import annotations
