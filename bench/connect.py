@@ -32,8 +32,8 @@ from typing import Any
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from bench.infra import free_port
 from bench.kafka_io import bulk_producer, consumer, partitions
+from sync.ops.stack import free_port
 from sync.producers.kafka import client_options
 from sync.settings import Settings
 

@@ -9,7 +9,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from sync.ops.stack import free_port
 from sync.producers.kafka import client_options
 from sync.settings import Settings, Topics, as_environment
 from sync.store.dsn import create_database, drop_database
@@ -121,13 +121,6 @@ def _service_env(settings: Settings, extra: dict[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SKSYNC_")}
     return {**env, **as_environment(settings), "SKSYNC_LOG_FORMAT": "json",
             "SKSYNC_LOG_LEVEL": "WARNING", "SKSYNC_HTTP_PORT": str(free_port()), **extra}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _status(pid: int) -> dict[str, int]:

@@ -62,6 +62,7 @@ __all__ = [
     "StackError",
     "default_stack_dir",
     "ensure_database",
+    "free_port",
     "kafka_lib_dir",
     "process_alive",
     "repo_root",
@@ -145,7 +146,8 @@ def _cache_home() -> Path:
     return Path(xdg) if xdg else Path.home() / ".cache"
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -650,15 +652,15 @@ class LocalKafka:
         _java()  # fail fast and clearly, before Maven runs
         lib = kafka_lib_dir()
         if self.port is None or (not self._pinned and not _port_is_free(self.port)):
-            self.port = _free_port()
+            self.port = free_port()
         if self.controller_port is None or (
             not self._pinned and not _port_is_free(self.controller_port)
         ):
-            self.controller_port = _free_port()  # a formatted KRaft log accepts a new one
+            self.controller_port = free_port()  # a formatted KRaft log accepts a new one
         if self.sasl_users and (
             self.sasl_port is None or (not self._pinned and not _port_is_free(self.sasl_port))
         ):
-            self.sasl_port = _free_port()
+            self.sasl_port = free_port()
         ports = [("broker", self.port), ("controller", self.controller_port)]
         if self.sasl_users:
             assert self.sasl_port is not None

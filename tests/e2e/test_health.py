@@ -4,7 +4,6 @@ have their partitions, not ready (saying why, in JSON) while the database is dow
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -14,6 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from sync.app import Service
+from sync.ops.stack import free_port
 from sync.settings import Settings
 from tests.support.infra import Infrastructure
 
@@ -22,13 +22,6 @@ pytestmark = pytest.mark.slow
 CHECKS = {"database", "migrations", "broker", "consumers"}
 #: /readyz must answer within this even when the database does not (its own bound is 3 s).
 ANSWER_WITHIN_S = 8.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture

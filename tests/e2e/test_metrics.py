@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import socket
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -22,6 +21,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from sync.app import Service
+from sync.ops.stack import free_port
 from sync.ops.status import collect_status
 from sync.settings import Settings
 from tests.support.builders import nihii, professional
@@ -57,13 +57,6 @@ class Scrape:
 
     def has(self, name: str, **labels: str) -> bool:
         return any(s.name == name and labels.items() <= s.labels.items() for s in self.samples)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @asynccontextmanager

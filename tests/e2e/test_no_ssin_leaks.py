@@ -23,7 +23,6 @@ import asyncio
 import json
 import random
 import re
-import socket
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -34,6 +33,7 @@ import httpx
 import pytest
 
 from sync.identifiers import IdentifierError, hash_ssin, normalize_ssin
+from sync.ops.stack import free_port
 from sync.settings import Settings
 from tests.support.builders import nihii, professional, ssin
 from tests.support.kafka import TopicReader, publish, publish_raw
@@ -107,13 +107,6 @@ def events() -> list[dict[str, Any]]:
                  "profession": "CLINICAL_PSYCHOLOGIST"},
     }
     return [*good, *poison, keyed, edit, member]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture
