@@ -58,8 +58,8 @@ WHERE fiche_id = ANY($1::uuid[])
 SELECT_IDENTIFIERS = """
 SELECT fiche_id, type, value FROM fiche_identifier WHERE fiche_id = ANY($1::uuid[])
 """
-#: What must exist at once when a fiche gains a record or identifiers (matching reads them in
-#: the same transaction): the fiche row itself when it is new, with its first version's values.
+#: Applied one update at a time (direct, not batched): a fiche's row when it is new, with its
+#: first version's values, a record it now holds and its new identifiers, written at once.
 #: Returns the identifiers that were added (one that belongs to another fiche stays there).
 WRITE_IDENTITY = """
 WITH new_fiche AS (

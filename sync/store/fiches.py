@@ -71,7 +71,6 @@ Key = tuple[str, str]  # an identifier: (type, value)
 ValueKey = tuple[uuid.UUID, str, str, str]  # field_value: (fiche, field, source, record id)
 
 
-_json = dumps
 
 
 def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
@@ -85,7 +84,7 @@ def _grouped_values(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     groups: dict[tuple[Any, ...], dict[str, Any]] = {}
     for fid, field, source, record_id, value, version, observed, verified in rows:
         groups.setdefault((fid, source, record_id, version, observed, verified), {})[field] = value
-    return [(*shared, _json(values)) for shared, values in groups.items()]
+    return [(*shared, dumps(values)) for shared, values in groups.items()]
 
 
 class FicheRepository:
@@ -276,17 +275,17 @@ class FicheRepository:
             self._values.append(("delete", (fid, field, value_source.value, value_record), None))
         for pin in decision.pins_set:
             self._ordered.append((UPSERT_PIN, (
-                fid, pin.field, _json(pin.value), pin.author, pin.role, pin.reason,
+                fid, pin.field, dumps(pin.value), pin.author, pin.role, pin.reason,
                 pin.pinned_at,
                 date.fromisoformat(pin.review_after) if pin.review_after else None)))
         for name in decision.pins_released:
             self._ordered.append((DELETE_PIN, (fid, name)))
         for c in decision.conflicts_written:
             self._ordered.append((UPSERT_CONFLICT, (
-                c.id, fid, c.field, _json(c.candidate), c.source.value, c.record_id, c.status,
+                c.id, fid, c.field, dumps(c.candidate), c.source.value, c.record_id, c.status,
                 now, editor if c.status in ("accepted", "kept") else None)))
         fiche_row = (fid, state.version, state.status, state.inactive_reason,
-                     _json(state.visible), state.verified_at)
+                     dumps(state.visible), state.verified_at)
         holds_record = (source, record_id) in state.records
         new_record = holds_record and (fid, source, record_id) not in self._stored_records
         if fid not in self._stored:  # new: its row is written now, with these values
@@ -306,7 +305,7 @@ class FicheRepository:
             self._record_versions[(fid, source.value, record_id)] = source_version
         if decision.event_type is not None:
             self._history.append((fid, state.version, decision.event_type,
-                                  _json(list(decision.changed_fields)), cause[0], cause[1]))
+                                  dumps(list(decision.changed_fields)), cause[0], cause[1]))
         self._states[fid] = state
         await self._direct()
 
@@ -363,7 +362,7 @@ class FicheRepository:
 
     async def enqueue(self, events: Iterable[Emitted], topics: dict[str, str]) -> None:
         self._outbox.extend(
-            (e.event_id, topics[e.topic], e.key, _json(e.document)) for e in events)
+            (e.event_id, topics[e.topic], e.key, dumps(e.document)) for e in events)
         await self._direct()
 
     async def touch_progress(

@@ -33,11 +33,8 @@ from sync.matching import (
     Scored,
     blocking_keys,
     is_matchable,
-    kbo_numbers,
     lookup_keys,
-    profile_of,
     profile_of_update,
-    stored_keys,
 )
 from sync.store.match_sql import (
     CANDIDATES_OF_RECORDS,
@@ -46,11 +43,10 @@ from sync.store.match_sql import (
     INSERT_KEY_ROWS,
     KEYS_OF,
     PENDING_OF_RECORDS,
-    SELECT_EXTRA,
     SUPERSEDE_RECORDS,
     UPSERT_PROFILES,
 )
-from sync.store.matching import CandidateRow, Conn, MatchStore, candidate_row
+from sync.store.matching import CandidateRow, Conn, MatchStore, candidate_row, fiche_index
 from sync.store.writes import Writes
 
 __all__ = ["BatchMatchStore", "Holdings"]
@@ -107,16 +103,8 @@ class BatchMatchStore(MatchStore):
         """Read what the batch's matching will ask: ``unplaced`` says which updates found no
         fiche by their identifiers; ``existing`` / ``absent`` are the fiches the batch loaded
         and the ids it looked up in vain."""
-        for fiche_id in [*existing, *absent]:
-            self._keys[fiche_id], self._stored_keys[fiche_id] = set(), set()
-            self._extra[fiche_id] = []
-        if existing:
-            for row in await self.conn.fetch(KEYS_OF, list(existing)):
-                self._keys[row["fiche_id"]].add(row["key"])
-                self._stored_keys[row["fiche_id"]].add(row["key"])
-        if existing or absent:  # KBO numbers may be known before the fiche is made
-            for row in await self.conn.fetch(EXTRA_OF, [*existing, *absent]):
-                self._extra[row["fiche_id"]] = list(row["kbo_numbers"])
+        # No fiche has keys before it exists, but KBO numbers may be known before it is made.
+        await self._read_index(keyed=existing, fiches=[*existing, *absent])
         records: dict[RecordKey, FicheUpdate] = {}
         for update in updates:
             if is_matchable(update) and unplaced(update):
@@ -125,6 +113,21 @@ class BatchMatchStore(MatchStore):
             return
         await self._prefetch_pending(list(records))
         await self._prefetch_candidates(list(records.values()), limit)
+
+    async def _read_index(
+        self, keyed: Sequence[uuid.UUID], fiches: Sequence[uuid.UUID],
+    ) -> None:
+        """The stored blocking keys of ``keyed`` and the extra KBO numbers of ``fiches``."""
+        for fiche_id in fiches:
+            self._keys[fiche_id], self._stored_keys[fiche_id] = set(), set()
+            self._extra[fiche_id] = []
+        if keyed:
+            for row in await self.conn.fetch(KEYS_OF, list(keyed)):
+                self._keys[row["fiche_id"]].add(row["key"])
+                self._stored_keys[row["fiche_id"]].add(row["key"])
+        if fiches:
+            for row in await self.conn.fetch(EXTRA_OF, list(fiches)):
+                self._extra[row["fiche_id"]] = list(row["kbo_numbers"])
 
     async def _prefetch_pending(self, records: list[RecordKey]) -> None:
         for record in records:
@@ -217,14 +220,10 @@ class BatchMatchStore(MatchStore):
     ) -> None:
         if fiche_id not in self._keys:  # a fiche loaded after the prefetch (a linked one)
             await self.sync()
-            extra = await self.conn.fetchval(SELECT_EXTRA, fiche_id)
-            held = {row["key"] for row in await self.conn.fetch(KEYS_OF, [fiche_id])}
-            self._extra[fiche_id] = list(extra or [])
-            self._keys[fiche_id], self._stored_keys[fiche_id] = set(held), set(held)
-        profile = profile_of(kind.value, visible,
-                             [*kbo_numbers(list(identifiers)), *self._extra[fiche_id]])
+            await self._read_index(keyed=[fiche_id], fiches=[fiche_id])
+        profile, index = fiche_index(kind, visible, identifiers, sources, self._extra[fiche_id])
         self._profiles[fiche_id] = (kind.value, dumps(profile.to_json()), now)
-        wanted = set(stored_keys(blocking_keys(profile), kind.value, {s.value for s in sources}))
+        wanted = set(index)
         for key in wanted | self._keys[fiche_id]:
             self._written_by_key.setdefault(key, set()).add(fiche_id)
         self._keys[fiche_id] = wanted

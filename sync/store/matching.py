@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 
 from sync.events import FicheKind, FicheUpdate, Identifier, Source, derived_id
+from sync.jsontext import dumps
 from sync.matching import (
     Profile,
     Scored,
@@ -64,10 +65,21 @@ __all__ = [
     "MatchStore",
     "candidate_id",
     "candidate_row",
+    "fiche_index",
     "record_display",
 ]
 
 Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
+
+
+def fiche_index(
+    kind: FicheKind, visible: dict[str, Any], identifiers: Iterable[Identifier],
+    sources: Iterable[Source], extra: Iterable[str],
+) -> tuple[Profile, frozenset[str]]:
+    """A fiche's profile and the index rows it is under (its blocking keys once per source it
+    holds no record of); ``extra``: KBO numbers known besides its identifiers."""
+    profile = profile_of(kind.value, visible, [*kbo_numbers(list(identifiers)), *extra])
+    return profile, stored_keys(blocking_keys(profile), kind.value, {s.value for s in sources})
 
 
 def candidate_id(source: Source, record_id: str, fiche_id: uuid.UUID) -> uuid.UUID:
@@ -157,10 +169,9 @@ class MatchStore:
         """Rewrite the fiche's profile and blocking keys from its current values and the
         sources whose records it holds."""
         extra = await self.conn.fetchval(SELECT_EXTRA, fiche_id) or []
-        profile = profile_of(kind.value, visible, [*kbo_numbers(list(identifiers)), *extra])
+        profile, wanted = fiche_index(kind, visible, identifiers, sources, extra)
         await self.conn.execute(UPSERT_PROFILE, fiche_id, kind.value,
-                                json.dumps(profile.to_json(), ensure_ascii=False), now)
-        wanted = stored_keys(blocking_keys(profile), kind.value, {s.value for s in sources})
+                                dumps(profile.to_json()), now)
         held = {row["key"] for row in await self.conn.fetch(SELECT_KEYS, fiche_id)}
         if held - wanted:
             await self.conn.execute(DELETE_KEYS, fiche_id, sorted(held - wanted))

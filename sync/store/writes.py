@@ -63,9 +63,6 @@ class Writes:
         """A statement run for each of ``rows`` after the combined one (``executemany``)."""
         self.following.append((sql, list(rows)))
 
-    def __bool__(self) -> bool:
-        return bool(self.parts or self.following)
-
     def statement(self) -> tuple[str, list[Any]]:
         """The combined statement and its arguments."""
         queries: list[str] = []
@@ -85,10 +82,10 @@ class Writes:
         """Send the writes (one round trip), check what they returned, then the following
         statements; afterwards this object is empty again."""
         parts, following = self.parts, self.following
+        statement = self.statement() if parts else None
         self.parts, self.following = [], []
-        if parts:
-            sql, args = Writes(parts).statement()
-            row = await conn.fetchrow(sql, *args)
+        if statement is not None:
+            row = await conn.fetchrow(statement[0], *statement[1])
             for number, part in enumerate(parts):
                 if part.expect is not None and row[f"w{number}"] < part.expect:
                     raise TransientError(part.why)
