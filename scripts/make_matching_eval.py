@@ -136,9 +136,13 @@ class Generator:
     def pick(self, items: tuple[Any, ...]) -> Any:
         return self.rng.choice(items)
 
-    def town(self) -> tuple[str, str]:
-        postcode = self.pick(POSTCODES)
-        return postcode, self.current(postcode, None)
+    def town(self, other_than: str | None = None) -> tuple[str, str]:
+        """A postcode and its municipality (not ``other_than``)."""
+        while True:
+            postcode = self.pick(POSTCODES)
+            place = self.current(postcode, None)
+            if place != other_than:
+                return postcode, place
 
     def current(self, postcode: str, name: str | None) -> str:
         placed = geo.resolve(postcode, name)
@@ -381,9 +385,7 @@ def namesake(g: Generator) -> None:
     """Same name and profession, another town and phone: not the same person."""
     who = g.person()
     g.fiche(who)
-    postcode, place = g.town()
-    while place == who.place:
-        postcode, place = g.town()
+    postcode, place = g.town(other_than=who.place)
     g.record(g.person(first=who.first, last=who.last, profession=who.profession,
                       postcode=postcode, place=place), "", "namesake in another town (new)")
 
@@ -440,9 +442,7 @@ def organisation_namesake(g: Generator) -> None:
     """The same (generic) name in another town: not the same pharmacy."""
     org = g.organisation()
     g.fiche(org)
-    postcode, place = g.town()
-    while place == org.place:
-        postcode, place = g.town()
+    postcode, place = g.town(other_than=org.place)
     g.record(replace(org, postcode=postcode, place=place, street=g.pick(STREETS),
                      phone=g.phone(mobile=False), kbo=g.enterprise(), email=""), "",
              "organisation namesake in another town (new)")
