@@ -363,6 +363,48 @@ def moved(g: Generator) -> None:
                      email=who.email if keep != 0 else ""), fiche_id, "moved practice")
 
 
+def moved_in_town(g: Generator) -> None:
+    """The practice moved within its municipality: another street (or number on the same
+    street); the record keeps the phone, or the e-mail address, or neither."""
+    who = g.person()
+    fiche_id = g.fiche(who)
+    street = who.street if g.rng.random() < 0.3 else g.pick(
+        tuple(s for s in STREETS if s != who.street))
+    number = str(g.rng.randint(1, 160))
+    keep = g.rng.randrange(3)  # the phone, the e-mail address, or neither
+    g.record(replace(who, street=street, number=number,
+                     phone=who.phone if keep == 0 else g.phone(),
+                     email=who.email if keep == 1 else ""), fiche_id,
+             "moved within the municipality")
+
+
+def initial(g: Generator) -> None:
+    """The fiche gives the first name as an initial (``J. Peeters``); sometimes the record
+    also has a newer phone."""
+    who = g.person()
+    fiche_id = g.fiche(who, first_name=who.first[0] + g.pick((".", "", ". ")))
+    if g.rng.random() < 0.2:
+        who = replace(who, phone=g.phone())
+    g.record(who, fiche_id, "initial of the first name")
+
+
+def colleague_same_initial(g: Generator) -> None:
+    """``J. Peeters`` at a practice is Jan; Joke Peeters works there too (same address,
+    phone, often the profession): her record must not take Jan's fiche."""
+    one = g.person()
+    letter = bare(one.first)[0]
+    others = tuple(f for f in FIRST if bare(f)[0] == letter and f != one.first)
+    if not others:
+        return
+    other = g.person(first=g.pick(others), last=one.last, postcode=one.postcode, place=one.place,
+                     street=one.street, number=one.number, phone=one.phone,
+                     profession=one.profession if g.rng.random() < 0.7 else g.person().profession)
+    fiche_id = g.fiche(one, first_name=letter + ".")
+    g.record(other, "", "colleague with the same initial (new)")
+    if g.rng.random() < 0.5:
+        g.record(one, fiche_id, "initial, a colleague with the same initial")
+
+
 def colleagues(g: Generator) -> None:
     """Two providers at one address with the practice's phone: each record to its own fiche;
     sometimes only one of them has a fiche, and the other must not take it."""
@@ -456,7 +498,7 @@ CASES: tuple[tuple[int, Callable[[Generator], None]], ...] = (
               lambda g, p: {"first_name": p.last, "last_name": p.first})),
     (10, pair("accents missing, capitals", lambda g, p: {
         "first_name": bare(p.first), "last_name": bare(p.last).upper()})),
-    (6, pair("initial of the first name", lambda g, p: {"first_name": p.first[0] + "."})),
+    (16, initial),
     (8, pair("title in the name", lambda g, p: {
         "first_name": g.pick(("Dr. ", "dokter ", "Dr ")) + p.first})),
     (14, old_municipality),
@@ -469,7 +511,9 @@ CASES: tuple[tuple[int, Callable[[Generator], None]], ...] = (
     (5, pair("profession named otherwise", lambda g, p: {"profession": "arts"}
              if p.profession == "GENERAL_PRACTITIONER" else {})),
     (8, moved),
+    (12, moved_in_town),
     (10, colleagues),
+    (6, colleague_same_initial),
     (14, namesake),
     (6, namesake_profession),
     (40, new_person),
