@@ -40,8 +40,12 @@ schemas: $(STAMP)
 	$(BIN)/sksync schemas
 
 ## Precision and recall of matching on the labelled set (docs/matching.md).
+## The labelled set and a fresh one drawn from another seed (MATCHING_SEED=... for others).
+MATCHING_SEED ?= 20261204
 eval-matching: $(STAMP)
-	$(BIN)/python -m sync.matching.evaluate --cases
+	fresh=$$(mktemp -d) && trap 'rm -rf "$$fresh"' EXIT && \
+	$(BIN)/python scripts/make_matching_eval.py --seed $(MATCHING_SEED) --out "$$fresh" && \
+	$(BIN)/python -m sync.matching.evaluate --curve --cases tests/data/matching "$$fresh"
 
 ## Fuzz every source's decode-validate-map path (100,000 inputs) and ingest a million-row export.
 fuzz: $(STAMP)

@@ -65,7 +65,6 @@ def decide(ranked: list[Scored], weights: Weights) -> Verdict:
         return Verdict("new")
     best = reviewable[0]
     rivals = [s for s in reviewable[1:] if best.total - s.total < weights.ambiguity_margin]
-    if (best.total >= weights.auto and not rivals
-            and best.score.level("name") in weights.auto_name_levels):
+    if best.total >= weights.auto and not rivals and weights.may_link(best.score):
         return Verdict("link", (best,))
     return Verdict("review", tuple(reviewable[:weights.max_review_candidates]))

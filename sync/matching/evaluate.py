@@ -6,7 +6,9 @@ real mappers and are matched in order, as the apply path would: blocking keys, t
 of the candidate query (a fiche that already holds a record of the same source or an
 identifier of the record's types is someone else) and the decision; a record that links gives
 its source and identifiers to the fiche, one that becomes new is itself a fiche for the next
-records. Printed: precision of automatic links, recall counting review, share sent to review.
+records. Printed for each set: precision and recall of automatic links, recall counting review, the
+share sent to review, each against its target; ``--curve`` first prints the precision/recall
+curve on the first set and the thresholds read off it (:mod:`sync.matching.learn`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sync.cloudevents import CloudEvent
 from sync.events import FicheUpdate, derived_id
@@ -76,6 +79,15 @@ class Report:
     def review_share(self) -> float:
         return self.reviews / self.records if self.records else 0.0
 
+    def against_targets(self) -> list[tuple[str, bool]]:
+        """Each target of docs/matching.md with whether this run meets it."""
+        return [
+            (f"automatic precision {self.precision:.2%} >= 99.5 %", self.precision >= 0.995),
+            (f"automatic recall {self.auto_recall:.2%} >= 93 %", self.auto_recall >= 0.93),
+            (f"recall with review {self.recall:.2%} >= 97 %", self.recall >= 0.97),
+            (f"records sent to review {self.review_share:.2%} < 5 %", self.review_share < 0.05),
+        ]
+
     def lines(self) -> list[str]:
         return [
             f"records {self.records}, true pairs {self.true_pairs}",
@@ -120,33 +132,49 @@ class Directory:
             self.identifiers[(identifier.type, identifier.value)] = fiche_id
 
 
-def _load_fiches(directory: Path) -> list[ExportRow]:
+def load_fiches(directory: Path) -> list[ExportRow]:
+    """The hand-made fiches of the set (its export)."""
     lines = (directory / "fiches.csv").read_text(encoding="utf-8").splitlines()
     return [row for row in read_export(lines, datetime(2026, 11, 28, tzinfo=UTC))
             if isinstance(row, ExportRow)]
 
 
-def _map(document: dict[str, object]) -> FicheUpdate:
+def load_truth(directory: Path) -> dict[str, tuple[uuid.UUID | None, str]]:
+    """For each record's event id: the fiche it describes (None: nobody yet) and its case."""
+    rows = csv.DictReader((directory / "truth.csv").read_text(encoding="utf-8").splitlines())
+    return {r["event_id"]: (fiche_id_of(r["fiche_id"]) if r["fiche_id"] else None, r["case"])
+            for r in rows}
+
+
+def load_records(directory: Path) -> list[dict[str, Any]]:
+    """The source records of the set, as CloudEvent documents, in arrival order."""
+    with (directory / "records.jsonl").open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle]
+
+
+def map_record(document: dict[str, Any]) -> FicheUpdate:
+    """The canonical update the real mapper makes of a record (or of an export row)."""
     return map_event(CloudEvent.model_validate(document), CONTEXT)[0]
+
+
+def fiche_profile(row: ExportRow) -> Profile:
+    """A hand-made fiche's profile, as the store computes it after loading the export."""
+    update = map_record(row.event)
+    return profile_of(update.kind.value, update.fields, row.kbo_numbers)
 
 
 def evaluate(directory: Path = DEFAULT_DIR, weights: Weights | None = None) -> Report:
     """Match every record of the set in ``directory`` and count the outcomes."""
     weights = weights or default_weights()
     fiches = Directory()
-    for row in _load_fiches(directory):
-        update = _map(row.event)
-        fiches.add(row.fiche_id, profile_of(update.kind.value, update.fields, row.kbo_numbers))
-    truth = {r["event_id"]: (r["fiche_id"], r["case"]) for r in csv.DictReader(
-        (directory / "truth.csv").read_text(encoding="utf-8").splitlines())}
+    for row in load_fiches(directory):
+        fiches.add(row.fiche_id, fiche_profile(row))
+    truth = load_truth(directory)
     report = Report()
-    with (directory / "records.jsonl").open(encoding="utf-8") as handle:
-        for line in handle:
-            event = json.loads(line)
-            expected, case = truth[event["id"]]
-            wanted = fiche_id_of(expected) if expected else None
-            verdict = _match(fiches, _map(event), weights)
-            _count(report, verdict, wanted, case, event["id"])
+    for event in load_records(directory):
+        wanted, case = truth[event["id"]]
+        verdict = _match(fiches, map_record(event), weights)
+        _count(report, verdict, wanted, case, event["id"])
     return report
 
 
@@ -195,19 +223,43 @@ def _count(report: Report, verdict: Verdict, wanted: uuid.UUID | None, case: str
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Measure matching on a labelled set.")
-    parser.add_argument("directory", nargs="?", type=Path, default=DEFAULT_DIR)
+    parser = argparse.ArgumentParser(description="Measure matching on labelled sets.")
+    parser.add_argument("directories", nargs="*", type=Path, default=[DEFAULT_DIR])
     parser.add_argument("--cases", action="store_true", help="outcomes per case")
     parser.add_argument("--mistakes", action="store_true", help="list what went wrong")
+    parser.add_argument("--curve", action="store_true",
+                        help="the precision/recall curve the thresholds are read from")
     args = parser.parse_args(argv)
-    report = evaluate(args.directory)
-    print("\n".join(report.lines()))
-    if args.cases:
-        for case, outcomes in sorted(report.by_case.items()):
-            print(f"  {case:48} " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
-    if args.mistakes:
-        print("\n".join(report.mistakes))
-    return 0
+    if args.curve:
+        _print_curve(args.directories[0])
+    met = True
+    for directory in args.directories:
+        report = evaluate(directory)
+        print(f"\n== {directory}")
+        print("\n".join(report.lines()))
+        for line, ok in report.against_targets():
+            print(f"  {'ok  ' if ok else 'MISS'} {line}")
+            met &= ok
+        if args.cases:
+            for case, outcomes in sorted(report.by_case.items()):
+                print(f"  {case:48} " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
+        if args.mistakes:
+            print("\n".join(report.mistakes))
+    return 0 if met else 1
+
+
+def _print_curve(directory: Path) -> None:
+    from sync.matching.learn import thresholds  # learn measures with this module
+
+    weights = default_weights()
+    auto, review, curve = thresholds(directory, weights)
+    print(f"curve on {directory} (auto, review: precision, automatic recall, recall, review)")
+    for point in curve:
+        r = point.report
+        print(f"  {point.auto:5g} {point.review:5g}: {r.precision:7.2%} {r.auto_recall:7.2%} "
+              f"{r.recall:7.2%} {r.review_share:6.2%}")
+    print(f"chosen: auto {auto:g}, review {review:g}; weights.json: auto {weights.auto:g}, "
+          f"review {weights.review:g}")
 
 
 if __name__ == "__main__":

@@ -22,12 +22,23 @@ from sync.matching.blocking import family
 from sync.matching.normalise import is_generic
 from sync.matching.profile import Place, Profile
 
-__all__ = ["Part", "Score", "Weights", "default_weights", "score"]
+__all__ = ["FEATURES", "LEVELS", "Part", "Score", "Weights", "default_weights", "levels", "score"]
 
 FEATURES = ("name", "profession", "place", "address", "phone", "email", "kbo")
+#: Every level a feature can land on, per kind (``missing`` aside: it weighs nothing).
+_SHARED = {"profession": ("same", "related", "differs"), "place": ("same", "differs"),
+           "address": ("same", "near", "sameStreet", "differs"), "phone": ("same", "differs"),
+           "email": ("same", "differs"), "kbo": ("same", "differs")}
+LEVELS: dict[str, dict[str, tuple[str, ...]]] = {
+    "person": {"name": ("exact", "close", "initial", "lastTypo", "firstTypo", "lastOnly",
+                        "firstDiffers", "differs"),
+               **_SHARED},
+    "organisation": {"name": ("exact", "close", "weak", "differs"), **_SHARED},
+}
 #: Person name levels from best to worst: an orientation (first/last swapped or not) keeps
 #: the best it reaches.
-PERSON_LEVELS = ("exact", "close", "initial", "lastOnly", "missing", "firstDiffers", "differs")
+PERSON_LEVELS = ("exact", "close", "initial", "lastTypo", "firstTypo", "lastOnly", "missing",
+                 "firstDiffers", "differs")
 
 
 @dataclass(frozen=True)
@@ -36,7 +47,9 @@ class Weights:
 
     auto: float
     review: float
-    auto_name_levels: frozenset[str]
+    #: The name levels that may link automatically, each with the features of which one must
+    #: also agree (``initial``: an e-mail address, since colleagues share a practice's phone).
+    auto_name_levels: Mapping[str, tuple[str, ...]]
     ambiguity_margin: float
     max_candidates: int
     max_review_candidates: int
@@ -49,7 +62,7 @@ class Weights:
             raise ValueError("the auto-link threshold must not be below the review threshold")
         return cls(
             auto=float(data["thresholds"]["auto"]), review=float(data["thresholds"]["review"]),
-            auto_name_levels=frozenset(data["autoNameLevels"]),
+            auto_name_levels=_name_levels(data["autoNameLevels"]),
             ambiguity_margin=float(data["ambiguityMargin"]),
             max_candidates=int(data["maxCandidates"]),
             max_review_candidates=int(data["maxReviewCandidates"]),
@@ -57,9 +70,24 @@ class Weights:
             points={kind: data[kind] for kind in ("person", "organisation")},
         )
 
+    def may_link(self, result: Score) -> bool:
+        """Whether the name level of ``result`` (and what it needs besides) allows a link."""
+        name = result.level("name")
+        if name not in self.auto_name_levels:
+            return False
+        needed = self.auto_name_levels[name]
+        return not needed or any(result.level(feature) == "same" for feature in needed)
+
     def of(self, kind: str, feature: str, level: str) -> float:
         """The points of ``level``; a level the weights do not list (``missing``) is 0."""
         return float(self.points[kind].get(feature, {}).get(level, 0.0))
+
+
+def _name_levels(value: Any) -> dict[str, tuple[str, ...]]:
+    """``["exact", "close"]`` or ``{"exact": [], "initial": ["email"]}``."""
+    if isinstance(value, Mapping):
+        return {str(level): tuple(needed) for level, needed in value.items()}
+    return {str(level): () for level in value}
 
 
 @cache
@@ -99,9 +127,15 @@ class Score:
 
 def score(record: Profile, fiche: Profile, weights: Weights) -> Score:
     """How much ``record`` looks like ``fiche`` (profiles of the same kind)."""
-    kind = record.kind
-    levels = {
-        "name": (_person_name(record, fiche) if kind == "person"
+    found = levels(record, fiche, weights)
+    parts = tuple(Part(f, found[f], weights.of(record.kind, f, found[f])) for f in FEATURES)
+    return Score(round(sum(p.points for p in parts), 2), parts)
+
+
+def levels(record: Profile, fiche: Profile, weights: Weights) -> dict[str, str]:
+    """The level each feature lands on (what :func:`score` gives points to)."""
+    return {
+        "name": (_person_name(record, fiche) if record.kind == "person"
                  else _organisation_name(record, fiche, weights)),
         "profession": _codes(record.professions, fiche.professions),
         "place": _place(record.places, fiche.places),
@@ -110,8 +144,6 @@ def score(record: Profile, fiche: Profile, weights: Weights) -> Score:
         "email": _overlap(record.emails, fiche.emails),
         "kbo": _overlap(record.kbo, fiche.kbo),
     }
-    parts = tuple(Part(f, levels[f], weights.of(kind, f, levels[f])) for f in FEATURES)
-    return Score(round(sum(p.points for p in parts), 2), parts)
 
 
 # -- names --------------------------------------------------------------------------------
@@ -137,8 +169,10 @@ def _oriented(
         return "lastOnly"
     if first == "differs":
         return "firstDiffers"
-    if first == "initial":
-        return "initial"
+    if first in ("initial", "firstTypo"):
+        return first if last != "typo" else "differs"
+    if last == "typo":
+        return "lastTypo"
     return "exact" if last == first == "same" else "close"
 
 
@@ -148,8 +182,12 @@ def _last_name(a: tuple[str, ...], b: tuple[str, ...]) -> str:
     key_a, key_b = "".join(a), "".join(b)  # 'van den broeck' and 'vandenbroeck' agree
     if key_a == key_b:
         return "same"
-    if _typo(key_a, key_b) or _part_of(a, b):
+    if _typo(key_a, key_b) or _part_of(a, b) or _undoubled(key_a) == _undoubled(key_b):
         return "close"  # one slip of the keyboard, or one of a double name
+    shortest = min(len(key_a), len(key_b))
+    allowed = 2 if shortest >= 7 else 1 if shortest >= 3 else 0
+    if OSA.distance(key_a, key_b, score_cutoff=allowed) <= allowed:
+        return "typo"  # 'moens'/'moes', but also 'maes'/'maas': a slip, or another family
     return "differs"
 
 
@@ -165,6 +203,8 @@ def _first_name(a: tuple[str, ...], b: tuple[str, ...]) -> str:
         return "same"
     if _typo(key_a, key_b) or _undoubled(key_a) == _undoubled(key_b) or a[0] == b[0]:
         return "close"  # 'katrien'/'katrijn'; 'lotte'/'lote'; 'jan pieter'/'jan'
+    if min(len(key_a), len(key_b)) >= 3 and OSA.distance(key_a, key_b, score_cutoff=1) <= 1:
+        return "firstTypo"  # 'ilse'/'iles', but also 'tim'/'tom': two colleagues, or a slip
     return "differs"
 
 
@@ -240,20 +280,34 @@ def _place(a: tuple[Place, ...], b: tuple[Place, ...]) -> str:
 
 def _address(a: tuple[Place, ...], b: tuple[Place, ...], weights: Weights) -> str:
     """Street and number, compared only within the same municipality (the place says the rest)."""
-    levels = [_street(x, y, weights) for x in a for y in b
-              if _where(x) and _where(x) == _where(y)]
-    order = ("same", "sameStreet", "differs", "missing")
-    return min(levels, key=order.index) if levels else "missing"
+    found = [_street(x, y, weights) for x in a for y in b
+             if _where(x) and _where(x) == _where(y)]
+    order = ("same", "near", "sameStreet", "differs", "missing")
+    return min(found, key=order.index) if found else "missing"
 
 
 def _street(a: Place, b: Place, weights: Weights) -> str:
+    """``same`` street and number, ``near`` (a few doors apart), ``sameStreet`` or ``differs``."""
     if not a.street or not b.street:
         return "missing"
     close = a.street == b.street or (
         fuzz.ratio(a.street, b.street) / 100 >= weights.similarity["streetClose"])
     if not close:
         return "differs"
-    return "same" if a.number and a.number == b.number else "sameStreet"
+    if a.number and a.number == b.number:
+        return "same"
+    doors = _number_distance(a.number, b.number)
+    return "near" if doors is not None and doors <= weights.similarity["nearDoors"] else (
+        "sameStreet")
+
+
+def _number_distance(a: str, b: str) -> int | None:
+    """How many numbers apart two house numbers are (``12`` and ``12A`` are 0 apart)."""
+    digits_a, digits_b = a.rstrip("abcdefghijklmnopqrstuvwxyz"), b.rstrip(
+        "abcdefghijklmnopqrstuvwxyz")
+    if not digits_a.isdigit() or not digits_b.isdigit():
+        return None
+    return abs(int(digits_a) - int(digits_b))
 
 
 def _overlap(a: tuple[str, ...], b: tuple[str, ...]) -> str:
