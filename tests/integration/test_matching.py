@@ -37,7 +37,7 @@ EDITOR = "urn:socialekaart:editor"
 
 def hand_made(first: str = "An", last: str = "Peeters", *, phone: str = "055 11 22 33",
               street: str = "Kerkstraat", postcode: str = "9700",
-              municipality: str = "Oudenaarde") -> FicheUpdate:
+              municipality: str = "Oudenaarde", email: str | None = None) -> FicheUpdate:
     """A fiche typed in by a local network: no identifiers, the directory's own values."""
     fiche_id = uuid.uuid4()
     return FicheUpdate(
@@ -47,7 +47,8 @@ def hand_made(first: str = "An", last: str = "Peeters", *, phone: str = "055 11 
         fields={"name.first": first, "name.last": last, "contact.phone": phone,
                 "professions": [{"code": "GENERAL_PRACTITIONER"}],
                 "addresses": [address(street=street, number="12", box=None, postcode=postcode,
-                                      municipality=municipality)]})
+                                      municipality=municipality)],
+                **({"contact.email": email} if email else {})})
 
 
 def cobrha_record(number: str | None = None, **given: Any) -> FicheUpdate:
@@ -141,6 +142,44 @@ async def test_an_unsure_match_waits_for_review_and_makes_no_fiche(
     assert await pg_conn.fetchval("SELECT source_version FROM match_candidate") == 2
     [stale] = await applier.apply([cobrha_record(number, first="Jana", version=1)])
     assert stale.outcome == "stale"
+
+
+async def test_a_fiche_with_an_initial_and_the_same_e_mail_address_links_automatically(
+    applier: Applier, pg_conn: asyncpg.Connection,
+) -> None:
+    """'A. Peeters' with An's own e-mail address is An: linked without an editor."""
+    fiche = hand_made(first="A.", email="An.Peeters@example.be")
+    await applier.apply([fiche])
+    number = nihii("1")
+    [result] = await applier.apply([cobrha_record(number)])
+    assert (result.outcome, result.linked, result.fiche_id) == ("applied", True, fiche.fiche_id)
+    assert await pg_conn.fetchval("SELECT count(*) FROM match_candidate") == 0
+    assert f"NIHII-PERSON:{number[:8]}" in await identifiers_of(pg_conn, fiche.fiche_id)
+
+
+async def test_a_practice_that_moved_within_its_town_links_automatically(
+    applier: Applier, pg_conn: asyncpg.Connection,
+) -> None:
+    """The fiche still shows the old practice (another street, another phone) in Oudenaarde;
+    CoBRHA's An Peeters, general practitioner in Oudenaarde, is her."""
+    fiche = hand_made(street="Stationsstraat", phone="055 99 88 77")
+    await applier.apply([fiche])
+    [result] = await applier.apply([cobrha_record()])
+    assert (result.outcome, result.linked, result.fiche_id) == ("applied", True, fiche.fiche_id)
+    assert await pg_conn.fetchval("SELECT count(*) FROM fiche") == 1
+
+
+async def test_a_colleague_with_the_same_initial_never_takes_the_fiche(
+    applier: Applier, pg_conn: asyncpg.Connection,
+) -> None:
+    """'J. Peeters' (Jan's e-mail address) at the practice: Joke Peeters works there too,
+    same address and phone. Her record becomes a fiche of her own; the hand-made one waits."""
+    fiche = hand_made(first="J.", email="jan.peeters@example.be")
+    await applier.apply([fiche])
+    [result] = await applier.apply([cobrha_record(first="Joke")])
+    assert result.fiche_id != fiche.fiche_id
+    assert not result.linked
+    assert await pg_conn.fetchval("SELECT count(*) FROM match_candidate") == 0
 
 
 async def test_a_record_that_matches_nobody_becomes_a_new_fiche_as_before(

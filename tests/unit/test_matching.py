@@ -126,8 +126,8 @@ def test_an_old_municipality_name_blocks_with_the_merged_municipality() -> None:
 
 def test_the_same_provider_scores_every_feature_and_explains_it() -> None:
     result = score(person(), person(), W)
-    assert result.total == 8 + 2 + 2 + 3 + 5 + 5
-    assert result.explain().startswith("name exact +8, profession same +2, place same +2")
+    assert result.total == 8 + 2 + 3 + 3 + 5 + 5
+    assert result.explain().startswith("name exact +8, profession same +2, place same +3")
 
 
 def test_first_and_last_name_swapped_is_still_the_same_name() -> None:
@@ -212,14 +212,71 @@ def test_a_namesake_in_another_town_is_a_new_fiche() -> None:
     assert decide(rank(record, [(FICHE_A, person())], W), W).outcome == "new"
 
 
-def test_an_initial_with_everything_else_agreeing_goes_to_review_not_to_a_link() -> None:
-    verdict = decide(rank(person(first="Jan"), [(FICHE_A, person(first="J."))], W), W)
+def test_an_initial_with_the_same_e_mail_address_links_automatically() -> None:
+    """'J. Peeters' with jan.peeters@... is Jan: an e-mail address is a person's own."""
+    fiche = person(first="J.", email="jan.peeters@telenet.be")
+    record = person(first="Jan", email="jan.peeters@telenet.be")
+    verdict = decide(rank(record, [(FICHE_A, fiche)], W), W)
+    assert verdict.outcome == "link"
+    assert verdict.best is not None
+    assert verdict.best.score.level("name") == "initial"
+
+
+def test_an_initial_without_an_e_mail_address_goes_to_review_not_to_a_link() -> None:
+    """A practice's address and phone are shared: 'J. Peeters' may be Jan or Joke."""
+    verdict = decide(rank(person(first="Jan"), [(FICHE_A, person(first="J.", email=None))], W),
+                     W)
     assert verdict.outcome == "review"
 
 
-def test_a_moved_practice_with_the_same_phone_goes_to_review() -> None:
+def test_a_colleague_with_the_same_initial_and_another_e_mail_address_is_a_new_fiche() -> None:
+    """Joke Peeters at the practice of 'J. Peeters' (jan.peeters@...): another person."""
+    fiche = person(first="J.", email="jan.peeters@telenet.be")
+    record = person(first="Joke", email="joke.peeters@gmail.com")
+    assert decide(rank(record, [(FICHE_A, fiche)], W), W).outcome == "new"
+
+
+def test_a_practice_that_moved_within_its_town_links_automatically() -> None:
+    """Same name, profession and municipality; another street, another phone, no e-mail."""
+    record = person(street="Stationsstraat", number="40", phone="+3255998877", email=None)
+    verdict = decide(rank(record, [(FICHE_A, person())], W), W)
+    assert verdict.outcome == "link"
+    assert verdict.best is not None
+    assert verdict.best.score.level("address") == "differs"
+
+
+def test_a_few_doors_down_the_same_street_is_near() -> None:
+    assert level(person(number="18"), person(number="12"), "address") == "near"
+    assert level(person(number="112"), person(number="12"), "address") == "sameStreet"
+
+
+def test_a_moved_practice_in_another_town_with_the_same_phone_links() -> None:
     record = person(postcode="8500", municipality="Kortrijk", street="Veldstraat", email=None)
-    assert decide(rank(record, [(FICHE_A, person())], W), W).outcome == "review"
+    assert decide(rank(record, [(FICHE_A, person())], W), W).outcome == "link"
+
+
+def test_a_namesake_in_another_town_with_nothing_else_in_common_is_a_new_fiche() -> None:
+    record = person(postcode="8500", municipality="Kortrijk", street="Veldstraat",
+                    phone="+3256000000", email=None)
+    assert decide(rank(record, [(FICHE_A, person())], W), W).outcome == "new"
+
+
+def test_a_slip_in_a_short_last_name_links_only_with_the_same_e_mail_address() -> None:
+    """'Moes' for 'Moens' is a slip; 'Maas' for 'Maes' may be another family."""
+    assert level(person(last="Moes"), person(last="Moens"), "name") == "lastTypo"
+    assert decide(rank(person(last="Moes"), [(FICHE_A, person(last="Moens"))], W),
+                  W).outcome == "link"
+    assert decide(rank(person(last="Moes", email=None), [(FICHE_A, person(last="Moens"))], W),
+                  W).outcome != "link"
+
+
+def test_a_slip_in_a_short_first_name_is_not_a_colleague_only_with_the_same_e_mail() -> None:
+    """'Iles' for 'Ilse' with her own e-mail address links; 'Tim' for 'Tom' at the
+    practice without one does not."""
+    assert decide(rank(person(first="Iles"), [(FICHE_A, person(first="Ilse"))], W),
+                  W).outcome == "link"
+    assert decide(rank(person(first="Tim", email=None), [(FICHE_A, person(first="Tom"))], W),
+                  W).outcome != "link"
 
 
 def test_two_fiches_that_both_fit_are_sent_to_review_together() -> None:

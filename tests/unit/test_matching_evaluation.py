@@ -1,4 +1,4 @@
-"""The matching quality targets, measured on the labelled set (the CI check of issue 8)."""
+"""The matching quality targets, measured on the labelled set (the CI check of docs/matching.md)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import csv
 from pathlib import Path
 
 from sync.matching.evaluate import evaluate
+from sync.matching.learn import thresholds
+from sync.matching.score import default_weights
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "matching"
 
@@ -17,13 +19,35 @@ def test_the_labelled_set_is_big_enough_and_holds_the_hard_cases() -> None:
     assert len(truth) >= 300
     assert {"typo in the last name", "first and last name swapped", "accents missing, capitals",
             "old municipality name", "moved practice", "two providers at one address",
-            "namesake in another town (new)"} <= cases
+            "namesake in another town (new)", "initial of the first name",
+            "moved within the municipality", "colleague with the same initial (new)",
+            "namesake with another profession (new)"} <= cases
 
 
 def test_automatic_links_are_precise_recall_counts_review_and_review_stays_small() -> None:
-    """Precision of automatic links >= 99.5 %, recall counting review >= 95 %, < 5 % to review."""
+    """Precision of automatic links >= 99.5 %, automatic recall >= 93 %, recall counting
+    review >= 97 %, < 5 % of records to review."""
     report = evaluate(DATA)
     print("\n".join(report.lines()))  # shown by pytest -s and in CI logs on failure
     assert report.precision >= 0.995, report.mistakes
-    assert report.recall >= 0.95, report.mistakes
+    assert report.auto_recall >= 0.93, report.mistakes
+    assert report.recall >= 0.97, report.mistakes
     assert report.review_share < 0.05, report.lines()
+    assert all(ok for _, ok in report.against_targets())
+
+
+def test_no_hard_negative_of_the_set_is_linked_automatically() -> None:
+    """Namesakes, colleagues and other organisations at one address never take a fiche."""
+    report = evaluate(DATA)
+    negatives = {case: outcomes for case, outcomes in report.by_case.items()
+                 if case.endswith("(new)")}
+    assert len(negatives) >= 6
+    assert all(not outcomes["linked"] and not outcomes["WRONG LINK"]
+               for outcomes in negatives.values()), negatives
+
+
+def test_the_shipped_thresholds_are_the_ones_read_off_the_curve() -> None:
+    """weights.json's auto and review thresholds are what sync.matching.learn chooses."""
+    weights = default_weights()
+    auto, review, _ = thresholds(DATA, weights)
+    assert (weights.auto, weights.review) == (auto, review)
