@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import math
 import sys
 from collections import Counter
@@ -26,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sync.matching import evaluate
+from sync.matching import evaluate, profile_of_update
 from sync.matching.score import LEVELS, Weights, default_weights, levels
 
 __all__ = ["Pair", "Point", "choose_auto", "choose_review", "fellegi_sunter", "main", "pairs",
@@ -59,7 +60,7 @@ def pairs(directory: Path, weights: Weights) -> Iterator[Pair]:
     for event in evaluate.load_records(directory):
         update = evaluate.map_record(event)
         wanted = truth[event["id"]][0]
-        record = evaluate.profile_of_update(update)
+        record = profile_of_update(update)
         for fiche_id, profile in fiches.candidates(update, record, weights.max_candidates):
             yield Pair(record.kind, levels(record, profile, weights), fiche_id == wanted)
 
@@ -125,7 +126,7 @@ def choose_review(directory: Path, weights: Weights, grid: list[float]) -> tuple
     curve = [Point(weights.auto, t, evaluate.evaluate(directory, dataclasses.replace(
         weights, review=t))) for t in sorted(grid, reverse=True) if t <= weights.auto]
     chosen = weights.auto
-    for before, after in zip(curve, curve[1:], strict=False):
+    for before, after in itertools.pairwise(curve):
         added = after.report.reviews - before.report.reviews
         found = after.report.reviews_with_truth - before.report.reviews_with_truth
         if added and found / added < REVIEW_YIELD:
