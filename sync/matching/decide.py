@@ -1,8 +1,9 @@
 """From scores to a decision: link automatically, ask an editor, or create a new fiche. Pure.
 
 A wrong merge is worse than a duplicate, so an automatic link needs three things: a score at
-or above the auto threshold, a name that agrees at least closely (an address and a practice
-phone are shared by colleagues; a name is not), and no second fiche that could also be the
+or above the auto threshold, a name that agrees at least closely, or an initial or a slip in a
+short name backed by the same e-mail address (an address and a practice phone are shared by
+colleagues; a name and an e-mail address are not), and no second fiche that could also be the
 one (a second candidate at or above the review threshold and within ``ambiguityMargin``
 points of the best sends both to review). Everything else that reaches the review threshold
 goes to an editor with its candidates; the rest becomes a new fiche.

@@ -9,6 +9,7 @@ and its parts say why: an editor reviewing a candidate sees exactly what agreed 
 from __future__ import annotations
 
 import json
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -303,8 +304,7 @@ def _street(a: Place, b: Place, weights: Weights) -> str:
 
 def _number_distance(a: str, b: str) -> int | None:
     """How many numbers apart two house numbers are (``12`` and ``12A`` are 0 apart)."""
-    digits_a, digits_b = a.rstrip("abcdefghijklmnopqrstuvwxyz"), b.rstrip(
-        "abcdefghijklmnopqrstuvwxyz")
+    digits_a, digits_b = a.rstrip(string.ascii_lowercase), b.rstrip(string.ascii_lowercase)
     if not digits_a.isdigit() or not digits_b.isdigit():
         return None
     return abs(int(digits_a) - int(digits_b))
