@@ -327,3 +327,29 @@ async def test_seat_and_unit_moves_of_legal_persons_change_their_fiches(
             for u in visible["establishments"]] == [
         (digits(CAMPUS), "Ronse", {"nl": "AZ Oudenaarde campus Ronse"})]
     assert [u["address"]["street"] for u in json.loads(units)] == ["Kerkstraat"]
+
+
+async def test_a_closed_unit_of_a_legal_person_leaves_its_fiche(
+    pg_pool: asyncpg.Pool, tmp_path: Path,
+) -> None:
+    """The campus opened in one Update closes in the next: the hospital's fiche gets a third
+    version without it (its number still finds the fiche: identifiers are kept)."""
+    applier = Applier(pg_pool, default_policy(), {"fiche_event": "e", "notification": "n"})
+    closing = {"deletes": {"establishment": [CAMPUS], "denomination": [CAMPUS],
+                           "address": [CAMPUS]}}
+    extracts = [write_full_zip(tmp_path / "f.zip", 100, full_tables()),
+                write_update_zip(tmp_path / "u.zip", 101, **moves()),
+                write_update_zip(tmp_path / "v.zip", 102, **closing)]
+    async with pg_pool.acquire() as conn:
+        for path in extracts:
+            _, published = await ingest(conn, path)
+            results = await apply_published(applier, published)
+    hospital = results[digits(HOSPITAL)]
+    assert (hospital.event_type, hospital.version) == ("updated", 3)
+    async with pg_pool.acquire() as conn:
+        visible = json.loads(await conn.fetchval("SELECT visible FROM fiche WHERE id = $1",
+                                                 hospital.fiche_id))
+        owner = await conn.fetchval("SELECT fiche_id FROM fiche_identifier WHERE value = $1",
+                                    digits(CAMPUS))
+    assert "establishments" not in visible
+    assert owner == hospital.fiche_id
