@@ -14,6 +14,7 @@ from sync.mapping import MappingContext, map_event
 from sync.mapping.kbo import map_kbo_entity
 from sync.merge import Decision, merge, new_state
 from sync.policy import default_policy
+from tests.unit.test_mapping_cobrha_organisation import organisation
 
 CONTEXT = MappingContext(ssin_secret=b"test-secret")
 KBO = "urn:be:fgov:economie:kbo"
@@ -281,3 +282,17 @@ def test_a_new_and_a_closed_unit_change_the_fiche() -> None:
     assert opened.changed_fields == ("establishments",)
     assert closed.changed_fields == ("establishments",)
     assert len(closed.state.visible["establishments"]) == 1  # type: ignore[arg-type]
+
+
+def test_a_seat_move_shows_even_where_cobrha_gives_the_address() -> None:
+    """CoBRHA's address ranks above KBO's and stays; the moved seat still makes a version."""
+    (cobrha,) = map_event(organisation(), CONTEXT)
+    (first,) = map_event(entity(), CONTEXT)
+    (moved,) = map_event(entity(addresses=[seat(streetNL="Bourgondiëstraat")]).model_copy(
+        update={"id": "kbo-251"}), CONTEXT)
+    state = new_state(uuid.uuid4(), FicheKind.ORGANISATION)
+    for item in (cobrha, first):
+        state = merge(state, item, default_policy()).state
+    decision = merge(state, moved.model_copy(update={"source_version": 251}), default_policy())
+    assert decision.changed_fields == ("seat",)
+    assert decision.state.visible["addresses"] == cobrha.fields["addresses"]
