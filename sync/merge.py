@@ -144,6 +144,8 @@ class Decision:
 
 
 AUTHENTIC = frozenset({Source.COBRHA, Source.KBO})
+#: Why a fiche is inactive when no source gives it a value any more and nothing is pinned.
+NO_SOURCE_LEFT = "no source left"
 
 
 def merge(state: FicheState, update: FicheUpdate, policy: Policy) -> Decision:
@@ -303,6 +305,8 @@ def _recompute(
 def _derive_status(before: FicheState, after: FicheState) -> None:
     """Inactive when a pin says so, or (without a pin) when any authentic registration ended:
     a licence that ends at CoBRHA is not revived by an active KBO enterprise, nor the reverse.
+    A fiche that had values and has none left (its only source withdrew, nothing is pinned)
+    is inactive too: an empty fiche would still be found, showing nothing.
     """
     pin = after.pins.get("status")
     if pin is not None:
@@ -314,6 +318,8 @@ def _derive_status(before: FicheState, after: FicheState) -> None:
     ended = [s for s in stated if isinstance(s, dict) and s.get("active") is False]
     if ended:
         after.status, after.inactive_reason = "inactive", str(ended[0].get("reason") or "ended")
+    elif before.version > 0 and not after.provenance and not after.pins:
+        after.status, after.inactive_reason = "inactive", NO_SOURCE_LEFT
     else:
         after.status, after.inactive_reason = "active", None
 

@@ -85,6 +85,7 @@ def map_cobrha_organisation(event: CloudEvent, context: MappingContext) -> Fiche
         "contact.email": record.email or None,
         "contact.website": record.website or None,
         "status": _status(record.recognitions, today),
+        "practiceOf": _practice_of(record.ids),
     })
 
 
@@ -123,6 +124,17 @@ def _identifiers(subject: str | None, given: Sequence[TypedId]) -> list[Identifi
         raise PermanentError("bad-identifier", "no HCO number in the ids or the subject")
     rest = sorted({i for i in found if i.type != "HCO"}, key=lambda i: (i.type, i.value))
     return [hco[0], *rest]
+
+
+def _practice_of(given: Sequence[TypedId]) -> dict[str, JsonValue] | None:
+    """The person whose individual practice this organisation is, when CoBRHA names a NIHII
+    person number among its ids: a link to that person's fiche, not an identifier of this one
+    (docs/rules.md, "An individual practice")."""
+    for item in given:
+        if item.type.strip().upper() == "NIHII-PERSON":
+            person = _identifier("NIHII-PERSON", item.value)
+            return {"type": person.type, "value": person.value}
+    return None
 
 
 def _identifier(kind: str, value: str) -> Identifier:

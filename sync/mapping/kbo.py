@@ -2,13 +2,14 @@
 
 The KBO ingest publishes one event per changed enterprise with its whole current state
 (:mod:`sync.mapping.kbo_model`). The enterprise is the record; its establishment units add
-their numbers as identifiers and stand in for the seat when the enterprise has none (natural
-persons have no seat address, only establishment addresses).
+their numbers as identifiers and are the fiche's locations (``establishments``, see
+:mod:`sync.mapping.kbo_units`). The registered seat is a field of its own (``seat``); the
+addresses are the seat's, or the units' when there is no seat (natural persons have no seat
+address, only establishment addresses). A natural-person enterprise is an individual practice
+(``enterpriseType``).
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterable, Sequence
 
 from pydantic import JsonValue
 
@@ -18,7 +19,6 @@ from sync.errors import PermanentError
 from sync.events import FicheKind, FicheUpdate, Identifier, Source, UpdateAction
 from sync.mapping.common import (
     MappingContext,
-    address,
     observed_at,
     origin_of,
     parse_data,
@@ -28,11 +28,15 @@ from sync.mapping.kbo_model import (
     KBO_REMOVED,
     KBO_UPSERTED,
     KboActivity,
-    KboAddress,
-    KboContact,
-    KboDenomination,
     KboEntityData,
     KboEntityRemovedData,
+)
+from sync.mapping.kbo_units import (
+    by_language,
+    canonical_address,
+    establishments,
+    first_contact,
+    live_addresses,
 )
 
 __all__ = ["TYPE_REMOVED", "TYPE_UPSERTED", "map_kbo_entity"]
@@ -43,7 +47,8 @@ TYPE_REMOVED = KBO_REMOVED
 #: KBO ``Status`` code of an active entity; any other status means the enterprise stopped.
 ACTIVE_STATUS = "AC"
 STOPPED = "enterprise stopped"
-LANGUAGES = ("nl", "fr", "de", "en")
+#: KBO TypeOfEnterprise (as the ingest writes it) to the fiche's ``enterpriseType``.
+ENTERPRISE_TYPES = {"natural": "natural-person", "legal": "legal-person"}
 CONTACT_FIELDS = {"TEL": "contact.phone", "EMAIL": "contact.email", "WEB": "contact.website"}
 
 
@@ -63,9 +68,12 @@ def map_kbo_entity(event: CloudEvent, context: MappingContext) -> FicheUpdate:
         "name": _name(entity),
         "legalForm": entity.juridical_form or None,
         "enterpriseStatus": entity.status or None,
+        "enterpriseType": ENTERPRISE_TYPES.get(entity.type_of_enterprise or ""),
+        "seat": _seat(entity),
         "addresses": _addresses(entity) or None,
         **_contacts(entity),
         "activities": _activities(entity) or None,
+        "establishments": establishments(entity.establishments) or None,
         "status": {"active": active, "reason": None if active else STOPPED},
     })
 
@@ -103,53 +111,34 @@ def _name(entity: KboEntityData) -> dict[str, JsonValue] | None:
     units = [d for unit in entity.establishments for d in unit.denominations]
     for kind, items in (("name", entity.denominations), ("commercial", entity.denominations),
                         ("name", units), ("commercial", units)):
-        found = _by_language(d for d in items if d.type == kind)
+        found = by_language(d for d in items if d.type == kind)
         if found:
             return found
     return None
 
 
-def _by_language(items: Iterable[KboDenomination]) -> dict[str, JsonValue]:
-    """One text per language (the first in sorted order when KBO holds several)."""
-    texts: dict[str, JsonValue] = {}
-    for item in sorted(items, key=lambda d: (LANGUAGES.index(d.language), d.value)):
-        if item.value.strip():
-            texts.setdefault(item.language, item.value.strip())
-    return texts
+def _seat(entity: KboEntityData) -> dict[str, JsonValue] | None:
+    """The registered seat (REGO) that still holds."""
+    seats = live_addresses(entity.addresses, "REGO")
+    return canonical_address(seats[0]) if seats else None
 
 
 def _addresses(entity: KboEntityData) -> list[JsonValue]:
-    """The seat (REGO); without one, the establishments' addresses (BAET). Struck-off
-    addresses no longer hold."""
-    seat = [a for a in entity.addresses if a.type == "REGO" and a.date_striking_off is None]
-    units = [a for unit in entity.establishments for a in unit.addresses
-             if a.type == "BAET" and a.date_striking_off is None]
+    """The seat (REGO); without one, the establishments' addresses (BAET)."""
+    units = [a for unit in entity.establishments for a in live_addresses(unit.addresses, "BAET")]
     found: list[JsonValue] = []
-    for item in seat or units:
-        canonical = _address(item)
+    for item in live_addresses(entity.addresses, "REGO") or units:
+        canonical = canonical_address(item)
         if canonical not in found:
             found.append(canonical)
     return found
 
 
-def _address(item: KboAddress) -> dict[str, JsonValue]:
-    return address(
-        street=item.street_nl or item.street_fr, number=item.house_number, box=item.box,
-        postcode=item.zipcode, municipality=item.municipality_nl,
-        municipality_fr=item.municipality_fr,
-    )
-
-
 def _contacts(entity: KboEntityData) -> dict[str, JsonValue]:
     """Phone, e-mail and website: the enterprise's own, else its establishments'."""
     units = [c for unit in entity.establishments for c in unit.contacts]
-    return {field: _first(kind, entity.contacts) or _first(kind, units)
+    return {field: first_contact(kind, entity.contacts) or first_contact(kind, units)
             for kind, field in CONTACT_FIELDS.items()}
-
-
-def _first(kind: str, contacts: Sequence[KboContact]) -> str | None:
-    values = sorted(c.value.strip() for c in contacts if c.type == kind and c.value.strip())
-    return values[0] if values else None
 
 
 def _activities(entity: KboEntityData) -> list[JsonValue]:

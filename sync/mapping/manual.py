@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import Field, JsonValue
 
+from sync import identifiers as ids
 from sync.cloudevents import CloudEvent
 from sync.errors import PermanentError
 from sync.events import ConflictDecision, FicheKind, FicheUpdate, PinInfo, Source, UpdateAction
@@ -77,7 +78,7 @@ def _edited(event: CloudEvent) -> FicheUpdate:
                   review_after=edit.review_after)
     kind = edit_kind(edit.changes, default_policy())
     return _update(event, f"fiche:{edit.fiche_id}", kind, action=UpdateAction.PIN,
-                   fiche_id=edit.fiche_id, fields=edit.changes, pin=pin)
+                   fiche_id=edit.fiche_id, fields=_checked_links(edit.changes), pin=pin)
 
 
 def _created(event: CloudEvent) -> FicheUpdate:
@@ -92,7 +93,24 @@ def _created(event: CloudEvent) -> FicheUpdate:
             raise PermanentError("unknown-field",
                                  f"a {created.kind} fiche has no field {name[:60]!r}")
     return _update(event, f"fiche:{created.fiche_id}", created.kind,
-                   fiche_id=created.fiche_id, fields=fields)
+                   fiche_id=created.fiche_id, fields=_checked_links(fields))
+
+
+def _checked_links(fields: dict[str, JsonValue]) -> dict[str, JsonValue]:
+    """A typed link to another fiche (``practiceOf``: the person whose individual practice
+    this is) must name a valid NIHII person number; it is kept normalised."""
+    link = fields.get("practiceOf")
+    if link is None:
+        return fields
+    if not (isinstance(link, dict) and link.get("type") == "NIHII-PERSON"
+            and isinstance(link.get("value"), str)):
+        raise PermanentError("schema-invalid",
+                             'practiceOf must read {"type": "NIHII-PERSON", "value": "12345678"}')
+    try:
+        _, person = ids.normalize_identifier("NIHII-PERSON", str(link["value"]))
+    except ids.IdentifierError as error:
+        raise PermanentError("bad-identifier", str(error)) from None
+    return {**fields, "practiceOf": {"type": "NIHII-PERSON", "value": person}}
 
 
 def _resolved(event: CloudEvent) -> FicheUpdate:

@@ -61,15 +61,26 @@ async def fiche_report(conn: asyncpg.Connection, fiche_id: uuid.UUID) -> dict[st
     conflicts = [{"id": str(c["id"]), "field": c["field"], "candidate": json.loads(c["candidate"]),
                   "source": c["source"], "status": c["status"]}
                  for c in await conn.fetch(CONFLICTS, fiche_id)]
+    visible = json.loads(row["visible"])
     return {
         "id": str(fiche_id), "kind": row["kind"], "version": row["version"],
         "status": row["status"], "inactiveReason": row["inactive_reason"],
         "identifiers": [
             {"type": i["type"], "value": i["value"]}
             for i in await conn.fetch(IDENTIFIERS, fiche_id) if i["type"] != "SSIN-HASH"],
-        "visible": json.loads(row["visible"]), "provenance": provenance, "pins": pins,
-        "conflicts": conflicts,
+        "visible": visible, "provenance": provenance, "pins": pins,
+        "conflicts": conflicts, "related": await _related(conn, visible),
     }
+
+
+async def _related(conn: asyncpg.Connection, visible: dict[str, Any]) -> dict[str, str | None]:
+    """Links to other fiches, resolved now: ``practiceOf`` names the person (by identifier)
+    whose individual practice this is; None while no fiche holds that identifier."""
+    link = visible.get("practiceOf")
+    if not isinstance(link, dict):
+        return {}
+    found = await conn.fetchval(FICHE_BY_IDENTIFIER, link.get("type"), link.get("value"))
+    return {"practiceOf": str(found) if found else None}
 
 
 async def counts(conn: asyncpg.Connection) -> dict[str, int]:

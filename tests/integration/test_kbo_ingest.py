@@ -3,6 +3,7 @@ come out of a Full extract and of the Update that follows it."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -10,8 +11,12 @@ from typing import Any
 import asyncpg
 import pytest
 
+from sync.cloudevents import CloudEvent
 from sync.ingest.common import IngestError, InvalidRow
 from sync.ingest.kbo import KboIngestSummary, ingest_kbo_zip
+from sync.mapping import MappingContext, map_event
+from sync.policy import default_policy
+from sync.store.apply import Applier, ApplyResult
 from tests.support.infra import Infrastructure
 from tests.support.ingest_db import Published, fresh_database
 from tests.support.kbo_zip import (
@@ -252,3 +257,99 @@ async def test_by_default_enterprises_linked_in_fiche_identifier_are_published(
     assert (UPSERTED, digits(LINKED)) not in published.kinds()
     assert ("enterprise.csv", 7) in seen
     assert ("entities", 7) in seen
+
+
+CAMPUS = establishment_number(23456789)  # opened by the hospital in the Update
+
+
+def moves() -> dict[str, Any]:
+    """An Update of legal persons only: the hospital's seat moves and it opens a campus; the
+    group practice's unit moves."""
+    return {
+        "deletes": {"address": [HOSPITAL, PRACTICE_UNIT]},
+        "inserts": {
+            "establishment": [establishment(CAMPUS, HOSPITAL, start="01-12-2026")],
+            "denomination": [denomination(CAMPUS, "AZ Oudenaarde campus Ronse", kind="003")],
+            "address": [address(HOSPITAL, street=("Bourgondiëstraat", "Bourgondiëstraat")),
+                        address(PRACTICE_UNIT, kind="BAET", street=("Kerkstraat", "Kerkstraat"),
+                                number="14"),
+                        address(CAMPUS, kind="BAET", zipcode="9600",
+                                municipality=("Ronse", "Renaix"))],
+        },
+    }
+
+
+async def test_an_update_that_moves_a_seat_or_a_unit_publishes_the_whole_new_state(
+    ingest_db: asyncpg.Connection, tmp_path: Path,
+) -> None:
+    """Seat address, unit address and a new unit of legal persons are in the events."""
+    await ingest(ingest_db, write_full_zip(tmp_path / "f.zip", 100, full_tables()))
+    _, published = await ingest(ingest_db, write_update_zip(tmp_path / "u.zip", 101, **moves()))
+    assert published.kinds() == {(UPSERTED, digits(HOSPITAL)), (UPSERTED, digits(GROUP_PRACTICE))}
+    hospital = published.of(digits(HOSPITAL))
+    assert [a["streetNL"] for a in hospital["addresses"]] == ["Bourgondiëstraat"]
+    assert [u["establishmentNumber"] for u in hospital["establishments"]] == [digits(CAMPUS)]
+    (unit,) = published.of(digits(GROUP_PRACTICE))["establishments"]
+    assert [(a["streetNL"], a["houseNumber"]) for a in unit["addresses"]] == [("Kerkstraat", "14")]
+
+
+async def apply_published(applier: Applier, published: Published) -> dict[str, ApplyResult]:
+    """Map and apply every published event, as the service does; results by subject."""
+    context = MappingContext(ssin_secret=b"k" * 32)
+    results = {}
+    for event in published:
+        (update,) = map_event(CloudEvent.model_validate(event), context)
+        [results[event["subject"]]] = await applier.apply([update])
+    return results
+
+
+async def test_seat_and_unit_moves_of_legal_persons_change_their_fiches(
+    pg_pool: asyncpg.Pool, tmp_path: Path,
+) -> None:
+    """Through mapping and apply on the real store: each KBO change is a new fiche version
+    whose visible values show it (the seat, and each unit as a location)."""
+    applier = Applier(pg_pool, default_policy(), {"fiche_event": "e", "notification": "n"})
+    async with pg_pool.acquire() as conn:
+        _, full = await ingest(conn, write_full_zip(tmp_path / "f.zip", 100, full_tables()))
+        await apply_published(applier, full)
+        _, update = await ingest(conn, write_update_zip(tmp_path / "u.zip", 101, **moves()))
+    results = await apply_published(applier, update)
+    hospital, practice = results[digits(HOSPITAL)], results[digits(GROUP_PRACTICE)]
+    assert (hospital.event_type, hospital.version) == ("updated", 2)
+    assert (practice.event_type, practice.version) == ("updated", 2)
+    async with pg_pool.acquire() as conn:
+        seen = await conn.fetchval("SELECT visible FROM fiche WHERE id = $1", hospital.fiche_id)
+        units = await conn.fetchval("SELECT visible->'establishments' FROM fiche WHERE id = $1",
+                                    practice.fiche_id)
+    visible = json.loads(seen)
+    assert visible["seat"]["street"] == "Bourgondiëstraat"
+    assert [(u["establishmentNumber"], u["address"]["municipality"], u["name"])
+            for u in visible["establishments"]] == [
+        (digits(CAMPUS), "Ronse", {"nl": "AZ Oudenaarde campus Ronse"})]
+    assert [u["address"]["street"] for u in json.loads(units)] == ["Kerkstraat"]
+
+
+async def test_a_closed_unit_of_a_legal_person_leaves_its_fiche(
+    pg_pool: asyncpg.Pool, tmp_path: Path,
+) -> None:
+    """The campus opened in one Update closes in the next: the hospital's fiche gets a third
+    version without it (its number still finds the fiche: identifiers are kept)."""
+    applier = Applier(pg_pool, default_policy(), {"fiche_event": "e", "notification": "n"})
+    closing = {"deletes": {"establishment": [CAMPUS], "denomination": [CAMPUS],
+                           "address": [CAMPUS]}}
+    extracts = [write_full_zip(tmp_path / "f.zip", 100, full_tables()),
+                write_update_zip(tmp_path / "u.zip", 101, **moves()),
+                write_update_zip(tmp_path / "v.zip", 102, **closing)]
+    async with pg_pool.acquire() as conn:
+        for path in extracts:
+            _, published = await ingest(conn, path)
+            results = await apply_published(applier, published)
+    hospital = results[digits(HOSPITAL)]
+    assert (hospital.event_type, hospital.version) == ("updated", 3)
+    async with pg_pool.acquire() as conn:
+        visible = json.loads(await conn.fetchval("SELECT visible FROM fiche WHERE id = $1",
+                                                 hospital.fiche_id))
+        owner = await conn.fetchval("SELECT fiche_id FROM fiche_identifier WHERE value = $1",
+                                    digits(CAMPUS))
+    assert "establishments" not in visible
+    assert owner == hospital.fiche_id

@@ -186,3 +186,23 @@ def test_an_unknown_organisation_event_type_is_refused() -> None:
     assert reason_of(event) == "unknown-type"
     with pytest.raises(PermanentError, match="unknown-type"):
         map_cobrha_organisation(event, CONTEXT)
+
+
+def test_a_nihii_person_among_the_ids_links_the_practice_to_that_persons_fiche() -> None:
+    """An individual practice names its provider: ``practiceOf`` holds the NIHII person
+    (a link to the person's fiche); it never becomes an identifier of the organisation."""
+    event = organisation(organizationTypeCodes=["orgpractice"],
+                         ids=[{"type": "HCO", "value": "12345"},
+                              {"type": "NIHII-PERSON", "value": "18749704"}])
+    (update,) = map_event(event, CONTEXT)
+    assert update.fields["practiceOf"] == {"type": "NIHII-PERSON", "value": "18749704"}
+    assert [i.type for i in update.identifiers] == ["HCO"]
+    (hospital,) = map_event(organisation(), CONTEXT)
+    assert hospital.fields["practiceOf"] is None
+
+
+def test_a_malformed_nihii_person_of_a_practice_is_refused() -> None:
+    """Seven digits are no NIHII person number: a permanent error, not a broken link."""
+    event = organisation(ids=[{"type": "HCO", "value": "12345"},
+                              {"type": "NIHII-PERSON", "value": "1874970"}])
+    assert reason_of(event) == "bad-identifier"

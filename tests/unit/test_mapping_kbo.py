@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -11,6 +12,9 @@ from sync.errors import PermanentError
 from sync.events import FicheKind, Identifier, Source, UpdateAction
 from sync.mapping import MappingContext, map_event
 from sync.mapping.kbo import map_kbo_entity
+from sync.merge import Decision, merge, new_state
+from sync.policy import default_policy
+from tests.unit.test_mapping_cobrha_organisation import organisation
 
 CONTEXT = MappingContext(ssin_secret=b"test-secret")
 KBO = "urn:be:fgov:economie:kbo"
@@ -66,6 +70,15 @@ def entity(**data: Any) -> CloudEvent:
     return CloudEvent(id=f"kbo-250-{ENTERPRISE}", source=KBO, time="2026-11-28T06:00:00Z",
                       type="be.fgov.economie.kbo.entity.upserted", subject=ENTERPRISE,
                       data=payload)
+
+
+def changed_by(before: CloudEvent, after: CloudEvent) -> Decision:
+    """What the second KBO state (one extract later) does to a fiche made from the first."""
+    (first,) = map_event(before, CONTEXT)
+    (second,) = map_event(after.model_copy(update={
+        "id": "kbo-251", "data": {**after.model_dump()["data"], "sourceVersion": 251}}), CONTEXT)
+    state = merge(new_state(uuid.uuid4(), FicheKind.ORGANISATION), first, default_policy()).state
+    return merge(state, second, default_policy())
 
 
 def removed() -> CloudEvent:
@@ -191,3 +204,95 @@ def test_an_unknown_kbo_event_type_is_refused() -> None:
     assert reason_of(event) == "unknown-type"
     with pytest.raises(PermanentError, match="unknown-type"):
         map_kbo_entity(event, CONTEXT)
+
+
+def test_every_establishment_unit_is_a_location_of_the_enterprise_fiche() -> None:
+    """A legal person's units are listed with number, name, address, contacts and NACE codes,
+    by number: they are where care is given, also when the enterprise has a seat."""
+    (update,) = map_event(entity(), CONTEXT)
+    units = update.model_dump()["fields"]["establishments"]
+    assert [u["establishmentNumber"] for u in units] == [UNIT_B, UNIT_A]
+    assert units[1] == {
+        "establishmentNumber": UNIT_A, "name": {"nl": "Campus Ronse"}, "startDate": "1998-01-01",
+        "address": {"street": "Wolvestraat", "houseNumber": "7", "box": None, "postcode": "9600",
+                    "municipality": "Ronse", "nis": "45041", "placed": True},
+        "phone": "+3255231111", "email": None, "website": None, "activities": ["86101"]}
+
+
+def test_the_registered_seat_is_a_field_of_its_own() -> None:
+    """The seat stays visible (organisation group, KBO first) even where another source's
+    addresses rank above KBO's."""
+    (update,) = map_event(entity(), CONTEXT)
+    assert update.fields["seat"] == {
+        "street": "Minderbroedersstraat", "houseNumber": "3", "box": None, "postcode": "9700",
+        "municipality": "Oudenaarde", "nis": "45035", "placed": True}
+    (natural,) = map_event(entity(typeOfEnterprise="natural", addresses=[]), CONTEXT)
+    assert natural.fields["seat"] is None
+
+
+def test_a_natural_person_enterprise_is_an_individual_practice() -> None:
+    """TypeOfEnterprise 1 (natural) and 2 (legal) say what the organisation fiche is."""
+    (legal,) = map_event(entity(), CONTEXT)
+    (natural,) = map_event(entity(typeOfEnterprise="natural"), CONTEXT)
+    assert legal.fields["enterpriseType"] == "legal-person"
+    assert natural.fields["enterpriseType"] == "natural-person"
+
+
+def test_a_struck_off_unit_address_leaves_the_unit_without_address() -> None:
+    """The unit stays (the KBO still lists it); only its ended address goes."""
+    gone = [{"type": "BAET", "zipcode": "9600", "municipalityNL": "Ronse",
+             "dateStrikingOff": "2026-01-01"}]
+    (update,) = map_event(entity(establishments=[unit(UNIT_A, addresses=gone)]), CONTEXT)
+    assert update.model_dump()["fields"]["establishments"][0]["address"] is None
+
+
+def test_an_enterprise_without_units_has_no_establishments() -> None:
+    """None, not an empty list: the source gives no value for the field."""
+    (update,) = map_event(entity(establishments=[]), CONTEXT)
+    assert update.fields["establishments"] is None
+
+
+RONSE_MOVED = [{"type": "BAET", "zipcode": "9600", "municipalityNL": "Ronse",
+                "streetNL": "Grote Markt", "houseNumber": "1"}]
+
+
+def test_a_legal_person_whose_unit_moves_gets_a_new_fiche_version() -> None:
+    """A changed establishment address is a visible change of the enterprise's fiche."""
+    before = entity(establishments=[unit(UNIT_A), unit(UNIT_B)])
+    moved = entity(establishments=[unit(UNIT_A, addresses=RONSE_MOVED), unit(UNIT_B)])
+    decision = changed_by(before, moved)
+    assert (decision.outcome, decision.event_type) == ("applied", "updated")
+    assert decision.changed_fields == ("establishments",)
+    place = decision.state.visible["establishments"][1]["address"]  # type: ignore[index,call-overload]
+    assert place["street"] == "Grote Markt"  # type: ignore[index,call-overload]
+
+
+def test_a_legal_person_whose_seat_moves_gets_a_new_fiche_version() -> None:
+    """The seat shows in ``seat`` and, without a better source, in ``addresses``."""
+    decision = changed_by(entity(), entity(addresses=[seat(streetNL="Bourgondiëstraat")]))
+    assert decision.event_type == "updated"
+    assert decision.changed_fields == ("addresses", "seat")
+
+
+def test_a_new_and_a_closed_unit_change_the_fiche() -> None:
+    """Opening a unit and closing one are both visible, even with the same NACE codes."""
+    both = entity(establishments=[unit(UNIT_A), unit(UNIT_B)])
+    opened = changed_by(entity(establishments=[unit(UNIT_A)]), both)
+    closed = changed_by(both, entity(establishments=[unit(UNIT_A)]))
+    assert opened.changed_fields == ("establishments",)
+    assert closed.changed_fields == ("establishments",)
+    assert len(closed.state.visible["establishments"]) == 1  # type: ignore[arg-type]
+
+
+def test_a_seat_move_shows_even_where_cobrha_gives_the_address() -> None:
+    """CoBRHA's address ranks above KBO's and stays; the moved seat still makes a version."""
+    (cobrha,) = map_event(organisation(), CONTEXT)
+    (first,) = map_event(entity(), CONTEXT)
+    (moved,) = map_event(entity(addresses=[seat(streetNL="Bourgondiëstraat")]).model_copy(
+        update={"id": "kbo-251"}), CONTEXT)
+    state = new_state(uuid.uuid4(), FicheKind.ORGANISATION)
+    for item in (cobrha, first):
+        state = merge(state, item, default_policy()).state
+    decision = merge(state, moved.model_copy(update={"source_version": 251}), default_policy())
+    assert decision.changed_fields == ("seat",)
+    assert decision.state.visible["addresses"] == cobrha.fields["addresses"]

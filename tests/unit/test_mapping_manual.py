@@ -193,3 +193,15 @@ def test_an_unknown_directory_event_type_is_refused() -> None:
     assert error_of(event).reason == "unknown-type"
     with pytest.raises(PermanentError, match="unknown-type"):
         map_manual(event, CONTEXT)
+
+
+def test_an_editor_may_link_a_practice_to_its_person_by_nihii_person_number() -> None:
+    """``practiceOf`` is an organisation field; its NIHII person number is checked and kept
+    normalised, and anything else is refused with the shape it must have."""
+    (pin,) = map_event(edited({"practiceOf": {"type": "NIHII-PERSON", "value": " 18749704"}}),
+                       CONTEXT)
+    assert pin.kind is FicheKind.ORGANISATION
+    assert pin.fields["practiceOf"] == {"type": "NIHII-PERSON", "value": "18749704"}
+    assert error_of(edited({"practiceOf": "Dr. Peeters"})).reason == "schema-invalid"
+    assert error_of(edited({"practiceOf": {"type": "NIHII-PERSON", "value": "1874"}})).reason == (
+        "bad-identifier")

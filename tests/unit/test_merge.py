@@ -218,3 +218,45 @@ def test_a_withdrawal_keeps_the_status_it_sets_while_forgetting_the_rest() -> No
     later = run(update(Source.ASSOCIATION, 1, {"name.last": "B", "status": {"active": True}}),
                 state=decision.state)
     assert later.status == "inactive"
+
+
+def member(version: int, action: UpdateAction = UpdateAction.UPSERT) -> FicheUpdate:
+    """An association member record (no NIHII): the only source of its fiche."""
+    fields = {} if action is UpdateAction.WITHDRAW else {
+        "name.last": "Claes", "contact.phone": "+3255998877"}
+    return update(Source.ASSOCIATION, version, fields, record="tabak:7", action=action)
+
+
+def test_a_fiche_whose_only_source_leaves_becomes_inactive_with_a_reason() -> None:
+    """No source and no pin left: inactive ("no source left"), a deactivated event."""
+    decision = merge(run(member(1)), member(2, UpdateAction.WITHDRAW), POLICY)
+    assert decision.event_type == "deactivated"
+    assert (decision.state.status, decision.state.inactive_reason) == (
+        "inactive", "no source left")
+    assert decision.state.visible == {}
+    assert decision.state.version == 2
+
+
+def test_a_fiche_whose_source_comes_back_is_reactivated() -> None:
+    """The member joins again: the values return and so does the fiche."""
+    decision = merge(run(member(1), member(2, UpdateAction.WITHDRAW)), member(3), POLICY)
+    assert decision.event_type == "reactivated"
+    assert decision.state.status == "active"
+
+
+def test_a_fiche_with_another_source_or_a_pin_stays_active_when_one_source_leaves() -> None:
+    """CoBRHA still gives values, or an editor pinned one: the fiche still has content."""
+    with_cobrha = run(update(Source.COBRHA, 1, {"name.last": "Claes"}), member(1),
+                      member(2, UpdateAction.WITHDRAW))
+    with_pin = run(member(1), edit({"contact.phone": "+3255000000"}),
+                   member(2, UpdateAction.WITHDRAW))
+    assert (with_cobrha.status, with_pin.status) == ("active", "active")
+    assert with_pin.visible == {"contact.phone": "+3255000000"}
+
+
+def test_withdrawing_a_record_no_fiche_holds_makes_no_version() -> None:
+    """A removal that reaches a fiche never given values changes nothing."""
+    decision = merge(new_state(uuid.UUID(int=1), FicheKind.PERSON),
+                     member(2, UpdateAction.WITHDRAW), POLICY)
+    assert decision.outcome == "unchanged"
+    assert decision.state.version == 0
