@@ -216,6 +216,10 @@ def build_app() -> typer.Typer:
     from sync.ops.link_initial import link_initial
 
     app.command("link-initial")(link_initial)
+    from sync.search.cli import index_command, search_command
+
+    app.command("index")(index_command)
+    app.command("search")(search_command)
     return app
 
 

@@ -1,0 +1,164 @@
+"""``sksync index``: a consumer of ``sk.fiche.event`` that keeps the search index current.
+
+Its own consumer group (``<group>.index``); it reads nothing but the fiche events. Per batch:
+decode, keep the newest version per fiche, one versioned bulk write, then commit the offsets:
+a crash means redelivery, which the external versions make harmless. OpenSearch being away or
+overloaded is waited out (backoff, nothing committed); a document OpenSearch refuses and a
+message that is not a fiche event are logged with their position and counted, never retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError
+from opensearchpy import OpenSearch
+from opensearchpy.exceptions import ConnectionError as SearchConnectionError
+from opensearchpy.exceptions import TransportError
+from tenacity import AsyncRetrying, retry_if_exception, stop_never, wait_random_exponential
+
+from sync.ops.lag import group_lag
+from sync.ops.metrics import CONSUMER_LAG
+from sync.producers.kafka import client_options
+from sync.search import metrics
+from sync.search.document import IndexAction, index_action
+from sync.search.settings import SearchSettings, index_group
+from sync.search.writer import TransientWriteError, ensure_index, newest, write
+from sync.settings import Settings
+
+__all__ = ["Indexer", "search_client"]
+
+log = structlog.get_logger(__name__)
+
+
+def search_client(search: SearchSettings) -> OpenSearch:
+    """A client of the search engine (timeouts bounded; retries are the indexer's)."""
+    return OpenSearch(hosts=[search.url], timeout=30, max_retries=0)
+
+
+def _transient(error: BaseException) -> bool:
+    if isinstance(error, TransientWriteError | SearchConnectionError):
+        return True
+    status = getattr(error, "status_code", None)
+    return isinstance(error, TransportError) and (status == 429 or not isinstance(status, int)
+                                                  or status >= 500)
+
+
+class _FromTheStart(ConsumerRebalanceListener):  # type: ignore[misc]
+    """For a rebuild: the first partitions assigned are read again from their beginning."""
+
+    def __init__(self, consumer: AIOKafkaConsumer) -> None:
+        self.consumer, self.done = consumer, False
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        if not self.done and assigned:
+            await self.consumer.seek_to_beginning(*assigned)
+            self.done = True
+
+
+class Indexer:
+    """The consumer; :meth:`run` until :meth:`stop`."""
+
+    def __init__(self, settings: Settings, search: SearchSettings, *, rebuild: bool = False):
+        self.settings, self.search, self.rebuild = settings, search, rebuild
+        self.group = index_group(settings)
+        self.topic = settings.topics.name("fiche_event")
+        self.client = search_client(search)
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Create the index if needed (a fresh one for a rebuild), then consume for ever."""
+        await self._retry(lambda: asyncio.to_thread(
+            ensure_index, self.client, self.search.index, self.search.replicas,
+            fresh=self.rebuild), "ensure-index")
+        consumer = AIOKafkaConsumer(
+            **client_options(self.settings), group_id=self.group, enable_auto_commit=False,
+            auto_offset_reset="earliest", isolation_level="read_committed",
+            max_poll_records=self.search.batch_size)
+        consumer.subscribe([self.topic], listener=_FromTheStart(consumer) if self.rebuild
+                           else ConsumerRebalanceListener())
+        await consumer.start()
+        lag = asyncio.create_task(self._watch_lag())
+        log.info("indexer started", group=self.group, topic=self.topic, index=self.search.index,
+                 rebuild=self.rebuild)
+        try:
+            while not self._stopping.is_set():
+                batches = await consumer.getmany(timeout_ms=500,
+                                                 max_records=self.search.batch_size)
+                records = [record for part in batches.values() for record in part]
+                if records:
+                    await self._index(records)
+                    await self._commit(consumer)
+        finally:
+            lag.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await lag
+            await consumer.stop()
+
+    async def _commit(self, consumer: AIOKafkaConsumer) -> None:
+        try:
+            await consumer.commit()
+        except CommitFailedError:
+            # The group moved on while OpenSearch was waited out (a rebalance): the batch
+            # comes again to whoever holds the partitions now, and versions make that harmless.
+            log.warning("offsets not committed after a rebalance; the batch will be redelivered")
+
+    async def _index(self, records: list[Any]) -> None:
+        actions: list[IndexAction] = []
+        for record in records:
+            action = self._decode(record)
+            if action is not None:
+                actions.append(action)
+        kept = newest(actions)
+        result = await self._retry(lambda: asyncio.to_thread(
+            write, self.client, self.search.index, kept), "bulk")
+        metrics.INDEXED.labels("indexed").inc(result.indexed)
+        metrics.INDEXED.labels("stale").inc(result.stale + len(actions) - len(kept))
+        metrics.INDEXED.labels("refused").inc(len(result.refused))
+        for reason in result.refused:
+            log.error("document refused by the search engine", detail=reason)
+        metrics.LAST_INDEXED.set(time.time())
+
+    def _decode(self, record: Any) -> IndexAction | None:
+        try:
+            action = index_action(json.loads(record.value))
+        except (ValueError, KeyError, TypeError) as error:
+            metrics.INDEXED.labels("refused").inc()
+            log.error("not a fiche event", topic=record.topic, partition=record.partition,
+                      offset=record.offset, error=type(error).__name__)
+            return None
+        if action is None:
+            metrics.INDEXED.labels("skipped").inc()
+        return action
+
+    async def _retry(self, operation: Any, what: str) -> Any:
+        """Wait out what may pass (engine away, overloaded), for as long as it takes."""
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception(_transient), stop=stop_never, reraise=True,
+            wait=wait_random_exponential(multiplier=0.2, max=30),
+            before_sleep=lambda state: log.warning(
+                "search engine unavailable, retrying", operation=what,
+                error=str(state.outcome.exception() if state.outcome else "")[:200]),
+        ):
+            with attempt:
+                return await operation()
+        raise AssertionError("unreachable: stop_never")
+
+    async def _watch_lag(self) -> None:
+        while True:
+            with contextlib.suppress(Exception):  # a lag reading that fails is retried next time
+                for row in await group_lag(self.settings, self.group, [self.topic]):
+                    CONSUMER_LAG.labels(self.group, row.topic, str(row.partition)).set(row.lag)
+            await asyncio.sleep(self.search.lag_interval_s)
