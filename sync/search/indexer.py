@@ -16,14 +16,14 @@ import time
 from typing import Any
 
 import structlog
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import CommitFailedError
 from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ConnectionError as SearchConnectionError
 from opensearchpy.exceptions import TransportError
 from tenacity import AsyncRetrying, retry_if_exception, stop_never, wait_random_exponential
 
-from sync.ops.lag import group_lag
+from sync.ops.lag import group_lag, offsets
 from sync.ops.metrics import CONSUMER_LAG
 from sync.producers.kafka import client_options
 from sync.search import metrics
@@ -50,21 +50,6 @@ def _transient(error: BaseException) -> bool:
                                                   or status >= 500)
 
 
-class _FromTheStart(ConsumerRebalanceListener):  # type: ignore[misc]
-    """For a rebuild: the first partitions assigned are read again from their beginning."""
-
-    def __init__(self, consumer: AIOKafkaConsumer) -> None:
-        self.consumer, self.done = consumer, False
-
-    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        return None
-
-    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        if not self.done and assigned:
-            await self.consumer.seek_to_beginning(*assigned)
-            self.done = True
-
-
 class Indexer:
     """The consumer; :meth:`run` until :meth:`stop`."""
 
@@ -87,8 +72,9 @@ class Indexer:
             **client_options(self.settings), group_id=self.group, enable_auto_commit=False,
             auto_offset_reset="earliest", isolation_level="read_committed",
             max_poll_records=self.search.batch_size)
-        consumer.subscribe([self.topic], listener=_FromTheStart(consumer) if self.rebuild
-                           else ConsumerRebalanceListener())
+        if self.rebuild:
+            await self._from_the_beginning()
+        consumer.subscribe([self.topic])
         await consumer.start()
         lag = asyncio.create_task(self._watch_lag())
         log.info("indexer started", group=self.group, topic=self.topic, index=self.search.index,
@@ -105,6 +91,21 @@ class Indexer:
             lag.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await lag
+            await consumer.stop()
+
+    async def _from_the_beginning(self) -> None:
+        """Commit the beginning of every partition for the group (no member may be running)."""
+        begins = {tp: begin for tp, (begin, _end) in (await offsets(self.settings,
+                                                                     [self.topic])).items()}
+        if not begins:
+            return
+        consumer = AIOKafkaConsumer(**client_options(self.settings), group_id=self.group,
+                                    enable_auto_commit=False)
+        await consumer.start()
+        try:
+            consumer.assign(list(begins))
+            await consumer.commit(dict(begins.items()))
+        finally:
             await consumer.stop()
 
     async def _commit(self, consumer: AIOKafkaConsumer) -> None:
