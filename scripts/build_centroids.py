@@ -83,8 +83,11 @@ def section_points(places: dict[tuple[str, str], tuple[float, float]]
     return found
 
 
-def centroid(row: dict[str, str], places: dict[tuple[str, str], tuple[float, float]],
-             sections: dict[str, list[tuple[float, float]]]) -> tuple[tuple[float, float], str] | None:
+Point = tuple[float, float]
+
+
+def centroid(row: dict[str, str], places: dict[tuple[str, str], Point],
+             sections: dict[str, list[Point]]) -> tuple[Point, str] | None:
     nis = row["nis"]
     named = next((places[(region(nis), fold(name))]
                   for name in (row["name_nl"], row["name_fr"], row["name_de"])

@@ -11,8 +11,7 @@ import asyncpg
 import structlog
 
 from sync.ops import metrics
-from sync.ops.lag import group_lag
-from sync.ops.status import consumer_groups, database_figures, patiently
+from sync.ops.status import consumer_groups, database_figures, lag_rows
 from sync.settings import Settings
 
 __all__ = ["poll_gauges", "refresh_gauges"]
@@ -30,7 +29,7 @@ async def refresh_gauges(settings: Settings, pool: asyncpg.Pool) -> None:
         figures = await database_figures(conn)
     _set_database(figures)
     for group, topics in consumer_groups(settings):
-        for row in await patiently(group_lag, settings, group, topics):
+        for row in await lag_rows(settings, group, topics):
             metrics.CONSUMER_LAG.labels(group, row.topic, str(row.partition)).set(row.lag)
 
 

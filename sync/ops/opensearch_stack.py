@@ -50,7 +50,7 @@ from sync.ops.stack import (
     repo_root,
 )
 
-__all__ = ["ENV_SEARCH_URL", "SERVER_USER", "LocalOpenSearch", "opensearch_home"]
+__all__ = ["ENV_SEARCH_URL", "SERVER_USER", "LocalOpenSearch", "opensearch_home", "start_search"]
 
 ENV_SEARCH_URL = "SKSYNC_SEARCH_URL"
 SERVER_USER = "sksync_opensearch"
@@ -74,8 +74,8 @@ def _version(pom: Path) -> str:
 def opensearch_home(pom: Path | None = None, cache_root: Path | None = None) -> Path:
     """An unpacked OpenSearch with the analysis-common module, fetched by Maven when missing.
 
-    ``$OPENSEARCH_HOME`` when set. A marker holding the hash of the POM and the module descriptor makes later calls skip
-    Maven.
+    ``$OPENSEARCH_HOME`` when set. A marker holding the hash of the POM and of the module
+    descriptor makes later calls skip Maven.
     """
     given = os.environ.get("OPENSEARCH_HOME")
     if given:
@@ -260,7 +260,8 @@ class LocalOpenSearch:
         self.config_dir.mkdir(exist_ok=True)
         (self.config_dir / "jvm.options.d").mkdir(exist_ok=True)
         (self.data_dir / "logs").mkdir(exist_ok=True)
-        shutil.copyfile(home / "config" / "log4j2.properties", self.config_dir / "log4j2.properties")
+        logging = "log4j2.properties"
+        shutil.copyfile(home / "config" / logging, self.config_dir / logging)
         (self.config_dir / "jvm.options").write_text(
             _jvm_options((home / "config" / "jvm.options").read_text(), self.data_dir / "logs"))
         settings = {
@@ -317,7 +318,7 @@ class LocalOpenSearch:
         request = f"{self.url}/_cluster/health?wait_for_status=yellow&timeout=1s"
         try:
             with urllib.request.urlopen(request, timeout=3) as response:  # noqa: S310 - our URL
-                return response.status == 200
+                return bool(response.status == 200)
         except (urllib.error.URLError, OSError, ValueError):
             return False
 
@@ -332,6 +333,17 @@ class LocalOpenSearch:
                 self._proc.wait(timeout=1)
             self._proc = None
         self.pid_file.unlink(missing_ok=True)
+
+
+def start_search(stack_dir: Path, env_file: Path, timeout: float = 180) -> str:
+    """Start the stack's node in ``stack_dir/opensearch`` (``sksync stack up --search``) and
+    add its ``export SKSYNC_SEARCH_URL=...`` line to the stack's ``env`` file."""
+    url = LocalOpenSearch(stack_dir / "opensearch").start(timeout=timeout)
+    lines = [line for line in env_file.read_text().splitlines()
+             if not line.startswith(f"export {ENV_SEARCH_URL}=")]
+    _write_atomic(env_file, "\n".join([*lines, f"export {ENV_SEARCH_URL}={shlex.quote(url)}"])
+                  + "\n")
+    return url
 
 
 def _jvm_options(shipped: str, logs: Path) -> str:

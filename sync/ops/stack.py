@@ -1012,7 +1012,10 @@ class LocalStack:
         Works from the pid files, so it also cleans up after an interrupted ``up``.
         """
         errors: list[StackError] = []
-        for component in (self.kafka, self.postgres):
+        from sync.ops.opensearch_stack import LocalOpenSearch  # started by `up --search`
+
+        search = LocalOpenSearch(self.stack_dir / "opensearch")
+        for component in (self.kafka, self.postgres, search):
             try:
                 component.stop(timeout=timeout)
             except StackError as exc:
@@ -1075,14 +1078,19 @@ def _fail(exc: BaseException) -> typer.Exit:
 def up_command(
     stack_dir: _StackDirOption = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for readiness.")] = 180,
+    search: Annotated[bool, typer.Option(help="Also a local OpenSearch node.")] = False,
 ) -> None:
-    """Start the stack (detached) and print the two `export` lines once it is ready."""
+    """Start the stack (detached) and print the `export` lines once it is ready."""
     stack = LocalStack(stack_dir)
     try:
         endpoints = stack.up(timeout=timeout)
+        if search:
+            from sync.ops.opensearch_stack import start_search
+
+            start_search(stack.stack_dir, stack.env_file, timeout)
     except Exception as exc:  # one line on stderr, exit 1, no traceback
         raise _fail(exc) from None
-    for line in endpoints.env_lines():
+    for line in stack.env_file.read_text().splitlines()[1:] if search else endpoints.env_lines():
         typer.echo(line)
 
 

@@ -22,13 +22,13 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_f
 
 from sync.errors import TransientError
 from sync.ops.cli import fail, run_async, settings
-from sync.ops.lag import group_lag, offsets
+from sync.ops.lag import PartitionLag, group_lag, offsets
 from sync.settings import Settings
 from sync.store.conflicts import Conn, count_open_conflicts
 
 __all__ = [
     "broker_figures", "collect_status", "consumer_groups", "database_figures", "describe",
-    "patiently", "run_ops", "status",
+    "lag_rows", "patiently", "run_ops", "status",
 ]
 
 T = TypeVar("T")
@@ -74,10 +74,19 @@ def run_ops(factory: Callable[[], Awaitable[T]]) -> T:
 
 
 def consumer_groups(settings: Settings) -> list[tuple[str, list[str]]]:
-    """The service's two consumer groups and the topics each reads (as in :mod:`sync.app`)."""
+    """The service's two consumer groups and the topics each reads (as in :mod:`sync.app`),
+    then the search indexer's (``sksync index``), shown once it has committed (see lag_rows)."""
     topics = settings.topics
     return [(f"{settings.consumer_group}.map", topics.sources()),
-            (f"{settings.consumer_group}.apply", [topics.name("fiche_update")])]
+            (f"{settings.consumer_group}.apply", [topics.name("fiche_update")]),
+            (f"{settings.consumer_group}.index", [topics.name("fiche_event")])]
+
+
+async def lag_rows(settings: Settings, group: str, names: list[str]) -> list[PartitionLag]:
+    """A group's lag; none for the indexer's group until it has run (it is optional)."""
+    rows = await patiently(group_lag, settings, group, names)
+    unused = group.endswith(".index") and all(row.committed is None for row in rows)
+    return [] if unused else rows
 
 
 async def database_figures(conn: Conn) -> dict[str, Any]:
@@ -100,8 +109,11 @@ async def broker_figures(settings: Settings) -> dict[str, Any]:
     """Lag per group and topic (summed over partitions) and dead letters per DLQ topic."""
     lag = []
     for group, names in consumer_groups(settings):
+        rows = await lag_rows(settings, group, names)
+        if not rows and group.endswith(".index"):
+            continue
         per_topic: dict[str, dict[str, int]] = {name: {} for name in names}
-        for row in await patiently(group_lag, settings, group, names):
+        for row in rows:
             per_topic[row.topic][str(row.partition)] = row.lag
         lag += [{"group": group, "topic": topic, "lag": sum(parts.values()), "partitions": parts}
                 for topic, parts in per_topic.items()]

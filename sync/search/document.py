@@ -75,7 +75,7 @@ def _document(data: dict[str, Any], snap: dict[str, Any]) -> dict[str, Any]:
 def _display_name(kind: str, snap: dict[str, Any]) -> str:
     if kind == "person":
         return " ".join(str(snap[k]) for k in ("name.first", "name.last") if snap.get(k))
-    return next(iter(_texts(snap.get("name"))), "") or next(iter(_texts(snap.get("practiceName"))), "")
+    return next(_texts([snap.get("name"), snap.get("practiceName")]), "")
 
 
 def _address_line(address: dict[str, Any]) -> str:

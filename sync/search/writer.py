@@ -37,7 +37,7 @@ def ensure_index(client: OpenSearch, alias: str, replicas: int = 0, *, fresh: bo
     found = client.indices.get_alias(name=alias) if client.indices.exists_alias(name=alias) else {}
     existing = sorted(found, key=lambda name: int(name.rsplit("-", 1)[1]))
     if existing and not fresh:
-        return existing[0]
+        return str(existing[0])
     number = 1 + max((int(name.rsplit("-", 1)[1]) for name in existing), default=0)
     name = f"{alias}-{number}"
     client.indices.create(index=name, body=index_body(replicas))

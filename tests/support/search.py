@@ -108,7 +108,8 @@ def generated_directory(seed: int = 7) -> Directory:
                                ("az-aalst", "OLV Ziekenhuis Aalst", "Aalst")):
         add(_organisation(name, where, label, types=["orghospital"], description=_HOSPITAL_TEXT,
                           served=_REGION))
-    for label, where in (("cgg-gent", "Gent"), ("cgg-aalst", "Aalst"), ("cgg-kortrijk", "Kortrijk")):
+    for label, where in (("cgg-gent", "Gent"), ("cgg-aalst", "Aalst"),
+                         ("cgg-kortrijk", "Kortrijk")):
         add(_organisation(f"Centrum Geestelijke Gezondheidszorg {where}", where, label,
                           types=[], description=_CENTRE_TEXT))
     add(_organisation("Groepspraktijk Kine De Linde", "Zwalm", "practice-zwalm",
