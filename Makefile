@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test run down stack lint schemas check-compose check-alerts eval-matching fuzz bench bench-quick chaos clean
+.PHONY: demo demo-search test run down stack lint schemas check-compose check-alerts eval-matching fuzz bench bench-quick chaos clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,10 @@ $(STAMP): pyproject.toml
 ## The main job on the embedded default: local Kafka + PostgreSQL, the service, the sample feed.
 demo: $(STAMP)
 	$(BIN)/sksync demo
+
+## The same, then the reference search index built from the fiche events, and a few searches.
+demo-search: $(STAMP)
+	$(BIN)/sksync demo-search
 
 ## The whole suite (unit, integration on real PostgreSQL, e2e on real Kafka + PostgreSQL).
 test: $(STAMP)

@@ -220,6 +220,9 @@ def build_app() -> typer.Typer:
 
     app.command("index")(index_command)
     app.command("search")(search_command)
+    from sync.ops.search_demo import demo_search
+
+    app.command("demo-search")(demo_search)
     return app
 
 
