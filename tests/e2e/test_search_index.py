@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
+from sync.ops.status import broker_figures
 from sync.producers.kafka import new_producer
 from sync.search.indexer import Indexer, search_client
 from sync.search.query import search_body
@@ -211,16 +212,24 @@ async def test_a_deactivated_fiche_disappears_from_the_results(
 async def test_redelivered_and_out_of_order_events_leave_the_index_right(
     infra: Infrastructure, search_url: str,
 ) -> None:
-    """Version 3, then 1, 2 and 3 again (and 2 once more): the index holds version 3."""
+    """Version 3, then 1, 2 and 3 again (and 2 once more): the index holds version 3. The
+    indexer's lag shows in ``sksync status`` once it has committed, not before."""
     settings, search = _configs(infra, search_url)
     provider = generated_directory().by_label("psychologist-0")
     versions = {v: _renamed(provider, f"Naam{v}") for v in (1, 2, 3)}
     events = [fiche_event(provider, version=v, snapshot=versions[v]) for v in (3, 1, 2, 3, 2)]
     await _publish(settings, events)
+    assert index_group(settings) not in _status_groups(await broker_figures(settings))
     async with _indexer(settings, search):
         await _until("all five events consumed", lambda: _lag_is(settings, 0))
     document = _documents(search)[str(provider.fiche_id)]
     assert (document["version"], document["name"]) == (3, f"{versions[3]['name.first']} Naam3")
+    assert _status_groups(await broker_figures(settings))[index_group(settings)] == 0
+
+
+def _status_groups(figures: dict[str, Any]) -> dict[str, int]:
+    """Lag per group as ``sksync status`` shows it."""
+    return {row["group"]: row["lag"] for row in figures["lag"]}
 
 
 def _renamed(provider: Provider, last: str) -> dict[str, Any]:
