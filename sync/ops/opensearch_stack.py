@@ -1,9 +1,6 @@
 """A local single-node OpenSearch for the embedded stack, the search index's engine.
 
-The server is the integ-test distribution zip of ``deploy/opensearch/pom.xml`` (Maven Central),
-unpacked once per version into ``~/.cache/sociale-kaart-sync/opensearch-<version>/home`` with the
-``analysis-common`` module installed beside ``transport-netty4``. ``OPENSEARCH_HOME`` may point
-at an unpacked distribution instead (it must hold ``modules/analysis-common``).
+The server comes from :func:`sync.ops.opensearch_home.opensearch_home` (Maven Central, cached).
 
 :class:`LocalOpenSearch` runs one node in a data directory: ``config/`` (written on every
 start), ``data/``, ``logs/``, ``opensearch.log`` (the process's output), ``opensearch.pid`` and
@@ -18,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import json
 import os
 import re
@@ -28,15 +24,12 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-import zipfile
 from pathlib import Path
 from typing import Any
 
+from sync.ops.opensearch_home import MODULE, opensearch_home
 from sync.ops.stack import (
-    _MAVEN_DEPENDENCY_PLUGIN,
     StackError,
-    _cache_home,
-    _file_lock,
     _java,
     _port_is_free,
     _read_json,
@@ -47,124 +40,13 @@ from sync.ops.stack import (
     _write_atomic,
     free_port,
     process_alive,
-    repo_root,
 )
 
-__all__ = ["ENV_SEARCH_URL", "SERVER_USER", "LocalOpenSearch", "opensearch_home", "start_search"]
+__all__ = ["ENV_SEARCH_URL", "SERVER_USER", "LocalOpenSearch", "start_search"]
 
 ENV_SEARCH_URL = "SKSYNC_SEARCH_URL"
 SERVER_USER = "sksync_opensearch"
-_MAIN_CLASS = "org.opensearch.bootstrap.OpenSearch"
 _HEAP = "-Xms256m -Xmx512m"
-_MODULE = "analysis-common"
-
-
-def _pom() -> Path:
-    return repo_root() / "deploy" / "opensearch" / "pom.xml"
-
-
-def _version(pom: Path) -> str:
-    found = re.search(r"<opensearch\.version>\s*([^<\s]+)\s*</opensearch\.version>",
-                      pom.read_text())
-    if found is None:
-        raise StackError(f"cannot find the OpenSearch version in {pom}")
-    return found.group(1)
-
-
-def opensearch_home(pom: Path | None = None, cache_root: Path | None = None) -> Path:
-    """An unpacked OpenSearch with the analysis-common module, fetched by Maven when missing.
-
-    ``$OPENSEARCH_HOME`` when set. A marker holding the hash of the POM and of the module
-    descriptor makes later calls skip Maven.
-    """
-    given = os.environ.get("OPENSEARCH_HOME")
-    if given:
-        home = Path(given).expanduser()
-        if not (home / "modules" / _MODULE).is_dir():
-            raise StackError(f"OPENSEARCH_HOME={given} has no modules/{_MODULE}")
-        return home
-    pom = pom or _pom()
-    if not pom.is_file():
-        raise StackError(f"{pom} not found: run from a checkout, or set OPENSEARCH_HOME")
-    version = _version(pom)
-    base = (cache_root or _cache_home() / "sociale-kaart-sync") / f"opensearch-{version}"
-    home, marker = base / "home", base / ".fetched"
-    # The descriptor is ours, not Maven's: a change to it must also refetch.
-    digest = hashlib.sha256(pom.read_bytes() + _descriptor(version).encode()).hexdigest()
-
-    def fetched() -> bool:
-        try:
-            return marker.read_text().strip() == digest and (home / "modules" / _MODULE).is_dir()
-        except OSError:
-            return False
-
-    if fetched():
-        return home
-    with _file_lock(base / ".lock"):
-        if not fetched():
-            _fetch(pom, base, version)
-            _write_atomic(marker, digest + "\n")
-    return home
-
-
-def _fetch(pom: Path, base: Path, version: str) -> None:
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise StackError("mvn not found on PATH: install Maven to fetch OpenSearch, "
-                         "or set OPENSEARCH_HOME to an unpacked distribution")
-    _say(f"fetching OpenSearch {version} with Maven into {base}")
-    download = base / f"download.tmp-{os.getpid()}"
-    shutil.rmtree(download, ignore_errors=True)
-    cmd = [mvn, "-q", "-B", "-Dstyle.color=never", "-f", str(pom),
-           f"{_MAVEN_DEPENDENCY_PLUGIN}:copy-dependencies",
-           "-DexcludeTransitive=true", f"-DoutputDirectory={download}"]
-    try:
-        result = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)  # noqa: S603 - fixed argv
-    except subprocess.TimeoutExpired as exc:
-        raise StackError("mvn did not fetch OpenSearch within 900s") from exc
-    archives = sorted(download.glob("opensearch-*.zip"))
-    jars = sorted(download.glob(f"{_MODULE}-*.jar"))
-    if result.returncode != 0 or not archives or not jars:
-        lines = (result.stdout + result.stderr).splitlines()[:15]
-        shutil.rmtree(download, ignore_errors=True)
-        raise StackError(f"mvn failed to fetch OpenSearch (exit {result.returncode}): "
-                         f"{shlex.join(cmd)}", "\n".join(f"  | {ln}" for ln in lines) or None)
-    _unpack(archives[0], jars[0], base, version)
-    shutil.rmtree(download, ignore_errors=True)
-
-
-def _unpack(archive: Path, module_jar: Path, base: Path, version: str) -> None:
-    """Unpack the server into ``base/home`` and install the analysis module beside netty."""
-    staging = base / f"home.tmp-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    with zipfile.ZipFile(archive) as zipped:
-        zipped.extractall(staging)
-    (top,) = list(staging.iterdir())
-    for script in (top / "bin").iterdir():
-        script.chmod(0o755)  # zipfile drops the executable bits
-    module = top / "modules" / _MODULE
-    module.mkdir()
-    shutil.copy2(module_jar, module / module_jar.name)
-    (module / "plugin-descriptor.properties").write_text(_descriptor(version))
-    home = base / "home"
-    shutil.rmtree(home, ignore_errors=True)
-    top.rename(home)
-    shutil.rmtree(staging, ignore_errors=True)
-
-
-def _descriptor(version: str) -> str:
-    """The module's descriptor, as OpenSearch's build writes it (the jar carries none)."""
-    return "\n".join((
-        "description=Adds \"built in\" analyzers to OpenSearch.",
-        f"version={version}",
-        f"name={_MODULE}",
-        "classname=org.opensearch.analysis.common.CommonAnalysisPlugin",
-        "java.version=11",
-        f"opensearch.version={version}",
-        "custom.foldername=",
-        "extended.plugins=",
-        "has.native.controller=false",
-    )) + "\n"
 
 
 class LocalOpenSearch:
@@ -294,7 +176,7 @@ class LocalOpenSearch:
         if os.geteuid() != 0:
             return home
         copy = self.data_dir / "home"
-        if not (copy / "modules" / _MODULE).is_dir():
+        if not (copy / "modules" / MODULE).is_dir():
             shutil.rmtree(copy, ignore_errors=True)
             shutil.copytree(home, copy, copy_function=_link_or_copy)
         _open_parents(self.data_dir)
@@ -393,10 +275,8 @@ def _ensure_system_user(name: str) -> None:
 
 
 def _chown_tree(root: Path, user: str) -> None:
+    """``root`` and all in it to ``user``, but for ``root/home`` (root's, read-only to it)."""
     for folder, dirs, files in os.walk(root):
-        if Path(folder) == root / "home":
-            dirs.clear()  # the home stays root's, read-only for the node
-            continue
+        dirs[:] = [d for d in dirs if Path(folder, d) != root / "home"]
         for name in (folder, *(os.path.join(folder, f) for f in files)):
             shutil.chown(name, user, user)
-        dirs[:] = [d for d in dirs if os.path.join(folder, d) != str(root / "home")]
