@@ -20,8 +20,8 @@ __all__ = ["index_command", "render_hits", "search_command"]
 
 def index_command(
     rebuild: Annotated[bool, typer.Option(
-        help="Start a fresh index and read sk.fiche.event from its beginning "
-             "(stop the running indexer first).")] = False,
+        help="Fill a new index from the beginning of sk.fiche.event, then put it behind the "
+             "alias (stop the running indexer first).")] = False,
 ) -> None:
     """Keep the search index current from the fiche events (its own consumer group)."""
     from prometheus_client import start_http_server

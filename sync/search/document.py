@@ -58,7 +58,7 @@ def _document(data: dict[str, Any], snap: dict[str, Any]) -> dict[str, Any]:
         "professions": _unique(_texts([[p.get("nl"), p.get("fr")] for p in professions])),
         "professionCodes": _unique(str(p["code"]) for p in professions if p.get("code")),
         "organisationTypes": types, "organisationLabels": organisation_labels(types),
-        "category": category(kind, types),
+        "category": category(kind, types, _display_name(kind, snap)),
         "about": _unique(_texts([snap.get(key) for key in (
             "description", "specialisations", "targetGroups", "activities")])),
         "languages": _unique(_texts(snap.get("languages"))),

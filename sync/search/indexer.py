@@ -5,6 +5,10 @@ decode, keep the newest version per fiche, one versioned bulk write, then commit
 a crash means redelivery, which the external versions make harmless. OpenSearch being away or
 overloaded is waited out (backoff, nothing committed); a document OpenSearch refuses and a
 message that is not a fiche event are logged with their position and counted, never retried.
+
+A rebuild (``--rebuild``, one indexer, none other running) fills a new index from the topic's
+beginning while searches go on using the old one, and moves the alias to it once it has read as
+far as the topic reached when the rebuild began.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import time
 from typing import Any
 
 import structlog
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import CommitFailedError
 from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ConnectionError as SearchConnectionError
@@ -29,7 +33,14 @@ from sync.producers.kafka import client_options
 from sync.search import metrics
 from sync.search.document import IndexAction, index_action
 from sync.search.settings import SearchSettings, index_group
-from sync.search.writer import TransientWriteError, ensure_index, newest, write
+from sync.search.writer import (
+    TransientWriteError,
+    ensure_index,
+    new_index,
+    newest,
+    point_alias,
+    write,
+)
 from sync.settings import Settings
 
 __all__ = ["Indexer", "search_client"]
@@ -58,6 +69,8 @@ class Indexer:
         self.group = index_group(settings)
         self.topic = settings.topics.name("fiche_event")
         self.client = search_client(search)
+        self.target = search.index  # the concrete index written to, known once run() starts
+        self._rebuilding: dict[TopicPartition, int] | None = None  # ends to reach, in a rebuild
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
@@ -65,15 +78,15 @@ class Indexer:
 
     async def run(self) -> None:
         """Create the index if needed (a fresh one for a rebuild), then consume for ever."""
-        await self._retry(lambda: asyncio.to_thread(
-            ensure_index, self.client, self.search.index, self.search.replicas,
-            fresh=self.rebuild), "ensure-index")
+        make = new_index if self.rebuild else ensure_index
+        self.target = await self._retry(lambda: asyncio.to_thread(
+            make, self.client, self.search.index, self.search.replicas), "create-index")
         consumer = AIOKafkaConsumer(
             **client_options(self.settings), group_id=self.group, enable_auto_commit=False,
             auto_offset_reset="earliest", isolation_level="read_committed",
             max_poll_records=self.search.batch_size)
         if self.rebuild:
-            await self._from_the_beginning()
+            self._rebuilding = await self._from_the_beginning()
         consumer.subscribe([self.topic])
         await consumer.start()
         lag = asyncio.create_task(self._watch_lag())
@@ -87,18 +100,21 @@ class Indexer:
                 if records:
                     await self._index(records)
                     await self._commit(consumer)
+                if self._rebuilding is not None and await self._caught_up(consumer):
+                    await self._switch()
         finally:
             lag.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await lag
             await consumer.stop()
 
-    async def _from_the_beginning(self) -> None:
-        """Commit the beginning of every partition for the group (no member may be running)."""
-        begins = {tp: begin for tp, (begin, _end) in (await offsets(self.settings,
-                                                                     [self.topic])).items()}
+    async def _from_the_beginning(self) -> dict[TopicPartition, int]:
+        """Commit the beginning of every partition for the group (no member may be running);
+        returns the partitions' ends: the rebuilt index is complete once they are reached."""
+        known = await offsets(self.settings, [self.topic])
+        begins = {tp: begin for tp, (begin, _end) in known.items()}
         if not begins:
-            return
+            return {}
         consumer = AIOKafkaConsumer(**client_options(self.settings), group_id=self.group,
                                     enable_auto_commit=False)
         await consumer.start()
@@ -107,6 +123,23 @@ class Indexer:
             await consumer.commit(dict(begins.items()))
         finally:
             await consumer.stop()
+        return {tp: end for tp, (_begin, end) in known.items()}
+
+    async def _caught_up(self, consumer: AIOKafkaConsumer) -> bool:
+        """Whether this (single) indexer has read the topic up to where the rebuild began."""
+        assert self._rebuilding is not None
+        held = consumer.assignment()
+        for tp, end in self._rebuilding.items():
+            if tp not in held or await consumer.position(tp) < end:
+                return False
+        return True
+
+    async def _switch(self) -> None:
+        """Searches move to the rebuilt index in one step; the old one is deleted."""
+        await self._retry(lambda: asyncio.to_thread(
+            point_alias, self.client, self.search.index, self.target), "switch-alias")
+        log.info("rebuilt index in use", alias=self.search.index, index=self.target)
+        self._rebuilding = None
 
     async def _commit(self, consumer: AIOKafkaConsumer) -> None:
         try:
@@ -124,7 +157,7 @@ class Indexer:
                 actions.append(action)
         kept = newest(actions)
         result = await self._retry(lambda: asyncio.to_thread(
-            write, self.client, self.search.index, kept), "bulk")
+            write, self.client, self.target, kept), "bulk")
         metrics.INDEXED.labels("indexed").inc(result.indexed)
         metrics.INDEXED.labels("stale").inc(result.stale + len(actions) - len(kept))
         metrics.INDEXED.labels("refused").inc(len(result.refused))

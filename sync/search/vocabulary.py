@@ -9,6 +9,7 @@ Every group is an equivalence rule, so it works both ways: "kinesist" finds a fi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 
 from sync.professions import profession
@@ -61,6 +62,15 @@ CATEGORY_WEIGHTS: Mapping[str, float] = {
 }
 
 
+#: Words in an organisation's name that tell its kind when it has no CD-HCPARTY type.
+_NAME_HINTS: tuple[tuple[str, frozenset[str]], ...] = (
+    ("hospital", frozenset({"ziekenhuis", "az", "uz", "hôpital", "kliniek", "clinique"})),
+    ("residential", frozenset({"woonzorgcentrum", "wzc", "rusthuis"})),
+    ("centre", frozenset({"centrum", "centre", "cgg", "ssm"})),
+    ("practice", frozenset({"praktijk", "groepspraktijk", "cabinet"})),
+)
+
+
 def synonym_rules() -> list[str]:
     """Solr-style equivalence lines (``a, b, c``) for the ``synonym_graph`` filter."""
     rules = []
@@ -80,12 +90,17 @@ def organisation_labels(codes: Iterable[str]) -> list[str]:
     return [_ORGANISATIONS[code][1] for code in codes if code in _ORGANISATIONS]
 
 
-def category(kind: str, organisation_types: Iterable[str]) -> str:
-    """``individual`` for a person; for an organisation its largest kind, else ``service``."""
+def category(kind: str, organisation_types: Iterable[str], name: str = "") -> str:
+    """``individual`` for a person; for an organisation its largest kind by its CD-HCPARTY
+    types, else by what its name says (KBO gives no types), else ``service``."""
     if kind == "person":
         return "individual"
     found = {_ORGANISATIONS[code][0] for code in organisation_types if code in _ORGANISATIONS}
-    for name in ("hospital", "residential", "centre", "practice"):
-        if name in found:
-            return name
+    for size in ("hospital", "residential", "centre", "practice"):
+        if size in found:
+            return size
+    words = set(re.findall(r"\w+", name.casefold()))
+    for size, hints in _NAME_HINTS:
+        if words & hints:
+            return size
     return "service"

@@ -17,7 +17,10 @@ from opensearchpy import OpenSearch
 from sync.search.document import IndexAction
 from sync.search.mapping import index_body
 
-__all__ = ["BulkResult", "TransientWriteError", "ensure_index", "write"]
+__all__ = [
+    "BulkResult", "TransientWriteError", "ensure_index", "new_index", "newest", "point_alias",
+    "write",
+]
 
 
 class TransientWriteError(RuntimeError):
@@ -31,20 +34,37 @@ class BulkResult:
     refused: list[str] = field(default_factory=list)
 
 
-def ensure_index(client: OpenSearch, alias: str, replicas: int = 0, *, fresh: bool = False) -> str:
-    """The index behind ``alias``, created when missing; with ``fresh``, a new empty one
-    replaces it (a rebuild). Returns the concrete index name."""
+def _indexes(client: OpenSearch, alias: str) -> list[str]:
+    """The indexes behind ``alias``, oldest first (``<alias>-<n>``)."""
     found = client.indices.get_alias(name=alias) if client.indices.exists_alias(name=alias) else {}
-    existing = sorted(found, key=lambda name: int(name.rsplit("-", 1)[1]))
-    if existing and not fresh:
-        return str(existing[0])
+    return sorted(found, key=lambda name: int(name.rsplit("-", 1)[1]))
+
+
+def ensure_index(client: OpenSearch, alias: str, replicas: int = 0) -> str:
+    """The index behind ``alias``, created (as ``<alias>-1``) when there is none."""
+    existing = _indexes(client, alias)
+    if existing:
+        return existing[-1]
+    name = new_index(client, alias, replicas)
+    point_alias(client, alias, name)
+    return name
+
+
+def new_index(client: OpenSearch, alias: str, replicas: int = 0) -> str:
+    """A new empty index ``<alias>-<n+1>`` for a rebuild; searches go on using the old one."""
+    existing = client.indices.get(index=f"{alias}-*", ignore_unavailable=True) or {}
     number = 1 + max((int(name.rsplit("-", 1)[1]) for name in existing), default=0)
     name = f"{alias}-{number}"
     client.indices.create(index=name, body=index_body(replicas))
-    actions: list[dict[str, Any]] = [{"remove_index": {"index": old}} for old in existing]
-    client.indices.update_aliases(body={"actions": [{"add": {"index": name, "alias": alias}},
-                                                    *actions]})
     return name
+
+
+def point_alias(client: OpenSearch, alias: str, name: str) -> None:
+    """Move ``alias`` to ``name`` in one step and delete the indexes it pointed to before."""
+    old = [index for index in _indexes(client, alias) if index != name]
+    client.indices.update_aliases(body={"actions": [
+        {"add": {"index": name, "alias": alias}},
+        *({"remove_index": {"index": index}} for index in old)]})
 
 
 def newest(actions: Iterable[IndexAction]) -> list[IndexAction]:
@@ -56,7 +76,7 @@ def newest(actions: Iterable[IndexAction]) -> list[IndexAction]:
     return list(best.values())
 
 
-def write(client: OpenSearch, alias: str, actions: list[IndexAction]) -> BulkResult:
+def write(client: OpenSearch, index: str, actions: list[IndexAction]) -> BulkResult:
     """One bulk request with external versions. Raises :class:`TransientWriteError` when any
     item failed for a reason that may pass (overload, a shard unavailable, ...)."""
     result = BulkResult()
@@ -64,7 +84,7 @@ def write(client: OpenSearch, alias: str, actions: list[IndexAction]) -> BulkRes
         return result
     body: list[dict[str, Any]] = []
     for action in actions:
-        body += [{"index": {"_index": alias, "_id": action.fiche_id, "version": action.version,
+        body += [{"index": {"_index": index, "_id": action.fiche_id, "version": action.version,
                             "version_type": "external"}}, action.document]
     response = client.bulk(body=body)
     for action, item in zip(actions, response["items"], strict=True):

@@ -246,8 +246,8 @@ async def _lag_is(settings: Settings, expected: float) -> bool:
 async def test_a_rebuild_from_the_beginning_gives_the_same_index(
     infra: Infrastructure, search_url: str,
 ) -> None:
-    """Index, rebuild (a fresh index, the topic read again), compare every document; the lag
-    is exported under the indexer's group throughout."""
+    """Index, rebuild (a new index filled from the topic's beginning, then put behind the
+    alias in place of the old one), compare every document."""
     settings, search = _configs(infra, search_url)
     providers = generated_directory().providers[:20]
     events = [fiche_event(p) for p in providers]
@@ -266,3 +266,4 @@ async def test_a_rebuild_from_the_beginning_gives_the_same_index(
     after = _documents(search)
     assert len(before) == len(providers)
     assert after == before
+    assert not search_client(search).indices.exists(index=f"{search.index}-1")

@@ -7,7 +7,7 @@ from sync.search.document import index_action
 from sync.search.mapping import index_body
 from sync.search.places import centroid, find_place, place_names
 from sync.search.query import search_body
-from sync.search.vocabulary import synonym_rules
+from sync.search.vocabulary import category, synonym_rules
 from tests.support.search import fiche_event, generated_directory
 
 
@@ -67,3 +67,12 @@ def test_public_searches_only_find_active_fiches_and_rank_by_place_when_one_is_n
     assert any("gauss" in function for function in query["functions"])
     assert not any("gauss" in f for f in search_body("psycholoog")["query"]["function_score"][
         "functions"])
+
+
+def test_an_organisation_without_a_type_is_sized_by_its_name() -> None:
+    """KBO gives no CD-HCPARTY types: the name tells a hospital or a centre from a service."""
+    assert category("organisation", ["orghospital"], "Thuiszorg X") == "hospital"
+    assert category("organisation", [], "AZ Oudenaarde") == "hospital"
+    assert category("organisation", [], "Centrum Geestelijke Gezondheidszorg Gent") == "centre"
+    assert category("organisation", [], "Thuisverpleging De Backer") == "service"
+    assert category("person", [], "Centrum") == "individual"
