@@ -7,7 +7,8 @@
   Gaussian decay on the municipality's point), and providers whose service area includes it
   rank as if they were there.
 * The other words are matched against professions (with synonyms), names, kinds of organisation
-  and descriptions, in that order of weight, and the kind of provider weighs in
+  and descriptions, in that order of weight (and place names the query did not recognise as
+  one municipality, weakly), and the kind of provider weighs in
   (:data:`~sync.search.vocabulary.CATEGORY_WEIGHTS`).
 """
 
@@ -20,7 +21,8 @@ from sync.search.vocabulary import CATEGORY_WEIGHTS
 
 __all__ = ["FIELDS", "search_body"]
 
-FIELDS = ("professions^4", "organisationLabels^3", "names^2", "name^2", "about^0.5")
+FIELDS = ("professions^4", "organisationLabels^3", "names^2", "name^2", "about^0.5",
+          "municipalities^0.5")
 _NEAR = {"offset": "2km", "scale": "10km", "decay": 0.5}
 
 
