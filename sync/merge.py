@@ -289,7 +289,8 @@ def _recompute(
         else:
             after.visible[name] = value
     _derive_status(before, after)
-    status_changed = (before.status, before.inactive_reason) != (
+    # A fiche never shown (version 0) that stays empty is not worth a version of its own.
+    status_changed = before.version > 0 and (before.status, before.inactive_reason) != (
         after.status, after.inactive_reason)
     if not changed and not status_changed:
         if decision.outcome == "applied":
@@ -305,8 +306,10 @@ def _recompute(
 def _derive_status(before: FicheState, after: FicheState) -> None:
     """Inactive when a pin says so, or (without a pin) when any authentic registration ended:
     a licence that ends at CoBRHA is not revived by an active KBO enterprise, nor the reverse.
-    A fiche that had values and has none left (its only source withdrew, nothing is pinned)
-    is inactive too: an empty fiche would still be found, showing nothing.
+    A fiche that some source record reached and that has no value left (its only source
+    withdrew, nothing is pinned) is inactive too: an empty fiche would still be found, showing
+    nothing. Decided from the records seen, not from the fiche's history, so that a withdrawal
+    arriving before the record's older versions ends in the same status (DESIGN §3.7).
     """
     pin = after.pins.get("status")
     if pin is not None:
@@ -318,7 +321,7 @@ def _derive_status(before: FicheState, after: FicheState) -> None:
     ended = [s for s in stated if isinstance(s, dict) and s.get("active") is False]
     if ended:
         after.status, after.inactive_reason = "inactive", str(ended[0].get("reason") or "ended")
-    elif before.version > 0 and not after.provenance and not after.pins:
+    elif after.records and not after.provenance and not after.pins:
         after.status, after.inactive_reason = "inactive", NO_SOURCE_LEFT
     else:
         after.status, after.inactive_reason = "active", None

@@ -111,5 +111,10 @@ def test_versions_grow_by_one_per_visible_change(updates: list[FicheUpdate]) -> 
         expected = state.version + (1 if decision.event_type else 0)
         assert decision.state.version == expected
         if decision.event_type is None:
-            assert (decision.state.visible, decision.state.status) == (state.visible, state.status)
+            assert decision.state.visible == state.visible
+            # A fiche never published (version 0) may turn inactive unseen: a withdrawal that
+            # came before its record's values leaves it empty, as the values and then the
+            # withdrawal would, and only the latter order had anything to announce.
+            if state.version > 0:
+                assert decision.state.status == state.status
         state = decision.state
