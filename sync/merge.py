@@ -50,6 +50,7 @@ class Provenance:
     value: JsonValue
     source_version: int
     observed_at: datetime
+    as_given: JsonValue = None  # the source's own text, when mapping normalised the value
 
     @property
     def key(self) -> ProvenanceKey:
@@ -194,7 +195,7 @@ def _record_values(
                 decision.provenance_deletes.append(key)
             continue
         entry = Provenance(name, update.source, update.record_id, value,
-                           update.source_version, update.observed_at)
+                           update.source_version, update.observed_at, update.as_given.get(name))
         after.provenance[key] = entry
         decision.provenance_upserts.append(entry)
     if update.source in AUTHENTIC:

@@ -14,7 +14,7 @@ FICHE = "SELECT * FROM fiche WHERE id = $1"
 FICHE_BY_IDENTIFIER = "SELECT fiche_id FROM fiche_identifier WHERE type = $1 AND value = $2"
 IDENTIFIERS = "SELECT type, value FROM fiche_identifier WHERE fiche_id = $1 ORDER BY type, value"
 PROVENANCE = """
-SELECT field, source, record_id, value, source_version, observed_at, verified_at
+SELECT field, source, record_id, value, source_version, observed_at, verified_at, as_given
 FROM field_value WHERE fiche_id = $1 ORDER BY field, source, record_id
 """
 PINS = "SELECT * FROM pin WHERE fiche_id = $1 ORDER BY field"
@@ -53,6 +53,7 @@ async def fiche_report(conn: asyncpg.Connection, fiche_id: uuid.UUID) -> dict[st
             "value": json.loads(item["value"]), "sourceVersion": item["source_version"],
             "observedAt": item["observed_at"].isoformat(),
             "verifiedAt": item["verified_at"].isoformat() if item["verified_at"] else None,
+            **({"asGiven": json.loads(item["as_given"])} if item["as_given"] else {}),
         })
     pins = {p["field"]: {"value": json.loads(p["value"]), "author": p["author"],
                          "role": p["role"], "reason": p["reason"],
