@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import JsonValue
 
 from sync import identifiers
+from sync.csvheader import HeaderError, read_header
 from sync.events import derived_id
 from sync.mapping.common import address
 from sync.professions import profession_of_label
@@ -84,17 +85,18 @@ def read_export(
     header = buffered[0] if buffered else ""
     reader = csv.reader(buffered, delimiter=";" if header.count(";") > header.count(",")
                         else ",")
-    names = [OLD_NAMES.get(name, name) for name in
-             (n.strip().lower() for n in next(reader, []))]
-    missing = [c for c in COLUMNS if c not in names]
-    doubled = sorted({n for n in names if n and names.count(n) > 1})
-    if missing or doubled:
-        yield ExportError(f"line 1: missing column(s) {', '.join(missing)}" if missing else
-                          f"line 1: column(s) {', '.join(doubled)} given twice")
+    try:
+        read = read_header(next(reader, []), COLUMNS, OLD_NAMES)
+    except HeaderError as error:
+        yield ExportError(f"line 1: {error}")
         return
-    unknown = tuple(n for n in names if n not in COLUMNS)
-    if unknown:
-        yield UnknownColumns(unknown)
+    names = read.columns
+    missing = [c for c in COLUMNS if c not in names]
+    if missing:
+        yield ExportError(f"line 1: missing column(s) {', '.join(missing)}")
+        return
+    if read.unknown:
+        yield UnknownColumns(read.unknown)
     for number, fields in enumerate(reader, start=2):
         if not any(field.strip() for field in fields):
             continue  # blank lines, or a spreadsheet's lines of bare separators
