@@ -146,7 +146,7 @@ def _summary(fiches: Counter[str], records: Counter[str] | None, waiting: int) -
 
 def link_initial(
     export: Annotated[Path, typer.Argument(help="CSV export of today's fiches "
-                                           "(columns: docs/matching.md).")],
+                                           "(columns: docs/csv-formats.md).")],
     records: Annotated[Path | None, typer.Option(
         help="JSON Lines of source CloudEvents to link against the loaded fiches.")] = None,
     batch: Annotated[int, typer.Option(min=1, max=5000, help="Updates per transaction.")] = 500,
