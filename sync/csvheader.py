@@ -44,7 +44,8 @@ def _fold(name: str) -> str:
 def _looks_like(name: str, missing: Sequence[str]) -> str | None:
     same = [known for known in missing if _fold(known) == _fold(name)]
     close = difflib.get_close_matches(name, missing, n=1, cutoff=0.85)
-    return (same or close or [None])[0]
+    found = same or close
+    return found[0] if found else None
 
 
 def read_header(

@@ -5,9 +5,23 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 __all__ = [
-    "APPLY_LATENCY", "CONSUMED", "CONSUMER_LAG", "DEAD_LETTERS", "EVENT_AGE", "FICHES",
-    "LAST_APPLY", "OPEN_CONFLICTS", "OUTBOX_BACKLOG", "OUTBOX_OLDEST_AGE", "OUTCOMES",
-    "PUBLISHED", "READY", "RETRIES", "RETRYING", "RETRY_OPERATIONS", "IDENTITY_CONFLICTS",
+    "APPLY_LATENCY",
+    "CONSUMED",
+    "CONSUMER_LAG",
+    "DEAD_LETTERS",
+    "EVENT_AGE",
+    "FICHES",
+    "IDENTITY_CONFLICTS",
+    "LAST_APPLY",
+    "OPEN_CONFLICTS",
+    "OUTBOX_BACKLOG",
+    "OUTBOX_OLDEST_AGE",
+    "OUTCOMES",
+    "PUBLISHED",
+    "READY",
+    "RETRIES",
+    "RETRYING",
+    "RETRY_OPERATIONS",
 ]
 
 CONSUMED = Counter(

@@ -13,8 +13,8 @@ from sync.emitted import emitted_events
 from sync.errors import PermanentError, TransientError
 from sync.events import FicheUpdate, UpdateAction, derived_id
 from sync.matching import Weights, default_weights, is_matchable
-from sync.ops import metrics
 from sync.merge import FicheState, merge, new_state
+from sync.ops import metrics
 from sync.policy import Policy
 from sync.store.fiches import Conn, FicheRepository
 from sync.store.linking import IDENTITY_CONFLICT, Held, Link, Linker, check_identity

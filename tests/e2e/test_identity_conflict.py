@@ -44,7 +44,8 @@ async def test_a_second_nihii_person_with_the_same_ssin_is_dead_lettered_not_mer
     assert listed.exit_code == 0, listed.output
     [letter] = json.loads(listed.stdout)
     assert letter["reason"] == "identity-conflict"
-    assert first[:8] in letter["detail"] and second[:8] in letter["detail"]
+    assert first[:8] in letter["detail"]
+    assert second[:8] in letter["detail"]
     assert shared not in listed.stdout
     assert await pg_conn.fetchval("SELECT count(*) FROM fiche") == 1
     held = await pg_conn.fetch("SELECT value FROM fiche_identifier WHERE type = 'NIHII-PERSON'")

@@ -209,7 +209,8 @@ async def test_an_unknown_column_is_read_past_and_reported(
                   header=[*HEADER, "opmerking"])
     summary, published = await ingest(ingest_db, path, 1)
     assert summary.ignored_columns == ("opmerking",)
-    assert summary.members_upserted == 2 and summary.invalid_row_count == 0
+    assert summary.members_upserted == 2
+    assert summary.invalid_row_count == 0
     plain, _ = await ingest(ingest_db, export(tmp_path / "b.csv", [JAN, AN]), 2)
     assert plain.members_unchanged == 2  # the column changed nothing a member says
     assert "belt graag" not in str(published[0])

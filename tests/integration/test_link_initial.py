@@ -61,7 +61,9 @@ async def test_reindex_rebuilds_the_profiles_and_keys_of_every_fiche(
     assert await pg_conn.fetchval("SELECT count(*) FROM match_key") == keys
 
 
-EXPORT = """id,kind,first_name,last_name,name,profession,street,house_number,zip_code,municipality,phone,email,kbo_number
+EXPORT = """\
+id,kind,first_name,last_name,name,profession,street,house_number,zip_code,municipality,\
+phone,email,kbo_number
 SK-1,person,An,Peeters,,huisarts,Kerkstraat,12,9700,Oudenaarde,055/11.22.33,,
 SK-2,person,Els,Wouters,,thuisverpleegkundige,Kerkstraat,12,9600,Ronse,055/44.55.66,,
 SK-3,person,Jan,Claes,,arts,Kerkstraat,12,8500,Kortrijk,056/12.34.56,,

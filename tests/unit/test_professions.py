@@ -31,7 +31,8 @@ HEADER = ("id,kind,first_name,last_name,name,profession,street,house_number,zip_
 def test_an_everyday_label_names_its_canonical_profession(label: str, code: str) -> None:
     """Case, accents, hyphens and spaces do not change what a label means."""
     found = profession_of_label(label)
-    assert found is not None and found.code == code
+    assert found is not None
+    assert found.code == code
 
 
 @pytest.mark.parametrize("label", ["psychotherapeut", "astroloog", "coach", "", "verpleeg"])
