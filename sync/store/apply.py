@@ -17,7 +17,8 @@ from sync.merge import FicheState, merge, new_state
 from sync.ops import metrics
 from sync.policy import Policy
 from sync.store.fiches import Conn, FicheRepository
-from sync.store.linking import IDENTITY_CONFLICT, Held, Link, Linker, check_identity
+from sync.store.identity import IDENTITY_CONFLICT, check_identity
+from sync.store.linking import Held, Link, Linker
 from sync.store.match_batch import BatchMatchStore
 from sync.store.uow import UnitOfWork
 from sync.store.writes import Writes
