@@ -128,7 +128,8 @@ class FicheUpdate(Frozen):
 
     ``fields`` maps canonical field names (see ``sync/policy.json``) to values; a ``None``
     value means the source no longer gives that field. Fields a source does not cover are
-    absent.
+    absent. ``as_given`` holds, for a field whose value mapping normalised (a phone number
+    in E.164), the text as the source wrote it: kept in provenance, never shown as the value.
     """
 
     schema_version: Literal[1] = 1
@@ -143,6 +144,7 @@ class FicheUpdate(Frozen):
     fiche_id: uuid.UUID | None = None
     identifiers: tuple[Identifier, ...] = ()
     fields: dict[str, JsonValue] = {}
+    as_given: dict[str, JsonValue] = {}
     pin: PinInfo | None = None
     resolution: ConflictDecision | None = None
     match_decision: MatchDecision | None = None

@@ -50,6 +50,7 @@ class Provenance:
     value: JsonValue
     source_version: int
     observed_at: datetime
+    as_given: JsonValue = None  # the source's own text, when mapping normalised the value
 
     @property
     def key(self) -> ProvenanceKey:
@@ -196,7 +197,7 @@ def _record_values(
                 decision.provenance_deletes.append(key)
             continue
         entry = Provenance(name, update.source, update.record_id, value,
-                           update.source_version, update.observed_at)
+                           update.source_version, update.observed_at, update.as_given.get(name))
         after.provenance[key] = entry
         decision.provenance_upserts.append(entry)
     if update.source in AUTHENTIC:
@@ -380,13 +381,24 @@ def _notice_supersede(
     """An authoritative source replacing a value the directory set by hand is announced."""
     old = _winner_source(before, name)
     if (old is Source.MANUAL and winner.source is not Source.MANUAL
-            and before.visible.get(name) != winner.value):
+            and _meaning(before.visible.get(name)) != _meaning(winner.value)):
             decision.notifications.append(Notification(
                 type="manual-edit-superseded", id=_notice_id(update, "superseded", name),
                 field=name, message=f"{winner.source.value} is authoritative for {name}",
                 candidate=winner.value, current=before.visible.get(name),
                 source=winner.source.value,
             ))
+
+
+def _meaning(value: JsonValue) -> JsonValue:
+    """What a value says, for telling whether a source changed it: a coded entry (a
+    profession) is its code, whatever details a register adds to it (NIHII number, licence,
+    names); the order of a list does not matter. Anything else is itself."""
+    if not isinstance(value, list):
+        return value
+    codes = [item["code"] if isinstance(item, dict) and "code" in item else item
+             for item in value]
+    return sorted(codes, key=canonical_json)
 
 
 def _winner_source(state: FicheState, name: str) -> Source | None:

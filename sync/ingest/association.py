@@ -26,7 +26,7 @@ from typing import Any
 import asyncpg
 import structlog
 
-from sync.ingest.association_csv import BadMember, Member, read_members
+from sync.ingest.association_csv import BadMember, IgnoredColumns, Member, read_members
 from sync.ingest.association_model import (
     ASSOCIATION_REMOVED,
     ASSOCIATION_UPSERTED,
@@ -89,6 +89,7 @@ class AssociationIngestSummary:
     members_unchanged: int = 0
     members_removed: int = 0
     removals_suppressed: bool = False
+    ignored_columns: tuple[str, ...] = ()
 
 
 def default_source_version(now: datetime | None = None) -> int:
@@ -149,7 +150,7 @@ class _Run:
         self.invalid = InvalidRows()
         self.lines: dict[str, int] = {}  # member id -> line it was first listed on
 
-    async def batch(self, rows: list[Member | BadMember]) -> None:
+    async def batch(self, rows: list[Member | BadMember | IgnoredColumns]) -> None:
         """Publish and record the new or changed members among ``rows``."""
         members = [member for row in rows if (member := self._accept(row)) is not None]
         ids = [member.data.member_id for member in members]
@@ -192,8 +193,13 @@ class _Run:
         summary.members_removed = len(gone)
         await self.conn.execute(_MARK_GONE, summary.association_id, gone, summary.source_version)
 
-    def _accept(self, row: Member | BadMember) -> Member | None:
+    def _accept(self, row: Member | BadMember | IgnoredColumns) -> Member | None:
         """A valid row seen for the first time; remember every member id the file names."""
+        if isinstance(row, IgnoredColumns):
+            self.summary.ignored_columns = row.columns
+            log.warning("association export has columns it does not use", file=self.name,
+                        columns=list(row.columns))
+            return None
         if isinstance(row, BadMember):
             self.invalid.add(self.name, row.line, row.reason)
             if row.member_id is None:

@@ -6,8 +6,11 @@ in snake_case; the address is flattened into ``street``, ``house_number``, ``box
 ``zip_code`` and ``municipality`` (all empty: no address). Lists (``languages``,
 ``specialisations``, ``target_groups``, ``service_area``) are separated by ``|``.
 ``accepts_new_clients`` reads true/false, yes/no, ja/nee, oui/non, 1/0 (empty: unknown).
-Only ``member_id`` is required in the header; a column the format does not know is refused
-(a misspelt ``zipcode`` would otherwise silently drop every postcode).
+Only ``member_id`` is required in the header; ``postcode`` is read as ``zip_code``. A column
+the format does not know is read past and reported (:class:`IgnoredColumns`), unless it looks
+like a known column that is missing (a misspelt ``zipcode`` would silently drop every
+postcode): then the file is refused, naming both (:mod:`sync.csvheader`). The whole format,
+with an example: docs/csv-formats.md.
 """
 
 from __future__ import annotations
@@ -19,11 +22,12 @@ from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
+from sync.csvheader import HeaderError, read_header
 from sync.ingest.association_model import AssociationMemberData
 from sync.ingest.common import IngestError
 from sync.ingest.csvstream import CsvRow, LineSource, csv_rows
 
-__all__ = ["COLUMNS", "BadMember", "Member", "read_members"]
+__all__ = ["COLUMNS", "OLD_NAMES", "BadMember", "IgnoredColumns", "Member", "read_members"]
 
 COLUMNS = (
     "member_id", "nihii", "first_name", "last_name", "profession", "practice_name",
@@ -31,6 +35,8 @@ COLUMNS = (
     "languages", "specialisations", "target_groups", "service_area", "accepts_new_clients",
     "status",
 )
+#: Names people use for a column of the format, read as the format's own.
+OLD_NAMES = {"postcode": "zip_code"}
 ADDRESS = ("street", "house_number", "box", "zip_code", "municipality")
 LISTS = ("languages", "specialisations", "target_groups", "service_area")
 BOOLEANS = {"true": True, "yes": True, "ja": True, "oui": True, "1": True, "y": True,
@@ -54,17 +60,24 @@ class BadMember(NamedTuple):
     member_id: str | None
 
 
+class IgnoredColumns(NamedTuple):
+    """Header columns the format does not know: read past; the run reports them."""
+
+    columns: tuple[str, ...]
+
+
 class _BadValue(ValueError):
     pass
 
 
 def read_members(
     path: Path, association_id: str, source_version: int
-) -> Iterator[Member | BadMember]:
-    """Stream the export's rows as :class:`Member` or :class:`BadMember`, in file order.
+) -> Iterator[Member | BadMember | IgnoredColumns]:
+    """Stream the export's rows as :class:`Member` or :class:`BadMember`, in file order,
+    after :class:`IgnoredColumns` when the header has columns the format does not know.
 
-    Raises :class:`IngestError` when the file as a whole is unusable (no header, unknown
-    columns, too big).
+    Raises :class:`IngestError` when the file as a whole is unusable (no header, a column
+    given twice or misspelt, too big).
     """
     with path.open("rb") as stream:
         source = LineSource(stream, path.name, MAX_CSV_BYTES)
@@ -74,22 +87,26 @@ def read_members(
             raise IngestError(f"{path.name}: empty file, no header row")
         delimiter = ";" if first.count(";") > first.count(",") else ","
         records = csv_rows(chain([first], lines), delimiter, source.bad_lines)
-        columns = _columns(path.name, next(records))
+        columns, unknown = _columns(path.name, next(records))
+        if unknown:
+            yield IgnoredColumns(unknown)
         for record in records:
             if record.error is None and not any(field.strip() for field in record.fields):
                 continue  # spreadsheets end exports with lines of bare separators
             yield _member(record, columns, association_id, source_version)
 
 
-def _columns(name: str, header: CsvRow) -> tuple[str, ...]:
-    columns = tuple(column.strip().lower() for column in header.fields)
-    unknown = sorted(set(columns) - set(COLUMNS))
-    if header.error or unknown or len(set(columns)) != len(columns):
-        raise IngestError(f"{name}: header {list(columns)} unusable "
-                          f"(unknown: {unknown}; expected names from {list(COLUMNS)})")
-    if "member_id" not in columns:
+def _columns(name: str, header: CsvRow) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The header's columns (today's names) and those the format does not know."""
+    if header.error:
+        raise IngestError(f"{name}: header unusable ({header.error})")
+    try:
+        read = read_header(header.fields, COLUMNS, OLD_NAMES)
+    except HeaderError as error:
+        raise IngestError(f"{name}: {error}") from None
+    if "member_id" not in read.columns:
         raise IngestError(f"{name}: no member_id column")
-    return columns
+    return read.columns, read.unknown
 
 
 def _member(

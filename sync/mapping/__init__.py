@@ -8,7 +8,7 @@ from sync.cloudevents import CloudEvent, redact
 from sync.errors import PermanentError
 from sync.events import FicheUpdate
 from sync.mapping import association, cobrha_organisation, cobrha_professional, kbo, manual, matches
-from sync.mapping.common import MappingContext
+from sync.mapping.common import MappingContext, with_e164_phones
 
 __all__ = ["MappingContext", "map_event", "mapper_for", "topic_key_for"]
 
@@ -59,8 +59,9 @@ def map_event(event: CloudEvent, context: MappingContext) -> list[FicheUpdate]:
     """The canonical updates one source event stands for (usually exactly one).
 
     A refusal's detail may echo a value of the event: SSIN-shaped numbers are masked in it.
+    Phone numbers leave in E.164 whatever the source (:func:`with_e164_phones`).
     """
     try:
-        return [mapper_for(event.type)(event, context)]
+        return [with_e164_phones(mapper_for(event.type)(event, context))]
     except PermanentError as error:
         raise PermanentError(error.reason, redact(error.detail)) from None

@@ -25,7 +25,7 @@ from sync.mapping.common import (
     parse_data,
     update_id_of,
 )
-from sync.professions import profession
+from sync.professions import profession_of_label
 
 __all__ = ["TYPE_REMOVED", "TYPE_UPSERTED", "map_association_member"]
 
@@ -130,7 +130,7 @@ def _person(nihii: str) -> str:
 def _professions(code: str | None) -> list[JsonValue] | None:
     if not code or not code.strip():
         return None
-    known = profession(code)
+    known = profession_of_label(code)  # a code, or a label such as thuisverpleegkundige
     if known is None:
         raise PermanentError("unknown-profession", f"unknown profession code {code[:40]!r}")
     return [dict(known.as_json())]

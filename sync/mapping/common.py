@@ -7,21 +7,29 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import phonenumbers
 from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
 
 from sync import geo
 from sync.cloudevents import CloudEvent, field_list
 from sync.errors import PermanentError
-from sync.events import EventOrigin, derived_id
+from sync.events import EventOrigin, FicheUpdate, derived_id
 
 __all__ = [
+    "PHONE_FIELDS",
     "Inbound",
     "MappingContext",
     "address",
+    "e164",
     "origin_of",
     "parse_data",
     "update_id_of",
+    "with_e164_phones",
 ]
+
+#: Fields holding one phone number. Numbers without a country code are Belgian.
+PHONE_FIELDS = ("contact.phone",)
+PHONE_REGION = "BE"
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -86,3 +94,34 @@ def address(
         "nis": placement.nis,
         "placed": placement.placed,
     }
+
+
+def e164(text: str) -> str | None:
+    """``text`` as an E.164 number (``080 18 86 57`` is ``+3280188657``), or ``None`` when it
+    cannot be a phone number. *Possible*, not *valid*: a number the library's tables do not
+    know yet (a new range) must not be dropped."""
+    try:
+        number = phonenumbers.parse(text, PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def with_e164_phones(update: FicheUpdate) -> FicheUpdate:
+    """``update`` with its phone numbers in E.164, so that one number written two ways by two
+    sources (KBO's ``080 18 86 57``, CoBRHA's ``+3280188657``) is one value, not a conflict.
+    The text as the source wrote it goes to ``as_given`` (kept in provenance). Text that is no
+    phone number stays as it was: dropping it would hide what the source said."""
+    fields, given = dict(update.fields), dict(update.as_given)
+    for name in PHONE_FIELDS:
+        text = fields.get(name)
+        if not isinstance(text, str):
+            continue
+        number = e164(text)
+        if number is not None and number != text:
+            fields[name], given[name] = number, text
+    if fields == update.fields:
+        return update
+    return update.model_copy(update={"fields": fields, "as_given": given})

@@ -21,28 +21,41 @@ from typing import Any
 from pydantic import JsonValue
 
 from sync import identifiers
+from sync.csvheader import HeaderError, read_header
 from sync.events import derived_id
 from sync.mapping.common import address
-from sync.professions import profession
+from sync.professions import profession_of_label
 
-__all__ = ["COLUMNS", "EXPORT_SOURCE", "ExportError", "ExportRow", "fiche_id_of", "read_export"]
+__all__ = ["COLUMNS", "EXPORT_SOURCE", "OLD_NAMES", "ExportError", "ExportRow", "UnknownColumns",
+           "fiche_id_of", "read_export"]
 
 COLUMNS = ("id", "kind", "first_name", "last_name", "name", "profession", "street",
-           "house_number", "postcode", "municipality", "phone", "email", "kbo_number")
+           "house_number", "zip_code", "municipality", "phone", "email", "kbo_number")
+#: Names earlier exports used, read as today's (the association CSV says ``zip_code``: one
+#: name for one thing in both files).
+OLD_NAMES = {"postcode": "zip_code"}
 EXPORT_SOURCE = "urn:socialekaart:link-initial"
 CREATED = "be.socialekaart.fiche.created"
-#: Profession codes an export may also give by their Dutch name.
-_PROFESSION_CODES = (
-    "PHYSICIAN", "GENERAL_PRACTITIONER", "DENTIST", "PHARMACIST", "MIDWIFE", "NURSE",
-    "PRACTICAL_NURSE", "PHYSIOTHERAPIST", "PSYCHOLOGIST", "CLINICAL_PSYCHOLOGIST",
-    "CLINICAL_ORTHOPEDAGOGIST", "SPEECH_THERAPIST", "DIETICIAN", "OCCUPATIONAL_THERAPIST",
-    "PODIATRIST", "AUDIOLOGIST", "ORTHOPTIST", "DENTAL_HYGIENIST", "PARAMEDIC", "SOCIAL_WORKER",
-    "TOBACCO_SPECIALIST", "BOV_COACH",
-)
 
 
 class ExportError(ValueError):
-    """A row that cannot be loaded; the message names its line."""
+    """A row that cannot be loaded; the message names its line. ``label``: the profession
+    label that was not understood, when that is why (the run counts them)."""
+
+    def __init__(self, message: str, label: str | None = None) -> None:
+        super().__init__(message)
+        self.label = label
+
+
+@dataclass(frozen=True)
+class UnknownColumns:
+    """Header columns the format does not know: read past, and reported."""
+
+    columns: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return (f"line 1: column(s) {', '.join(self.columns)} not used (known: "
+                f"{', '.join(COLUMNS)})")
 
 
 @dataclass(frozen=True)
@@ -63,19 +76,33 @@ def fiche_id_of(export_id: str) -> uuid.UUID:
         return derived_id("fiche", "export", export_id)
 
 
-def read_export(lines: Iterable[str], at: datetime) -> Iterator[ExportRow | ExportError]:
-    """Rows of a CSV export (``,`` or ``;``), each a row or the error that stops it."""
+def read_export(
+    lines: Iterable[str], at: datetime,
+) -> Iterator[ExportRow | ExportError | UnknownColumns]:
+    """Rows of a CSV export (``,`` or ``;``), each a row or the error that stops it; first,
+    the header's unknown columns when it has any."""
     buffered = list(lines)
     header = buffered[0] if buffered else ""
-    reader = csv.DictReader(buffered, delimiter=";" if header.count(";") > header.count(",")
-                            else ",")
-    missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+    reader = csv.reader(buffered, delimiter=";" if header.count(";") > header.count(",")
+                        else ",")
+    try:
+        read = read_header(next(reader, []), COLUMNS, OLD_NAMES)
+    except HeaderError as error:
+        yield ExportError(f"line 1: {error}")
+        return
+    names = read.columns
+    missing = [c for c in COLUMNS if c not in names]
     if missing:
         yield ExportError(f"line 1: missing column(s) {', '.join(missing)}")
         return
-    for number, row in enumerate(reader, start=2):
+    if read.unknown:
+        yield UnknownColumns(read.unknown)
+    for number, fields in enumerate(reader, start=2):
+        if not any(field.strip() for field in fields):
+            continue  # blank lines, or a spreadsheet's lines of bare separators
+        row = {n: v.strip() for n, v in zip(names, fields, strict=False) if n in COLUMNS}
         try:
-            yield _row(number, {k: (v or "").strip() for k, v in row.items() if k}, at)
+            yield _row(number, {c: row.get(c, "") for c in COLUMNS}, at)
         except ExportError as error:
             yield error
 
@@ -106,7 +133,7 @@ def _person(line: int, row: dict[str, str]) -> dict[str, JsonValue]:
     code = row["profession"]
     known = _profession(code) if code else None
     if code and known is None:
-        raise ExportError(f"line {line}: unknown profession {code[:40]!r}")
+        raise ExportError(f"line {line}: unknown profession {code[:40]!r}", label=code[:40])
     return {"name.first": row["first_name"], "name.last": row["last_name"],
             "professions": [known] if known else None}
 
@@ -118,19 +145,18 @@ def _organisation(row: dict[str, str]) -> dict[str, JsonValue]:
 
 
 def _common(row: dict[str, str]) -> dict[str, JsonValue]:
-    where = [row[c] for c in ("street", "postcode", "municipality")]
+    where = [row[c] for c in ("street", "zip_code", "municipality")]
     place = address(street=row["street"] or None, number=row["house_number"] or None, box=None,
-                    postcode=row["postcode"] or None,
+                    postcode=row["zip_code"] or None,
                     municipality=row["municipality"] or None) if any(where) else None
     return {"addresses": [place] if place else None, "contact.phone": row["phone"],
             "contact.email": row["email"]}
 
 
 def _profession(text: str) -> JsonValue:
-    """A profession given by its code (``GENERAL_PRACTITIONER``) or Dutch name (``huisarts``)."""
-    found = profession(text) or next(
-        (p for p in map(profession, _PROFESSION_CODES) if p and p.nl.casefold() == text.casefold()),
-        None)
+    """A profession given by its code (``GENERAL_PRACTITIONER``) or an everyday label
+    (``huisarts``, ``thuisverpleegkundige``: :func:`sync.professions.profession_of_label`)."""
+    found = profession_of_label(text)
     return dict(found.as_json()) if found else None
 
 

@@ -135,23 +135,27 @@ def publish(
 
 @fiche_app.command("show")
 def fiche_show(
-    ref: Annotated[str, typer.Argument(help="Fiche id, or TYPE:VALUE (NIHII-PERSON:18749704).")],
+    ref: Annotated[str, typer.Argument(
+        help="Fiche id (or enough of its start), or TYPE:VALUE (NIHII-PERSON:18749704).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show a fiche: visible values and, per field, which source gave them."""
-    from sync.store.queries import fiche_report, resolve_fiche_id
+    from sync.ops.ids import IdProblem, resolve_fiche
+    from sync.store.queries import fiche_report
 
     config = settings()
 
     async def go() -> dict[str, Any] | None:
         conn = await asyncpg.connect(config.database_url)
         try:
-            fiche_id = await resolve_fiche_id(conn, ref)
-            return None if fiche_id is None else await fiche_report(conn, fiche_id)
+            return await fiche_report(conn, await resolve_fiche(conn, ref))
         finally:
             await conn.close()
 
-    report = run_async(go)
+    try:
+        report = run_async(go)
+    except IdProblem as problem:
+        fail(str(problem))
     if report is None:
         fail(f"no fiche {ref}")
     if as_json:
@@ -160,17 +164,31 @@ def fiche_show(
     _print_fiche(report)
 
 
+def _text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)[:80]
+
+
+def _sources(value: Any, given: list[dict[str, Any]], pinned: bool) -> tuple[str, str]:
+    """Who gave the shown value, and what the other sources say. A pinned value comes from
+    the pin; every source is then listed with its own value, beside it."""
+    same = [f"{p['source']} v{p['sourceVersion']}" for p in given
+            if not pinned and p["value"] == value]
+    other = [f"{p['source']} v{p['sourceVersion']}: {_text(p['value'])}" for p in given
+             if pinned or p["value"] != value]
+    return ", ".join(same), "\n".join(other)
+
+
 def _print_fiche(report: dict[str, Any]) -> None:
     console.print(f"[bold]{report['kind']} {report['id']}[/bold]  version {report['version']}  "
                   f"{report['status']}" + (f" ({report['inactiveReason']})"
                                            if report["inactiveReason"] else ""))
-    table = Table("field", "value", "from", "pinned by")
+    table = Table("field", "value", "from", "sources' own values")
     for name, value in sorted(report["visible"].items()):
-        sources = ", ".join(f"{p['source']} v{p['sourceVersion']}"
-                            for p in report["provenance"].get(name, []))
         pin = report["pins"].get(name)
-        table.add_row(name, json.dumps(value, ensure_ascii=False)[:80], sources,
-                      f"{pin['author']} ({pin['role']})" if pin else "")
+        found, other = _sources(value, report["provenance"].get(name, []), pin is not None)
+        if pin is not None:
+            found = f"pin: {pin['author']} ({pin['role']}), {pin['pinnedAt'][:10]}"
+        table.add_row(name, _text(value), found, other)
     console.print(table)
 
 

@@ -16,14 +16,14 @@ from typing import Annotated, Any, Literal
 import asyncpg
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from sync.ops.cli import fail, settings
+from sync.ops.ids import IdProblem, is_id_text, resolve_fiche, resolve_id
+from sync.ops.listing import print_rows
 from sync.ops.publish import publish_with_own_producer
 from sync.ops.status import run_ops
 from sync.settings import Settings
-from sync.store.conflicts import ConflictRow, conflict_by_id, fiche_exists, open_conflicts
-from sync.store.queries import resolve_fiche_id
+from sync.store.conflicts import ConflictRow, conflict_by_id, open_conflicts
 
 __all__ = ["RESOLVED_TYPE", "conflicts_app", "resolution_event"]
 
@@ -44,13 +44,12 @@ def resolution_event(
     }
 
 
-async def _open_of(config: Settings, ref: str | None, limit: int) -> list[ConflictRow] | None:
-    """Open conflicts of fiche ``ref`` (or all); None when there is no such fiche."""
+async def _open_of(config: Settings, ref: str | None, limit: int) -> list[ConflictRow]:
+    """Open conflicts of fiche ``ref`` (or all); :class:`IdProblem` when there is no such
+    fiche."""
     conn = await asyncpg.connect(config.database_url)
     try:
-        fiche_id = None if ref is None else await resolve_fiche_id(conn, ref)
-        if ref is not None and (fiche_id is None or not await fiche_exists(conn, fiche_id)):
-            return None
+        fiche_id = None if ref is None else await resolve_fiche(conn, ref)
         return await open_conflicts(conn, fiche_id, limit)
     finally:
         await conn.close()
@@ -63,34 +62,38 @@ def _short(value: Any) -> str:
 @conflicts_app.command("list")
 def list_command(
     fiche: Annotated[str | None, typer.Option(
-        help="Only this fiche: its id, or TYPE:VALUE (NIHII-PERSON:18749704).")] = None,
+        help="Only this fiche: its id (or its start), or TYPE:VALUE "
+             "(NIHII-PERSON:18749704).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     limit: Annotated[int, typer.Option(min=1, help="Show at most this many.")] = 500,
 ) -> None:
     """Open conflicts, oldest first: the candidate a source gave against the pinned value."""
     config = settings()
-    rows = run_ops(lambda: _open_of(config, fiche, limit))
-    if rows is None:
-        fail(f"no fiche {fiche}")
+    try:
+        rows = run_ops(lambda: _open_of(config, fiche, limit))
+    except IdProblem as problem:
+        fail(str(problem))
     if as_json:
         sys.stdout.write(json.dumps([row.as_json() for row in rows], ensure_ascii=False,
                                     indent=2) + "\n")
         return
-    table = Table("id", "fiche", "field", "candidate", "current (pinned)", "source",
-                  "raised at", title=f"{len(rows)} open conflict(s)")
-    for row in rows:
-        table.add_row(str(row.id), str(row.fiche_id), row.field, _short(row.candidate),
-                      _short(row.pinned), row.source, row.raised_at.isoformat()[:19])
     console = Console()
-    console.print(table)
+    print_rows(console, f"{len(rows)} open conflict(s)",
+               ("conflict", "fiche", "field", "candidate", "current (pinned)", "source",
+                "raised at"),
+               [(str(row.id), str(row.fiche_id), row.field, _short(row.candidate),
+                 _short(row.pinned), row.source, row.raised_at.isoformat()[:19])
+                for row in rows])
     if len(rows) == limit:
         console.print(f"(the first {limit}; use --limit to see more)")
 
 
-async def _find(config: Settings, conflict_id: uuid.UUID) -> ConflictRow | None:
+async def _find(config: Settings, conflict: str) -> ConflictRow | None:
+    """The conflict ``conflict`` (an id or its start names); :class:`IdProblem` if none."""
     conn = await asyncpg.connect(config.database_url)
     try:
-        return await conflict_by_id(conn, conflict_id)
+        return await conflict_by_id(conn, await resolve_id(conn, "conflict", conflict,
+                                                           "conflict"))
     finally:
         await conn.close()
 
@@ -108,7 +111,8 @@ def _decision(accept: bool, keep: bool) -> Literal["accept", "keep"]:
 
 @conflicts_app.command("resolve")
 def resolve_command(
-    conflict: Annotated[str, typer.Argument(metavar="ID", help="The conflict's id.")],
+    conflict: Annotated[str, typer.Argument(
+        metavar="ID", help="The conflict's id, or enough of its start to name it alone.")],
     editor: Annotated[str, typer.Option(help="Who decides (recorded with the decision).")],
     accept: Annotated[bool, typer.Option(
         "--accept", help="Take the candidate: the pin is released.")] = False,
@@ -116,17 +120,19 @@ def resolve_command(
 ) -> None:
     """Publish an editor's decision on an open conflict; the service applies it."""
     decision = _decision(accept, keep)
-    try:
-        conflict_id = uuid.UUID(conflict)
-    except ValueError:
-        raise typer.BadParameter(f"{conflict!r} is not a conflict id (a UUID)",
-                                 param_hint="ID") from None
+    if not is_id_text(conflict):
+        raise typer.BadParameter(f"{conflict!r} is not a conflict id (a UUID) nor its start",
+                                 param_hint="ID")
     if not editor.strip() or len(editor) > 200:
         raise typer.BadParameter("must be 1 to 200 characters", param_hint="--editor")
     config = settings()
-    found = run_ops(lambda: _find(config, conflict_id))
+    try:
+        found = run_ops(lambda: _find(config, conflict))
+    except IdProblem as problem:
+        fail(str(problem))
     if found is None:
-        fail(f"no conflict {conflict_id}")
+        fail(f"no conflict {conflict}")
+    conflict_id = found.id
     if found.status != "open":
         fail(f"conflict {conflict_id} is {found.status}, not open")
     event = resolution_event(found, decision, editor.strip())

@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 from pydantic.alias_generators import to_camel
 
+from sync.ops.ids import IdProblem, one_of
 from sync.ops.lag import offsets
 from sync.producers.kafka import Outgoing, client_options, new_producer, send_all
 from sync.settings import SOURCE_TOPICS, Settings
@@ -169,14 +170,19 @@ async def list_dead_letters(settings: Settings, topic: str | None) -> list[DeadL
 
 
 def _choose(letters: list[_Letter], ids: list[str] | None) -> list[_Letter]:
-    """All letters, or those of ``ids``; one unknown id stops the replay before it starts."""
+    """All letters, or those of ``ids`` (or of their unambiguous starts); one unknown or
+    ambiguous id stops the replay before it starts."""
     if ids is None:
         return letters
     by_id = {letter.view.id: letter for letter in letters}
-    missing = [item for item in ids if item not in by_id]
-    if missing:
-        raise UnknownDeadLetters(f"no such dead letter: {', '.join(missing[:5])}")
-    return [by_id[item] for item in dict.fromkeys(ids)]
+    chosen: list[str] = []
+    for item in ids:  # a whole id, or a start that only one id has
+        try:
+            chosen.append(one_of(by_id, item, "dead letter"))
+        except IdProblem as problem:
+            raise UnknownDeadLetters(str(problem).replace("no dead letter", "no such dead "
+                                                          "letter")) from None
+    return [by_id[item] for item in dict.fromkeys(chosen)]
 
 
 async def _replay_chunk(

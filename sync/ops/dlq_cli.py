@@ -4,16 +4,17 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import Progress
-from rich.table import Table
 
 from sync.ops.cli import fail, settings
 from sync.ops.dlq import ReplaySummary, UnknownDeadLetters, dlq_topics, list_dead_letters, replay
+from sync.ops.listing import print_rows
 from sync.ops.status import run_ops
 from sync.settings import Settings
 
@@ -46,35 +47,45 @@ def list_command(
     if as_json:
         sys.stdout.write(json.dumps([v.as_json() for v in views], indent=2) + "\n")
         return
-    table = Table("id", "reason", "detail", "original", "failed at", "event",
-                  title=f"{len(views)} dead letter(s)")
-    for v in views:
-        table.add_row(v.id, v.reason, (v.detail or "")[:80],
-                      f"{v.original_topic}:{v.original_partition}:{v.original_offset}",
-                      (v.failed_at or "")[:19], f"{v.event_type or ''} {v.event_id or ''}")
-    Console().print(table)
+    print_rows(Console(), f"{len(views)} dead letter(s)",
+               ("dead letter", "reason", "detail", "original", "failed at", "event"),
+               [(v.id, v.reason or "", (v.detail or "")[:200],
+                 f"{v.original_topic}:{v.original_partition}:{v.original_offset}",
+                 (v.failed_at or "")[:19], f"{v.event_type or ''} {v.event_id or ''}".strip())
+                for v in views])
 
 
 @dlq_app.command("replay")
 def replay_command(
     ids: Annotated[list[str] | None, typer.Argument(
-        help="Ids from `sksync dlq list`; every dead letter when absent.")] = None,
+        help="Ids from `sksync dlq list` (or starts that name one alone); every dead letter "
+             "when absent.")] = None,
     topic: TopicOption = None,
 ) -> None:
     """Send dead letters back to their original topic; already replayed ones are skipped."""
-    for item in ids or []:
-        topic_name, _, offset = item.rpartition(":")
-        if not (offset.isdigit() and topic_name.rpartition(":")[2].isdigit()):
-            raise typer.BadParameter(f"{item!r} is not DLQ-TOPIC:PARTITION:OFFSET",
-                                     param_hint="IDS")
     config, console = settings(), Console()
     checked = _checked_topic(config, topic)
+    known = list(dlq_topics(config))
+    for item in ids or []:
+        if not _id_shaped(item, known):
+            raise typer.BadParameter(f"{item!r} is not DLQ-TOPIC:PARTITION:OFFSET nor its "
+                                     "start", param_hint="IDS")
     try:
         summary = run_ops(lambda: _replay_shown(config, checked, ids or None, console))
     except UnknownDeadLetters as error:
         fail(str(error))
     console.print(f"replayed {len(summary.replayed)} dead letter(s); skipped "
                   f"{len(summary.already_replayed)} already replayed", highlight=False)
+
+
+def _id_shaped(item: str, topics: list[str]) -> bool:
+    """Whether ``item`` is a dead letter's id, or a start of one, on one of ``topics``."""
+    for topic in topics:
+        if f"{topic}:".startswith(item):
+            return True
+        if item.startswith(f"{topic}:") and re.fullmatch(r"\d+(:\d*)?", item[len(topic) + 1:]):
+            return True
+    return False
 
 
 async def _replay_shown(

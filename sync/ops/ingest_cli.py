@@ -154,4 +154,6 @@ def ingest_association(
     _ingest(file, work, lambda summary, published: (
         f"{association} export {summary.source_version}: {summary.members_upserted} upserted, "
         f"{summary.members_unchanged} unchanged, {summary.members_removed} removed, "
-        f"{summary.invalid_row_count} invalid rows; {published} events published"))
+        f"{summary.invalid_row_count} invalid rows; {published} events published"
+        + (f"\ncolumn(s) not used (not in docs/csv-formats.md): "
+           f"{', '.join(summary.ignored_columns)}" if summary.ignored_columns else "")))

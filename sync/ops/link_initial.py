@@ -37,7 +37,7 @@ from sync.cloudevents import CloudEvent
 from sync.errors import PermanentError
 from sync.events import FicheUpdate
 from sync.mapping import MappingContext, map_event
-from sync.matching.export import ExportError, ExportRow, read_export
+from sync.matching.export import ExportError, ExportRow, UnknownColumns, read_export
 from sync.ops.cli import fail, settings
 from sync.ops.publish import read_events
 from sync.ops.status import run_ops
@@ -146,7 +146,7 @@ def _summary(fiches: Counter[str], records: Counter[str] | None, waiting: int) -
 
 def link_initial(
     export: Annotated[Path, typer.Argument(help="CSV export of today's fiches "
-                                           "(columns: docs/matching.md).")],
+                                           "(columns: docs/csv-formats.md).")],
     records: Annotated[Path | None, typer.Option(
         help="JSON Lines of source CloudEvents to link against the loaded fiches.")] = None,
     batch: Annotated[int, typer.Option(min=1, max=5000, help="Updates per transaction.")] = 500,
@@ -160,6 +160,8 @@ def link_initial(
                               datetime.now(UTC)))
     errors = [item for item in parsed if isinstance(item, ExportError)]
     rows = [item for item in parsed if isinstance(item, ExportRow)]
+    for notice in (item for item in parsed if isinstance(item, UnknownColumns)):
+        console.print(f"[yellow]ignored[/yellow] {notice}", highlight=False)
     for error in errors[:10]:
         console.print(f"[yellow]skipped[/yellow] {error}", highlight=False)
     if errors and not rows:
@@ -185,3 +187,18 @@ def link_initial(
     fiches, linked, waiting = run_ops(go)
     fiches["invalid"] += len(errors)
     _summary(fiches, linked, waiting)
+    _refused_labels(Counter(error.label for error in errors if error.label is not None))
+
+
+def _refused_labels(labels: Counter[str]) -> None:
+    """The profession labels no row could be loaded with, most frequent first: each is a
+    line to add to sync/data/profession_labels.csv when it names a profession."""
+    if not labels:
+        return
+    table = Table("profession label", "rows", title=f"{sum(labels.values())} row(s) refused "
+                  f"for {len(labels)} unknown profession label(s)")
+    for label, count in sorted(labels.items(), key=lambda item: (-item[1], item[0])):
+        table.add_row(label, str(count))
+    console.print(table)
+    console.print("A label that names a profession belongs in sync/data/profession_labels.csv "
+                  "(docs/csv-formats.md).", highlight=False)

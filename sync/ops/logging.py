@@ -7,8 +7,20 @@ import sys
 from typing import Literal
 
 import structlog
+from aiokafka.errors import (
+    GroupCoordinatorNotAvailableError,
+    GroupLoadInProgressError,
+    NotCoordinatorForGroupError,
+)
 
-__all__ = ["configure_logging"]
+__all__ = ["COORDINATOR_LOGGER", "configure_logging"]
+
+#: aiokafka's logger that reports, at error level, every failed lookup of a consumer group's
+#: coordinator, also the harmless ones of a broker that is starting.
+COORDINATOR_LOGGER = "aiokafka.consumer.group_coordinator"
+#: What a starting broker answers until its offsets topic is ready: aiokafka retries by itself.
+_COORDINATOR_STARTING = (GroupCoordinatorNotAvailableError, GroupLoadInProgressError,
+                         NotCoordinatorForGroupError)
 
 _REDACTED_KEYS = frozenset({"ssin", "payload", "body", "value", "data"})
 
@@ -18,6 +30,33 @@ def _redact(_: object, __: str, event: structlog.typing.EventDict) -> structlog.
     for key in _REDACTED_KEYS & event.keys():
         event[key] = "[redacted]"
     return event
+
+
+class _CalmCoordinatorWait(logging.Filter):
+    """Says "waiting for the group coordinator" at info level where aiokafka says "Group
+    Coordinator Request failed" at error level for an error it retries by itself (at every
+    start against a fresh broker): an error line there alarms every newcomer and pages no one
+    usefully. A coordinator that never comes shows as consumers not ready (/readyz) and lag."""
+
+    def __init__(self, threshold: int) -> None:
+        super().__init__()
+        self.threshold = threshold
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        if not (args and isinstance(args[0], _COORDINATOR_STARTING)):
+            return True
+        record.levelno, record.levelname = logging.INFO, "INFO"
+        record.msg = "waiting for the consumer group's coordinator (normal while the broker " \
+                     "starts; retrying): %s"
+        return self.threshold <= logging.INFO
+
+
+def _calm_coordinator_waits(level: str) -> None:
+    logger = logging.getLogger(COORDINATOR_LOGGER)
+    for old in [f for f in logger.filters if isinstance(f, _CalmCoordinatorWait)]:
+        logger.removeFilter(old)
+    logger.addFilter(_CalmCoordinatorWait(logging.getLevelName(level.upper())))
 
 
 def configure_logging(
@@ -54,3 +93,4 @@ def configure_logging(
     framework = logging.getLogger("faststream")
     framework.handlers[:] = [handler]
     framework.setLevel(logging.WARNING)
+    _calm_coordinator_waits(level)

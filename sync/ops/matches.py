@@ -18,11 +18,12 @@ from typing import Annotated, Any, Literal
 import asyncpg
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from sync.events import Source
 from sync.mapping.matches import TYPE_ACCEPTED, TYPE_REJECTED, TYPE_SPLIT
 from sync.ops.cli import fail, settings
+from sync.ops.ids import IdProblem, is_id_text, resolve_fiche, resolve_id
+from sync.ops.listing import print_rows
 from sync.ops.publish import publish_with_own_producer
 from sync.ops.status import run_ops
 from sync.settings import Settings
@@ -95,17 +96,17 @@ def list_command(
         sys.stdout.write(json.dumps([row.as_json() for row in rows], ensure_ascii=False,
                                     indent=2) + "\n")
         return
-    table = Table("id", "record", "fiche", "score", "why", "since",
-                  title=f"{len(rows)} candidate(s) waiting for review")
+    listing = []
     for row in rows:
         listed = row.as_json()
         why = ", ".join(f"{p['feature']} {p['level']}" for p in row.parts
                         if p["level"] != "missing")
-        table.add_row(str(row.id), f"{row.source.value} {row.record_id}\n{listed['record']}",
-                      f"{row.fiche_id}\n{row.fiche_display}", f"{row.score:g}", why,
-                      row.created_at.isoformat()[:19])
+        listing.append((str(row.id), f"{row.source.value} {row.record_id}\n{listed['record']}",
+                        f"{row.fiche_id}\n{row.fiche_display}", f"{row.score:g}", why,
+                        row.created_at.isoformat()[:19]))
     console = Console()
-    console.print(table)
+    print_rows(console, f"{len(rows)} candidate(s) waiting for review",
+               ("match", "record", "fiche", "score", "why", "since"), listing)
     if len(rows) == limit:
         console.print(f"(the first {limit}; use --limit to see more)")
 
@@ -135,16 +136,25 @@ def reindex_command(
     Console().print(f"reindexed {count} fiche(s)", highlight=False)
 
 
+async def _candidate(store: MatchStore, match: str) -> CandidateRow | None:
+    """The candidate ``match`` (an id or its start) names; :class:`IdProblem` if none."""
+    return await store.candidate(await resolve_id(store.conn, "match_candidate", match,
+                                                  "match candidate"))
+
+
 def _decide(match: str, editor: str, decision: Literal["accept", "reject"]) -> None:
-    try:
-        match_id = uuid.UUID(match)
-    except ValueError:
-        raise typer.BadParameter(f"{match!r} is not a match id (a UUID)", param_hint="ID") from None
+    if not is_id_text(match):
+        raise typer.BadParameter(f"{match!r} is not a match id (a UUID) nor its start",
+                                 param_hint="ID")
     who = _editor(editor)
     config = settings()
-    row: CandidateRow | None = run_ops(lambda: _read(config, lambda s: s.candidate(match_id)))
+    try:
+        row: CandidateRow | None = run_ops(lambda: _read(config, lambda s: _candidate(s, match)))
+    except IdProblem as problem:
+        fail(str(problem))
     if row is None:
-        fail(f"no match candidate {match_id}")
+        fail(f"no match candidate {match}")
+    match_id = row.id
     if row.status != "pending":
         fail(f"match candidate {match_id} is {row.status}, not pending")
     event = decision_event(row, decision, who)
@@ -155,7 +165,8 @@ def _decide(match: str, editor: str, decision: Literal["accept", "reject"]) -> N
 
 @matches_app.command("accept")
 def accept_command(
-    match: Annotated[str, typer.Argument(metavar="ID", help="The match candidate's id.")],
+    match: Annotated[str, typer.Argument(
+        metavar="ID", help="The match candidate's id, or enough of its start.")],
     editor: Editor,
 ) -> None:
     """The record is this fiche: link it (its values and identifiers join the fiche)."""
@@ -164,46 +175,50 @@ def accept_command(
 
 @matches_app.command("reject")
 def reject_command(
-    match: Annotated[str, typer.Argument(metavar="ID", help="The match candidate's id.")],
+    match: Annotated[str, typer.Argument(
+        metavar="ID", help="The match candidate's id, or enough of its start.")],
     editor: Editor,
 ) -> None:
     """The record is not this fiche: never propose the pair again."""
     _decide(match, editor, "reject")
 
 
-async def _linked(config: Settings, fiche_id: uuid.UUID, source: Source, record_id: str,
-                  ) -> str | None:
-    """None when the record can be split off the fiche, else why not."""
-    async def check(store: MatchStore) -> str | None:
+async def _linked(config: Settings, fiche: str, source: Source, record_id: str,
+                  ) -> tuple[uuid.UUID | None, str | None]:
+    """The fiche ``fiche`` names, and None when the record can be split off it, else why not."""
+    async def check(store: MatchStore) -> tuple[uuid.UUID | None, str | None]:
+        try:
+            fiche_id = await resolve_fiche(store.conn, fiche)
+        except IdProblem as problem:
+            return None, str(problem)
         if await store.link_of(fiche_id, source, record_id) is not None:
-            return None
+            return fiche_id, None
         exists = await fiche_exists(store.conn, fiche_id)
-        return (f"{source.value} record {record_id} was not linked to fiche {fiche_id} by "
-                "matching" if exists else f"no fiche {fiche_id}")
-    result: str | None = await _read(config, check)
+        return fiche_id, (f"{source.value} record {record_id} was not linked to fiche "
+                          f"{fiche_id} by matching" if exists else f"no fiche {fiche_id}")
+    result: tuple[uuid.UUID | None, str | None] = await _read(config, check)
     return result
 
 
 def split_command(
-    fiche: Annotated[str, typer.Argument(metavar="FICHE_ID", help="The fiche's id.")],
+    fiche: Annotated[str, typer.Argument(
+        metavar="FICHE_ID", help="The fiche's id, or enough of its start.")],
     record: Annotated[str, typer.Option(
         help="The linked record, SOURCE:RECORD_ID (cobrha:professional:18749704).")],
     editor: Editor,
 ) -> None:
     """Undo a wrong link: the record and its identifiers leave the fiche for a new one."""
-    try:
-        fiche_id = uuid.UUID(fiche)
-    except ValueError:
-        raise typer.BadParameter(f"{fiche!r} is not a fiche id (a UUID)",
-                                 param_hint="FICHE_ID") from None
+    if not is_id_text(fiche):
+        raise typer.BadParameter(f"{fiche!r} is not a fiche id (a UUID) nor its start",
+                                 param_hint="FICHE_ID")
     source_text, _, record_id = record.partition(":")
     if source_text not in ("cobrha", "kbo", "association") or not record_id:
         raise typer.BadParameter("give SOURCE:RECORD_ID with SOURCE cobrha, kbo or association",
                                  param_hint="--record")
     source, who, config = Source(source_text), _editor(editor), settings()
-    problem = run_ops(lambda: _linked(config, fiche_id, source, record_id))
-    if problem is not None:
-        fail(problem)
+    fiche_id, problem = run_ops(lambda: _linked(config, fiche, source, record_id))
+    if problem is not None or fiche_id is None:
+        fail(problem or f"no fiche {fiche}")
     event = split_event(fiche_id, source, record_id, who)
     run_ops(lambda: _publish(config, event))
     Console().print(f"published {TYPE_SPLIT} {event['id']}: {source.value} record {record_id} "

@@ -5,9 +5,23 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 __all__ = [
-    "APPLY_LATENCY", "CONSUMED", "CONSUMER_LAG", "DEAD_LETTERS", "EVENT_AGE", "FICHES",
-    "LAST_APPLY", "OPEN_CONFLICTS", "OUTBOX_BACKLOG", "OUTBOX_OLDEST_AGE", "OUTCOMES",
-    "PUBLISHED", "READY", "RETRIES", "RETRYING", "RETRY_OPERATIONS",
+    "APPLY_LATENCY",
+    "CONSUMED",
+    "CONSUMER_LAG",
+    "DEAD_LETTERS",
+    "EVENT_AGE",
+    "FICHES",
+    "IDENTITY_CONFLICTS",
+    "LAST_APPLY",
+    "OPEN_CONFLICTS",
+    "OUTBOX_BACKLOG",
+    "OUTBOX_OLDEST_AGE",
+    "OUTCOMES",
+    "PUBLISHED",
+    "READY",
+    "RETRIES",
+    "RETRYING",
+    "RETRY_OPERATIONS",
 ]
 
 CONSUMED = Counter(
@@ -51,3 +65,8 @@ RETRY_OPERATIONS = ("apply", "database-connect", "dlq-publish", "ensure-topics",
 for _operation in RETRY_OPERATIONS:
     RETRIES.labels(_operation)
     RETRYING.labels(_operation)
+
+IDENTITY_CONFLICTS = Counter(
+    "sksync_identity_conflicts_total",
+    "Records refused (dead-lettered) because their identifiers name two people: a fiche found "
+    "through a shared identifier (an SSIN) holds another NIHII person number.", ["source"])

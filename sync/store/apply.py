@@ -14,8 +14,10 @@ from sync.errors import PermanentError, TransientError
 from sync.events import FicheUpdate, UpdateAction, derived_id
 from sync.matching import Weights, default_weights, is_matchable
 from sync.merge import FicheState, merge, new_state
+from sync.ops import metrics
 from sync.policy import Policy
 from sync.store.fiches import Conn, FicheRepository
+from sync.store.identity import IDENTITY_CONFLICT, check_identity
 from sync.store.linking import Held, Link, Linker
 from sync.store.match_batch import BatchMatchStore
 from sync.store.uow import UnitOfWork
@@ -105,7 +107,11 @@ class Applier:
                 return await self._apply_batch(updates, batched=True)
             except _Rejected:
                 pass
-        return await self._apply_batch(updates, batched=False)
+        results = await self._apply_batch(updates, batched=False)
+        for result in results:  # counted once the outcome is final (after the commit)
+            if result.error is not None and result.error.reason == IDENTITY_CONFLICT:
+                metrics.IDENTITY_CONFLICTS.labels(result.update.source.value).inc()
+        return results
 
     async def _apply_batch(
         self, updates: Sequence[FicheUpdate], *, batched: bool,
@@ -257,6 +263,7 @@ class Applier:
         if update.fiche_id is not None:
             return update.fiche_id
         matches = await repo.find(update.identifiers)
+        await check_identity(repo, update, matches)
         if matches:
             # Several fiches share this record's identifiers: the oldest id wins, the
             # record's other identifiers stay where they are (linking is a review matter).

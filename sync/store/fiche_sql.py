@@ -105,19 +105,21 @@ WHERE f.id = u.id
 """
 #: Values grouped by what they share (fiche, source record, version, times): each group's
 #: values come as one JSON object, ``{field: value}``, so that a CoBRHA professional's dozen
-#: values cost the driver seven arguments instead of ninety-six.
+#: values cost the driver eight arguments instead of ninety-six; the texts as given
+#: (``{field: text}``, mostly empty) come the same way.
 UPSERT_VALUES = """
 INSERT INTO field_value (fiche_id, field, source, record_id, value, source_version, observed_at,
-                         verified_at)
+                         verified_at, as_given)
 SELECT u.fiche_id, v.field, u.source, u.record_id, v.value, u.source_version, u.observed_at,
-       u.verified_at
+       u.verified_at, u.given::jsonb -> v.field
 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::timestamptz[],
-            $6::timestamptz[], $7::text[])
-     AS u(fiche_id, source, record_id, source_version, observed_at, verified_at, doc)
+            $6::timestamptz[], $7::text[], $8::text[])
+     AS u(fiche_id, source, record_id, source_version, observed_at, verified_at, doc, given)
 CROSS JOIN LATERAL jsonb_each(u.doc::jsonb) AS v(field, value)
 ON CONFLICT (fiche_id, field, source, record_id) DO UPDATE
 SET value = EXCLUDED.value, source_version = EXCLUDED.source_version,
-    observed_at = EXCLUDED.observed_at, verified_at = EXCLUDED.verified_at
+    observed_at = EXCLUDED.observed_at, verified_at = EXCLUDED.verified_at,
+    as_given = EXCLUDED.as_given
 """
 DELETE_VALUES = """
 DELETE FROM field_value AS f

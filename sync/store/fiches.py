@@ -82,9 +82,14 @@ def _grouped_values(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """``field_value`` rows, one per (fiche, source, record, version, observed, verified), with
     their values as one JSON object (see :data:`UPSERT_VALUES`)."""
     groups: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for fid, field, source, record_id, value, version, observed, verified in rows:
-        groups.setdefault((fid, source, record_id, version, observed, verified), {})[field] = value
-    return [(*shared, dumps(values)) for shared, values in groups.items()]
+    given: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for fid, field, source, record_id, value, version, observed, verified, as_given in rows:
+        shared = (fid, source, record_id, version, observed, verified)
+        groups.setdefault(shared, {})[field] = value
+        if as_given is not None:
+            given.setdefault(shared, {})[field] = as_given
+    return [(*shared, dumps(values), dumps(given.get(shared, {})))
+            for shared, values in groups.items()]
 
 
 class FicheRepository:
@@ -180,9 +185,10 @@ class FicheRepository:
                 visible=json.loads(row["visible"]), verified_at=row["verified_at"],
             )
         for value in await self.conn.fetch(SELECT_VALUES, present):
+            given = value["as_given"]
             entry = Provenance(value["field"], Source(value["source"]), value["record_id"],
                                json.loads(value["value"]), value["source_version"],
-                               value["observed_at"])
+                               value["observed_at"], None if given is None else json.loads(given))
             states[value["fiche_id"]].provenance[entry.key] = entry
         for pin in await self.conn.fetch(SELECT_PINS, present):
             review = pin["review_after"]
@@ -269,7 +275,7 @@ class FicheRepository:
         for p in decision.provenance_upserts:
             verified = p.observed_at if p.source in (Source.COBRHA, Source.KBO) else None
             row = (fid, p.field, p.source.value, p.record_id, p.value, p.source_version,
-                   p.observed_at, verified)
+                   p.observed_at, verified, p.as_given)
             self._values.append(("upsert", (fid, p.field, p.source.value, p.record_id), row))
         for field, value_source, value_record in decision.provenance_deletes:
             self._values.append(("delete", (fid, field, value_source.value, value_record), None))
@@ -409,7 +415,7 @@ class FicheRepository:
         if deleted:
             combined.add(DELETE_VALUES, *_columns(deleted, 4))
         if written:
-            combined.add(UPSERT_VALUES, *_columns(_grouped_values(written), 7))
+            combined.add(UPSERT_VALUES, *_columns(_grouped_values(written), 8))
         if self._fiches:
             fiches = list(self._fiches.values())
             self._fiches.clear()

@@ -253,7 +253,8 @@ class Linker:
             update_id=derived_id("split-restore", str(update.update_id)), origin=update.origin,
             source=split.source, record_id=split.record_id, source_version=version,
             observed_at=observed, kind=state.kind, fiche_id=new_id, identifiers=tuple(moving),
-            fields={p.field: p.value for p in sorted(entries, key=lambda p: p.field)})
+            fields={p.field: p.value for p in sorted(entries, key=lambda p: p.field)},
+            as_given={p.field: p.as_given for p in entries if p.as_given is not None})
         await applier.write(repo, new_state(new_id, state.kind), restore, self)
         now = self._clock()
         await self.store.mark_split(link, new_id, split.editor, now)

@@ -8,17 +8,26 @@ from typing import Any
 
 import asyncpg
 
-__all__ = ["counts", "fiche_report"]
+__all__ = ["Conn", "counts", "fiche_report", "ids_between"]
+
+#: A connection, or one of a pool.
+Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
 FICHE = "SELECT * FROM fiche WHERE id = $1"
 FICHE_BY_IDENTIFIER = "SELECT fiche_id FROM fiche_identifier WHERE type = $1 AND value = $2"
 IDENTIFIERS = "SELECT type, value FROM fiche_identifier WHERE fiche_id = $1 ORDER BY type, value"
 PROVENANCE = """
-SELECT field, source, record_id, value, source_version, observed_at, verified_at
+SELECT field, source, record_id, value, source_version, observed_at, verified_at, as_given
 FROM field_value WHERE fiche_id = $1 ORDER BY field, source, record_id
 """
 PINS = "SELECT * FROM pin WHERE fiche_id = $1 ORDER BY field"
 CONFLICTS = "SELECT * FROM conflict WHERE fiche_id = $1 ORDER BY raised_at"
+#: Ids in a range, for an id given by its start (a uuid's order is its hex text's order, so the
+#: primary key's index answers); two are enough to know it is ambiguous.
+IDS_BETWEEN = {
+    table: f"SELECT id FROM {table} WHERE id BETWEEN $1 AND $2 ORDER BY id LIMIT 2"  # noqa: S608 -- table names from the literal tuple below, never input
+    for table in ("conflict", "match_candidate", "fiche")
+}
 COUNTS = """
 SELECT (SELECT count(*) FROM fiche) AS fiches,
        (SELECT count(*) FROM fiche WHERE version > 1) AS updated_fiches,
@@ -30,8 +39,9 @@ SELECT (SELECT count(*) FROM fiche) AS fiches,
 """
 
 
-async def resolve_fiche_id(conn: asyncpg.Connection, ref: str) -> uuid.UUID | None:
-    """A fiche id from a UUID or a ``TYPE:VALUE`` identifier (``NIHII-PERSON:18749704``)."""
+async def resolve_fiche_id(conn: Conn, ref: str) -> uuid.UUID | None:
+    """A fiche id from a UUID or a ``TYPE:VALUE`` identifier (``NIHII-PERSON:18749704``).
+    (A start of an id is the CLI's matter: :func:`sync.ops.ids.resolve_id`.)"""
     try:
         return uuid.UUID(ref)
     except ValueError:
@@ -53,6 +63,7 @@ async def fiche_report(conn: asyncpg.Connection, fiche_id: uuid.UUID) -> dict[st
             "value": json.loads(item["value"]), "sourceVersion": item["source_version"],
             "observedAt": item["observed_at"].isoformat(),
             "verifiedAt": item["verified_at"].isoformat() if item["verified_at"] else None,
+            **({"asGiven": json.loads(item["as_given"])} if item["as_given"] else {}),
         })
     pins = {p["field"]: {"value": json.loads(p["value"]), "author": p["author"],
                          "role": p["role"], "reason": p["reason"],
@@ -81,6 +92,13 @@ async def _related(conn: asyncpg.Connection, visible: dict[str, Any]) -> dict[st
         return {}
     found = await conn.fetchval(FICHE_BY_IDENTIFIER, link.get("type"), link.get("value"))
     return {"practiceOf": str(found) if found else None}
+
+
+async def ids_between(
+    conn: Conn, table: str, low: uuid.UUID, high: uuid.UUID,
+) -> list[uuid.UUID]:
+    """At most two ids of ``table`` (conflict, match_candidate or fiche) from low to high."""
+    return [row["id"] for row in await conn.fetch(IDS_BETWEEN[table], low, high)]
 
 
 async def counts(conn: asyncpg.Connection) -> dict[str, int]:

@@ -119,3 +119,17 @@ async def test_bad_dlq_arguments_are_one_explanation_and_a_nonzero_exit(
     assert "no such dead letter" in missing.stderr
     for result in (unknown_topic, malformed, missing):
         assert "Traceback" not in result.output
+
+
+async def test_a_start_of_a_dead_letter_id_that_several_share_is_one_line_and_sends_nothing(
+    service: Service, settings: Settings,
+) -> None:
+    """``dlq replay`` takes the start of an id only when one letter has it (unit-tested in
+    tests/unit/test_cli_ids.py); a start three letters share is one line saying so."""
+    dlq = await three_dead_letters(settings)
+    ambiguous = await sksync(settings, "dlq", "replay", f"{dlq}:")
+    assert ambiguous.exit_code == 1, ambiguous.output
+    assert ambiguous.stderr.count("\n") == 1
+    assert "starts 3 dead letter ids" in ambiguous.stderr
+    done = await sksync(settings, "dlq", "replay", "--topic", dlq)
+    assert "replayed 3 dead letter(s); skipped 0 already replayed" in done.stdout

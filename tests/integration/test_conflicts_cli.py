@@ -136,3 +136,67 @@ async def test_bad_resolve_arguments_are_explained_without_a_traceback(
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     assert isinstance(result.exception, SystemExit)  # a usage error, not a crash
+
+
+async def test_in_80_columns_conflicts_list_shows_whole_ids_that_resolve_takes(
+    settings: Settings, pg_conn: asyncpg.Connection,
+) -> None:
+    """An operator's narrow terminal: every id is printed whole (no ellipsis), and the
+    start of one is enough for ``conflicts resolve``."""
+    fiche_id = await a_fiche_with_a_pinned_phone(pg_conn)
+    conflict_id = await a_conflict(pg_conn, fiche_id)
+    text = await sksync(settings, "conflicts", "list", columns=80)
+    assert text.exit_code == 0, text.output
+    assert str(conflict_id) in text.stdout
+    assert str(fiche_id) in text.stdout
+    assert "…" not in text.stdout
+    assert max(len(line) for line in text.stdout.splitlines()) <= 80
+    done = await sksync(settings, "conflicts", "resolve", str(conflict_id)[:8], "--keep",
+                        "--editor", "els@sel.be")
+    assert done.exit_code == 0, done.output
+    async with TopicReader(settings, settings.topics.name("manual_edit")) as topic:
+        [event] = await topic.until(lambda values: len(values) >= 1, what="the decision")
+    assert event["data"]["conflictId"] == str(conflict_id)
+
+
+async def test_an_ambiguous_or_unknown_id_start_is_one_line(
+    settings: Settings, pg_conn: asyncpg.Connection,
+) -> None:
+    """Two conflicts starting alike: their common start is refused in one line naming the
+    problem; so is a start no conflict has. Nothing is published."""
+    fiche_id = await a_fiche_with_a_pinned_phone(pg_conn)
+    for last in ("1", "2"):
+        await pg_conn.execute(
+            "INSERT INTO conflict (id, fiche_id, field, candidate, source, record_id, status)"
+            " VALUES ($1, $2, 'contact.phone', '\"+3255999999\"', 'cobrha', 'p:1', 'open')",
+            uuid.UUID(f"abcdef01-0000-4000-8000-00000000000{last}"), fiche_id)
+    for start, message in [("abcdef01", "more than one conflict"), ("abcdef02", "no conflict"),
+                           ("ABCDEF01-0000-4000-8000-000000000002", None)]:
+        result = await sksync(settings, "conflicts", "resolve", start, "--keep",
+                              "--editor", "els@sel.be")
+        if message is None:  # a whole id, in capitals, is an id
+            assert result.exit_code == 0, result.output
+            continue
+        assert result.exit_code == 1, result.output
+        assert result.stderr.count("\n") == 1
+        assert message in result.stderr
+    fiche = await sksync(settings, "conflicts", "list", "--fiche", str(fiche_id)[:6], "--json")
+    assert fiche.exit_code == 0, fiche.output
+    assert len(json.loads(fiche.stdout)) == 2
+
+
+async def test_fiche_show_names_the_pin_as_the_source_and_the_sources_value_beside_it(
+    settings: Settings, pg_conn: asyncpg.Connection,
+) -> None:
+    """A pinned phone comes from the pin, not from CoBRHA; CoBRHA's own number is beside it."""
+    fiche_id = await a_fiche_with_a_pinned_phone(pg_conn)
+    await pg_conn.execute(
+        "INSERT INTO field_value (fiche_id, field, source, record_id, value, source_version,"
+        " observed_at) VALUES ($1, 'contact.phone', 'cobrha', 'professional:18749704', $2, 3,"
+        " now())", fiche_id, json.dumps(PHONE_CANDIDATE))
+    shown = await sksync(settings, "fiche", "show", str(fiche_id)[:8], columns=120)
+    assert shown.exit_code == 0, shown.output
+    [line] = [row for row in shown.stdout.splitlines() if "contact.phone" in row]
+    assert PHONE_PINNED in line
+    assert "pin: els@sel.be (editor)" in line
+    assert f'cobrha v3: "{PHONE_CANDIDATE}"' in line

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import asyncpg
 
 from sync.matching.evaluate import evaluate
 from sync.settings import Settings
+from tests.support.builders import nihii, professional
 from tests.support.cli import sksync
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "matching"
@@ -57,3 +59,45 @@ async def test_reindex_rebuilds_the_profiles_and_keys_of_every_fiche(
     assert f"reindexed {fiches} fiche(s)" in done.stdout
     assert await pg_conn.fetchval("SELECT count(*) FROM match_profile") == fiches
     assert await pg_conn.fetchval("SELECT count(*) FROM match_key") == keys
+
+
+EXPORT = """\
+id,kind,first_name,last_name,name,profession,street,house_number,zip_code,municipality,\
+phone,email,kbo_number
+SK-1,person,An,Peeters,,huisarts,Kerkstraat,12,9700,Oudenaarde,055/11.22.33,,
+SK-2,person,Els,Wouters,,thuisverpleegkundige,Kerkstraat,12,9600,Ronse,055/44.55.66,,
+SK-3,person,Jan,Claes,,arts,Kerkstraat,12,8500,Kortrijk,056/12.34.56,,
+SK-4,person,Mia,Maes,,astroloog,,,,,,,
+SK-5,person,Tom,Maes,,astroloog,,,,,,,
+SK-6,person,Lot,Maes,,kruidendokter,,,,,,,
+"""
+
+
+async def test_link_initial_notices_only_professions_that_changed_and_counts_refused_labels(
+    settings: Settings, pg_conn: asyncpg.Connection, tmp_path: Path,
+) -> None:
+    """Three hand-made fiches link to their CoBRHA records. Two typed the profession CoBRHA
+    has (one as thuisverpleegkundige): no notice; one typed arts where CoBRHA says huisarts:
+    one ManualEditSuperseded. Unknown labels are counted at the end of the run."""
+    export = tmp_path / "export.csv"
+    export.write_text(EXPORT, encoding="utf-8")
+    records = tmp_path / "records.jsonl"
+    records.write_text("".join(json.dumps(event) + "\n" for event in (
+        professional(nihii(), first="An", last="Peeters", code="GENERAL_PRACTITIONER",
+                     zip_code="9700", municipality="Oudenaarde", phone="+3255112233"),
+        professional(nihii("4"), first="Els", last="Wouters", code="NURSE", zip_code="9600",
+                     municipality="Ronse", phone="+3255445566"),
+        professional(nihii(), first="Jan", last="Claes", code="GENERAL_PRACTITIONER",
+                     zip_code="8500", municipality="Kortrijk", phone="+3256123456"),
+    )), encoding="utf-8")
+    done = await sksync(settings, "link-initial", str(export), "--records", str(records))
+    assert done.exit_code == 0, done.output
+    assert figure(done.stdout, "fiches from the export, created") == 3
+    assert figure(done.stdout, "source records linked automatically") == 3
+    notices = await pg_conn.fetch(
+        "SELECT payload->'data'->>'field' AS field FROM outbox WHERE payload->>'type' ="
+        " 'be.socialekaart.notification.manual-edit-superseded'")
+    assert [row["field"] for row in notices] == ["professions"]
+    assert figure(done.stdout, "3 row(s) refused for") == 2
+    assert re.search(r"astroloog\s*│\s*2\b", done.stdout), done.stdout
+    assert re.search(r"kruidendokter\s*│\s*1\b", done.stdout), done.stdout

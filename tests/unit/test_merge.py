@@ -176,6 +176,26 @@ def test_an_authoritative_source_overriding_a_hand_made_value_is_announced() -> 
     assert [n.type for n in decision.notifications] == ["manual-edit-superseded"]
 
 
+def test_an_authoritative_source_confirming_a_hand_made_profession_is_not_announced() -> None:
+    """CoBRHA giving the code typed by hand (with its NIHII number and licence besides) changes
+    nothing an editor typed: no ManualEditSuperseded notice."""
+    typed = {"code": "GENERAL_PRACTITIONER", "nl": "huisarts"}
+    state = run(update(Source.MANUAL, 1, {"professions": [typed]}, record="fiche"))
+    register = {"code": "GENERAL_PRACTITIONER", "nl": "huisarts", "nihii": "18749704477",
+                "licence": {"status": "ACTIVE"}}
+    decision = merge(state, update(Source.COBRHA, 1, {"professions": [register]}), POLICY)
+    assert decision.state.visible["professions"] == [register]
+    assert decision.notifications == []
+
+
+def test_a_profession_added_to_the_hand_made_one_is_announced() -> None:
+    """Two professions where one was typed is a change: one notice."""
+    state = run(update(Source.MANUAL, 1, {"professions": [{"code": "NURSE"}]}, record="fiche"))
+    decision = merge(state, update(Source.COBRHA, 1, {"professions": [
+        {"code": "NURSE", "nihii": "1"}, {"code": "MIDWIFE", "nihii": "2"}]}), POLICY)
+    assert [n.type for n in decision.notifications] == ["manual-edit-superseded"]
+
+
 def test_a_licence_ending_deactivates_the_fiche_with_its_reason() -> None:
     """No active licence left: the fiche becomes inactive, nothing is deleted."""
     state = run(update(Source.COBRHA, 1, {"name.last": "A", "status": {"active": True}}))

@@ -1,0 +1,53 @@
+"""Phone numbers leave mapping in E.164, whatever the source wrote."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sync.cloudevents import CloudEvent
+from sync.mapping import MappingContext, map_event
+from sync.mapping.common import e164
+
+SAMPLES = Path(__file__).resolve().parents[2] / "schemas" / "samples"
+
+
+@pytest.mark.parametrize(("text", "number"), [
+    ("080 18 86 57", "+3280188657"),
+    ("055/11.22.33", "+3255112233"),
+    ("+32 (0)55 11 22 33", "+3255112233"),
+    ("0032 55 11 22 33", "+3255112233"),
+    ("0475 12 34 56", "+32475123456"),
+    ("+31 20 123 4567", "+31201234567"),
+])
+def test_a_number_as_typed_becomes_e164(text: str, number: str) -> None:
+    """Spaces, slashes, dots, a (0) and 0032 are writing, not the number."""
+    assert e164(text) == number
+
+
+@pytest.mark.parametrize("text", ["bel ons", "12", ""])
+def test_text_that_is_no_number_has_no_e164_form(text: str) -> None:
+    assert e164(text) is None
+
+
+def test_kbo_and_cobrha_give_one_value_for_one_number_and_keep_their_own_text() -> None:
+    """The sample hospital: KBO writes ``055 33 61 11``, CoBRHA ``+3255336111``."""
+    updates = {}
+    for file in ("kbo-entity.jsonl", "cobrha-organisation.jsonl"):
+        first = json.loads((SAMPLES / file).read_text(encoding="utf-8").splitlines()[0])
+        [updates[file]] = map_event(CloudEvent.model_validate(first), MappingContext(b"k"))
+    kbo, cobrha = updates["kbo-entity.jsonl"], updates["cobrha-organisation.jsonl"]
+    assert kbo.fields["contact.phone"] == cobrha.fields["contact.phone"] == "+3255336111"
+    assert kbo.as_given == {"contact.phone": "055 33 61 11"}
+    assert cobrha.as_given == {}
+
+
+def test_a_phone_text_that_is_no_number_is_kept_as_the_source_wrote_it() -> None:
+    """Dropping it would hide what the source said; it stays, unchanged."""
+    first = json.loads((SAMPLES / "kbo-entity.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    first["data"]["contacts"] = [{"type": "TEL", "value": "zie website"}]
+    [update] = map_event(CloudEvent.model_validate(first), MappingContext(b"k"))
+    assert update.fields["contact.phone"] == "zie website"
+    assert update.as_given == {}
