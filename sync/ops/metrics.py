@@ -51,3 +51,29 @@ RETRY_OPERATIONS = ("apply", "database-connect", "dlq-publish", "ensure-topics",
 for _operation in RETRY_OPERATIONS:
     RETRIES.labels(_operation)
     RETRYING.labels(_operation)
+
+# -- the relay, the shared producer and retention ---------------------------------------------
+__all__ += [
+    "OUTBOX_PARKED", "OUTBOX_PARKED_ROWS", "PRODUCER_REPLACED", "PRODUCER_UP", "RELAY_ACTIVE",
+    "RETENTION_DELETED", "TABLE_ROWS",
+]
+OUTBOX_PARKED = Counter(
+    "sksync_outbox_parked_total",
+    "Outbox rows parked instead of published: too large for the limit at apply, or refused "
+    "by the broker for what they are (size, topic, authorisation).", ["topic", "reason"])
+OUTBOX_PARKED_ROWS = Gauge(
+    "sksync_outbox_parked_rows", "Outbox rows parked, waiting for an operator.")
+PRODUCER_UP = Gauge(
+    "sksync_producer_up", "1 while this process has a running producer, 0 while it replaces one.")
+PRODUCER_REPLACED = Counter(
+    "sksync_producer_replaced_total",
+    "Producers replaced after a delivery failed for good (the error's type).", ["error"])
+RELAY_ACTIVE = Gauge(
+    "sksync_relay_active", "1 in the one process that holds the relay lock and publishes.")
+RETENTION_DELETED = Counter(
+    "sksync_retention_deleted_total",
+    "Rows deleted for being older than their retention (sent outbox rows, inbox rows).",
+    ["table"])
+TABLE_ROWS = Gauge(
+    "sksync_table_rows", "Rows in a growing table, as PostgreSQL estimates them (pg_class).",
+    ["table"])
