@@ -31,7 +31,7 @@ from sync.ops.status import describe
 from sync.policy import default_policy
 from sync.producers.kafka import SharedProducer, client_options, new_producer
 from sync.producers.login import check_kafka_login
-from sync.producers.relay import OutboxRelay
+from sync.producers.relay import OutboxRelay, retention
 from sync.retry import retry_transient
 from sync.settings import Settings
 from sync.store.apply import OUTBOX_CHANNEL, Applier
@@ -158,15 +158,18 @@ class Service:
         context = MappingContext(ssin_secret=settings.ssin_secret.get_secret_value().encode())
         stages = Stages(
             source=SourceStage(settings, self._producer, context),
-            apply=ApplyStage(settings, Applier(self._pool, default_policy(), names),
-                             self._producer),
+            apply=ApplyStage(settings, Applier(
+                self._pool, default_policy(), names,
+                max_event_bytes=settings.outbox_max_event_bytes), self._producer),
         )
         self._broker = build_broker(settings, stages)
         await self._broker.start()
         if settings.runs("relay"):
             relay = OutboxRelay(settings.database_url, self._producer,
                                 batch_size=settings.relay_batch_size,
-                                poll_interval_s=settings.relay_poll_interval_s)
+                                poll_interval_s=settings.relay_poll_interval_s,
+                                session_timeout_s=settings.relay_session_timeout_s,
+                                retention=retention(settings))
             self._tasks.append(asyncio.create_task(relay.run(), name="relay"))
         if settings.runs("apply"):
             self._tasks.append(asyncio.create_task(self._verification_loop(),

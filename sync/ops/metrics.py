@@ -59,10 +59,12 @@ __all__ += [
 ]
 OUTBOX_PARKED = Counter(
     "sksync_outbox_parked_total",
-    "Outbox rows parked instead of published: too large for the limit at apply, or refused "
-    "by the broker for what they are (size, topic, authorisation).", ["topic", "reason"])
+    "Outbox rows the broker refused for what they are (size, topic, authorisation), parked "
+    "by the relay.", ["topic", "reason"])
 OUTBOX_PARKED_ROWS = Gauge(
-    "sksync_outbox_parked_rows", "Outbox rows parked, waiting for an operator.")
+    "sksync_outbox_parked_rows",
+    "Outbox rows parked (refused by the broker, or too large to send when written), waiting "
+    "for an operator.")
 PRODUCER_UP = Gauge(
     "sksync_producer_up", "1 while this process has a running producer, 0 while it replaces one.")
 PRODUCER_REPLACED = Counter(

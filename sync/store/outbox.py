@@ -1,0 +1,96 @@
+"""Outbox rows: how large an event may be, and the SQL of the relay and of retention.
+
+An event whose published form would pass :data:`MAX_EVENT_BYTES` is written *parked*: it is
+kept, with the reason, and never sent (the broker would refuse it, and a refused row must not
+hold back the rows after it). Operators see it in ``sksync status``, the
+``sksync_outbox_parked_rows`` gauge and an alert.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+
+__all__ = [
+    "BACKLOG", "MARK_SENT", "MAX_EVENT_BYTES", "PARK", "PARKED", "SELECT_UNSENT",
+    "TABLE_ESTIMATES", "Retention", "park_reason", "published_size",
+]
+
+Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
+
+#: The broker's default limit (``message.max.bytes``, 1,048,588) and the producer's request
+#: limit (1,048,576), less room for the key, the headers and the record batch's framing.
+MAX_EVENT_BYTES = 1_000_000
+
+SELECT_UNSENT = """
+SELECT id, event_id, topic, key, payload::text AS payload, payload->>'type' AS type FROM outbox
+WHERE sent_at IS NULL AND parked_at IS NULL ORDER BY id LIMIT $1
+"""
+MARK_SENT = "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])"
+PARK = "UPDATE outbox SET parked_at = now(), park_reason = $2 WHERE id = $1"
+BACKLOG = """
+SELECT count(*) AS rows, extract(epoch FROM now() - min(created_at)) AS oldest
+FROM outbox WHERE sent_at IS NULL AND parked_at IS NULL
+"""
+#: One bounded batch each: short transactions, short locks, however much is due.
+DELETE_SENT = """
+DELETE FROM outbox WHERE id IN (
+    SELECT id FROM outbox WHERE sent_at < now() - make_interval(secs => $1) LIMIT $2)
+"""
+DELETE_INBOX = """
+DELETE FROM inbox WHERE (source, event_id) IN (
+    SELECT source, event_id FROM inbox
+    WHERE processed_at < now() - make_interval(secs => $1) LIMIT $2)
+"""
+#: Parked rows by reason, for ``sksync status`` (the reason's first word: its kind).
+PARKED = """
+SELECT split_part(park_reason, ':', 1) AS reason, count(*) AS rows FROM outbox
+WHERE parked_at IS NOT NULL AND sent_at IS NULL GROUP BY 1 ORDER BY 1
+"""
+#: PostgreSQL's own estimate (as of the last vacuum or analyze): a count(*) reads the table.
+TABLE_ESTIMATES = """
+SELECT relname AS name, greatest(reltuples, 0)::bigint AS rows FROM pg_class
+WHERE relname IN ('outbox', 'inbox') AND relkind = 'r'
+  AND relnamespace = 'public'::regnamespace
+"""
+
+
+def published_size(payload: str) -> int:
+    """An upper bound of the bytes the relay publishes for ``payload`` (compact JSON).
+
+    The relay sends PostgreSQL's rendering of the stored ``jsonb``, which puts a space after
+    every ``:`` and ``,``: counting each of those characters once more never falls short.
+    """
+    return len(payload.encode()) + payload.count(",") + payload.count(":")
+
+
+def park_reason(payload: str, limit: int = MAX_EVENT_BYTES) -> str | None:
+    """Why ``payload`` must be parked rather than published, or ``None``."""
+    if 6 * len(payload) <= limit:  # at most 4 bytes a character, plus 2 for the spaces
+        return None
+    size = published_size(payload)
+    return f"too-large: {size} bytes, over the limit of {limit}" if size > limit else None
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long sent outbox rows and inbox rows are kept, and how they are deleted."""
+
+    outbox_s: float
+    inbox_s: float
+    interval_s: float = 300.0
+    batch_size: int = 5000
+
+    async def delete_step(self, conn: Conn) -> dict[str, int]:
+        """Delete one bounded batch of each table (each statement its own transaction);
+        how many rows each lost. A full batch means that more may be due."""
+        return {
+            "outbox": _deleted(await conn.execute(DELETE_SENT, self.outbox_s, self.batch_size)),
+            "inbox": _deleted(await conn.execute(DELETE_INBOX, self.inbox_s, self.batch_size)),
+        }
+
+
+def _deleted(status: str) -> int:
+    """The row count of a ``DELETE n`` command status."""
+    return int(status.rsplit(" ", 1)[-1])
