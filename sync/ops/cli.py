@@ -216,6 +216,9 @@ def build_app() -> typer.Typer:
     from sync.ops.link_initial import link_initial
 
     app.command("link-initial")(link_initial)
+    from sync.ops.outbox_cli import outbox_app
+
+    app.add_typer(outbox_app, name="outbox")
     return app
 
 

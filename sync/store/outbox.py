@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import asyncpg
 
 __all__ = [
-    "BACKLOG", "MARK_SENT", "MAX_EVENT_BYTES", "PARK", "PARKED", "SELECT_UNSENT",
-    "TABLE_ESTIMATES", "Retention", "park_reason", "published_size",
+    "BACKLOG", "LIST_PARKED", "MARK_SENT", "MAX_EVENT_BYTES", "PARK", "PARKED", "RELEASE",
+    "SELECT_UNSENT", "TABLE_ESTIMATES", "Retention", "park_reason", "published_size",
 ]
 
 Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
@@ -47,6 +47,18 @@ DELETE FROM inbox WHERE (source, event_id) IN (
 PARKED = """
 SELECT split_part(park_reason, ':', 1) AS reason, count(*) AS rows FROM outbox
 WHERE parked_at IS NOT NULL AND sent_at IS NULL GROUP BY 1 ORDER BY 1
+"""
+LIST_PARKED = """
+SELECT id, event_id, topic, key, payload->>'type' AS type, parked_at, park_reason,
+       octet_length(payload::text) AS bytes
+FROM outbox WHERE parked_at IS NOT NULL AND sent_at IS NULL ORDER BY id
+"""
+#: Parked rows handed back to the relay (all of them with ``$2``), which sends them next:
+#: their ids are lower than those of the rows waiting, so they go out first.
+RELEASE = """
+UPDATE outbox SET parked_at = NULL, park_reason = NULL
+WHERE parked_at IS NOT NULL AND sent_at IS NULL AND ($2 OR id = ANY($1::bigint[]))
+RETURNING id
 """
 #: PostgreSQL's own estimate (as of the last vacuum or analyze): a count(*) reads the table.
 TABLE_ESTIMATES = """
