@@ -22,7 +22,7 @@ from aiokafka.errors import MessageSizeTooLargeError
 from prometheus_client import REGISTRY
 
 from sync.producers.kafka import SharedProducer, client_options, new_producer
-from sync.producers.relay import OutboxRelay
+from sync.producers.relay import OutboxRelay, retention
 from sync.settings import Settings
 from tests.support.cli import sksync
 from tests.support.kafka import TopicReader
@@ -226,3 +226,45 @@ async def test_another_instance_takes_over_relaying_within_seconds(
         assert logged(standby_log, "relay active")
         assert seconds < SESSION_TIMEOUT_S + 10, seconds
         assert standby.poll() is None
+
+
+async def test_the_relaying_process_deletes_what_is_past_retention_and_reports_table_sizes(
+    settings: Settings, pg_conn: asyncpg.Connection,
+) -> None:
+    """Sent outbox rows and inbox rows older than their retention go, a bounded batch at a
+    time, while the relay keeps publishing; unsent rows stay whatever their age."""
+    topic = settings.topics.name("fiche_event")
+    await pg_conn.execute(
+        "INSERT INTO outbox (event_id, topic, key, payload, created_at, sent_at)"
+        " SELECT gen_random_uuid(), $1, 'old', '{}', now() - interval '9 days',"
+        "  now() - interval '8 days' FROM generate_series(1, 25)", topic)
+    await pg_conn.execute(
+        "INSERT INTO inbox (source, event_id, outcome, processed_at)"
+        " SELECT 's', 'old-' || i, 'applied', now() - interval '31 days'"
+        " FROM generate_series(1, 25) AS i")
+    [fresh] = await add_events(pg_conn, topic, [10])
+    before = REGISTRY.get_sample_value(
+        "sksync_retention_deleted_total", {"table": "outbox"}) or 0.0
+    producer = SharedProducer(lambda: new_producer(settings))
+    await producer.start()
+    relay = OutboxRelay(settings.database_url, producer, poll_interval_s=0.1,
+                        retention=retention(settings.model_copy(
+                            update={"retention_batch_size": 10})))
+    task = asyncio.create_task(relay.run())
+    try:
+        async with TopicReader(settings, topic) as reader:
+            await reader.until(lambda v: fresh in {e.get("id") for e in v}, what="the event")
+        deadline = time.monotonic() + 30
+        while await pg_conn.fetchval("SELECT count(*) FROM inbox") > 0:
+            assert time.monotonic() < deadline, "old inbox rows still there after 30 s"
+            await asyncio.sleep(0.05)
+        await until_unsent(pg_conn, 0)
+        left = await pg_conn.fetch("SELECT key FROM outbox")
+        assert [row["key"] for row in left] == ["f-1"]  # the event just sent stays
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await producer.stop()
+    after = REGISTRY.get_sample_value("sksync_retention_deleted_total", {"table": "outbox"})
+    assert after == before + 25

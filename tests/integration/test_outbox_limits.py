@@ -69,3 +69,15 @@ async def test_retention_deletes_only_sent_outbox_rows_and_inbox_rows_past_their
     assert [r["id"] for r in left] == kept
     assert not set(old_sent) & {r["id"] for r in left}
     assert await pg_conn.fetchval("SELECT array_agg(event_id) FROM inbox") == ["new"]
+
+
+async def test_status_reports_the_size_of_outbox_and_inbox_as_postgresql_estimates_it(
+    pg_conn: asyncpg.Connection,
+) -> None:
+    """Estimates from pg_class (no count(*) over a large table), as of the last analyze."""
+    for _ in range(3):
+        await add_outbox_row(pg_conn, sent_days_ago=None)
+    await pg_conn.execute("INSERT INTO inbox (source, event_id, outcome) VALUES ('s', 'e', 'x')")
+    await pg_conn.execute("ANALYZE outbox, inbox")
+    figures = await database_figures(pg_conn)
+    assert figures["tableRowsEstimate"] == {"outbox": 3, "inbox": 1}
