@@ -76,7 +76,8 @@ class OutboxRelay:
         self._url = database_url
         self._producer = producer
         self._batch = batch_size
-        self._poll = poll_interval_s
+        # The session must never look idle while the relay works (session_settings).
+        self._poll = min(poll_interval_s, session_timeout_s / 3)
         self._max_backoff = max_backoff_s
         self._session_timeout = session_timeout_s
         self._retention = retention
@@ -152,7 +153,7 @@ class OutboxRelay:
             return 0
         started = time.perf_counter()
         try:
-            await send_all(self._producer, map(_outgoing, rows))
+            await self._send(conn, [_outgoing(row) for row in rows])
             sent: Sequence[asyncpg.Record] = rows
         except PublishFailed as failure:
             if not failure.refused:
@@ -173,7 +174,7 @@ class OutboxRelay:
         sent = []
         for row in rows:
             try:
-                await send_all(self._producer, [_outgoing(row)])
+                await self._send(conn, [_outgoing(row)])
             except PublishFailed as failure:
                 if not failure.refused:
                     raise
@@ -181,6 +182,19 @@ class OutboxRelay:
             else:
                 sent.append(row)
         return sent
+
+    async def _send(self, conn: asyncpg.Connection, messages: list[Outgoing]) -> None:
+        """Send and wait for the broker, speaking on the session meanwhile: a relay that
+        waits for a slow broker is alive and keeps its lock."""
+        sending = asyncio.ensure_future(send_all(self._producer, messages))
+        try:
+            while not sending.done():
+                await asyncio.wait({sending}, timeout=self._poll)
+                if not sending.done():
+                    await conn.execute("SELECT 1")
+            sending.result()
+        finally:
+            sending.cancel()
 
     @staticmethod
     async def _park(conn: asyncpg.Connection, row: asyncpg.Record, failure: PublishFailed) -> None:
