@@ -28,23 +28,36 @@ import structlog
 from sync.errors import TransientError
 from sync.ops import metrics
 from sync.producers.kafka import Outgoing, Producer, PublishFailed, send_all
+from sync.producers.session import PreparedSession
 from sync.retry import retry_transient
 from sync.settings import Settings
 from sync.store.apply import OUTBOX_CHANNEL as CHANNEL
-from sync.store.outbox import BACKLOG, MARK_SENT, PARK, SELECT_UNSENT, Retention
+from sync.store.outbox import (
+    BACKLOG,
+    DELETE_INBOX,
+    DELETE_SENT,
+    MARK_SENT,
+    PARK,
+    SELECT_UNSENT,
+    Retention,
+)
 
 __all__ = ["OutboxRelay", "retention", "session_settings"]
 
 log = structlog.get_logger(__name__)
 
 RELAY_LOCK_KEY = 0x736B72656C6179  # "skrelay"
+TRY_LOCK = "SELECT pg_try_advisory_lock($1)"
+#: Every statement the relay runs with parameters (see sync/producers/session.py).
+STATEMENTS = (TRY_LOCK, SELECT_UNSENT, MARK_SENT, PARK, BACKLOG, DELETE_SENT, DELETE_INBOX)
 
 
 def session_settings(timeout_s: float) -> dict[str, str]:
     """Server settings that end the relay's session (and so free its lock) about
     ``timeout_s`` after the relay last spoke: an idle-session limit (a frozen or hung relay
-    says nothing; a working one queries at least every poll interval) and TCP keepalives and
-    user timeout (a peer that vanished without closing the connection)."""
+    says nothing; a working one queries at least every poll interval, and never leaves the
+    server waiting in the middle of a statement: :mod:`sync.producers.session`) and TCP
+    keepalives and user timeout (a peer that vanished without closing the connection)."""
     seconds = max(1, int(timeout_s))
     probe = max(1, seconds // 4)
     return {
@@ -97,7 +110,9 @@ class OutboxRelay:
         except Exception as error:
             raise TransientError(f"relay connect: {type(error).__name__}") from error
         try:
-            await self._relay(conn)
+            session = PreparedSession(conn)
+            await session.prepare(STATEMENTS)
+            await self._relay(session)
         except TransientError:
             raise
         except Exception as error:
@@ -110,10 +125,10 @@ class OutboxRelay:
             with contextlib.suppress(Exception):
                 await conn.close(timeout=5)
 
-    async def _relay(self, conn: asyncpg.Connection) -> None:
-        while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", RELAY_LOCK_KEY):
+    async def _relay(self, conn: PreparedSession) -> None:
+        while not await conn.fetchval(TRY_LOCK, RELAY_LOCK_KEY):
             await asyncio.sleep(self._poll)  # another instance relays; stand by
-        await conn.add_listener(CHANNEL, self._on_notify)
+        await conn.conn.add_listener(CHANNEL, self._on_notify)
         metrics.RELAY_ACTIVE.set(1)
         log.info("relay active")
         while True:
@@ -125,7 +140,7 @@ class OutboxRelay:
     def _on_notify(self, *_: object) -> None:
         self._wake.set()
 
-    async def _idle(self, conn: asyncpg.Connection) -> None:
+    async def _idle(self, conn: PreparedSession) -> None:
         row = await conn.fetchrow(BACKLOG)
         assert row is not None  # an aggregate query always returns one row
         metrics.OUTBOX_BACKLOG.set(row["rows"])
@@ -134,7 +149,7 @@ class OutboxRelay:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
 
-    async def _delete_expired(self, conn: asyncpg.Connection) -> bool:
+    async def _delete_expired(self, conn: PreparedSession) -> bool:
         """One bounded retention step when one is due; whether another follows at once."""
         if self._retention is None or time.monotonic() < self._retention_due:
             return False
@@ -147,7 +162,7 @@ class OutboxRelay:
         self._retention_due = time.monotonic() + self._retention.interval_s
         return False
 
-    async def _publish_batch(self, conn: asyncpg.Connection) -> int:
+    async def _publish_batch(self, conn: PreparedSession) -> int:
         rows = await conn.fetch(SELECT_UNSENT, self._batch)
         if not rows:
             return 0
@@ -159,14 +174,14 @@ class OutboxRelay:
             if not failure.refused:
                 raise
             sent = await self._one_by_one(conn, rows)
-        await conn.execute(MARK_SENT, [row["id"] for row in sent])
+        await conn.fetch(MARK_SENT, [row["id"] for row in sent])
         for topic, count in Counter(row["topic"] for row in sent).items():
             metrics.PUBLISHED.labels(topic).inc(count)
         log.debug("outbox published", rows=len(sent), seconds=time.perf_counter() - started)
         return len(rows)
 
     async def _one_by_one(
-        self, conn: asyncpg.Connection, rows: Sequence[asyncpg.Record],
+        self, conn: PreparedSession, rows: Sequence[asyncpg.Record],
     ) -> list[asyncpg.Record]:
         """The broker refused a row of this batch: send each row alone, in order, to find
         it; park every row it refuses and return the ones it took. Rows of the batch that
@@ -183,7 +198,7 @@ class OutboxRelay:
                 sent.append(row)
         return sent
 
-    async def _send(self, conn: asyncpg.Connection, messages: list[Outgoing]) -> None:
+    async def _send(self, conn: PreparedSession, messages: list[Outgoing]) -> None:
         """Send and wait for the broker, speaking on the session meanwhile: a relay that
         waits for a slow broker is alive and keeps its lock."""
         sending = asyncio.ensure_future(send_all(self._producer, messages))
@@ -191,15 +206,15 @@ class OutboxRelay:
             while not sending.done():
                 await asyncio.wait({sending}, timeout=self._poll)
                 if not sending.done():
-                    await conn.execute("SELECT 1")
+                    await conn.conn.execute("SELECT 1")  # one simple-protocol message
             sending.result()
         finally:
             sending.cancel()
 
     @staticmethod
-    async def _park(conn: asyncpg.Connection, row: asyncpg.Record, failure: PublishFailed) -> None:
+    async def _park(conn: PreparedSession, row: asyncpg.Record, failure: PublishFailed) -> None:
         reason = f"refused: {type(failure.error).__name__}"
-        await conn.execute(PARK, row["id"], reason)
+        await conn.fetch(PARK, row["id"], reason)
         metrics.OUTBOX_PARKED.labels(row["topic"], reason).inc()
         log.warning("outbox row refused by the broker, parked", outbox_id=row["id"],
                     event_id=str(row["event_id"]), topic=row["topic"], reason=reason,

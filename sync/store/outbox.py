@@ -9,15 +9,21 @@ hold back the rows after it). Operators see it in ``sksync status``, the
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import asyncpg
+from typing import Any, Protocol
 
 __all__ = [
-    "BACKLOG", "LIST_PARKED", "MARK_SENT", "MAX_EVENT_BYTES", "PARK", "PARKED", "RELEASE",
-    "SELECT_UNSENT", "TABLE_ESTIMATES", "Retention", "park_reason", "published_size",
+    "BACKLOG", "DELETE_INBOX", "DELETE_SENT", "LIST_PARKED", "MARK_SENT", "MAX_EVENT_BYTES",
+    "PARK", "PARKED", "RELEASE", "SELECT_UNSENT", "TABLE_ESTIMATES", "Queries", "Retention",
+    "park_reason", "published_size",
 ]
 
-Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
+
+class Queries(Protocol):
+    """What retention needs of a connection (asyncpg's, or the relay's prepared session)."""
+
+    async def fetchval(self, query: str, *args: Any) -> Any:
+        """The first column of the first row ``query`` returns."""
+
 
 #: The broker's default limit (``message.max.bytes``, 1,048,588) and the producer's request
 #: limit (1,048,576), less room for the key, the headers and the record batch's framing.
@@ -35,13 +41,19 @@ FROM outbox WHERE sent_at IS NULL AND parked_at IS NULL
 """
 #: One bounded batch each: short transactions, short locks, however much is due.
 DELETE_SENT = """
-DELETE FROM outbox WHERE id IN (
-    SELECT id FROM outbox WHERE sent_at < now() - make_interval(secs => $1) LIMIT $2)
+WITH gone AS (
+    DELETE FROM outbox WHERE id IN (
+        SELECT id FROM outbox WHERE sent_at < now() - make_interval(secs => $1) LIMIT $2)
+    RETURNING 1)
+SELECT count(*) FROM gone
 """
 DELETE_INBOX = """
-DELETE FROM inbox WHERE (source, event_id) IN (
-    SELECT source, event_id FROM inbox
-    WHERE processed_at < now() - make_interval(secs => $1) LIMIT $2)
+WITH gone AS (
+    DELETE FROM inbox WHERE (source, event_id) IN (
+        SELECT source, event_id FROM inbox
+        WHERE processed_at < now() - make_interval(secs => $1) LIMIT $2)
+    RETURNING 1)
+SELECT count(*) FROM gone
 """
 #: Parked rows by reason, for ``sksync status`` (the reason's first word: its kind).
 PARKED = """
@@ -94,15 +106,10 @@ class Retention:
     interval_s: float = 300.0
     batch_size: int = 5000
 
-    async def delete_step(self, conn: Conn) -> dict[str, int]:
+    async def delete_step(self, conn: Queries) -> dict[str, int]:
         """Delete one bounded batch of each table (each statement its own transaction);
         how many rows each lost. A full batch means that more may be due."""
         return {
-            "outbox": _deleted(await conn.execute(DELETE_SENT, self.outbox_s, self.batch_size)),
-            "inbox": _deleted(await conn.execute(DELETE_INBOX, self.inbox_s, self.batch_size)),
+            "outbox": int(await conn.fetchval(DELETE_SENT, self.outbox_s, self.batch_size)),
+            "inbox": int(await conn.fetchval(DELETE_INBOX, self.inbox_s, self.batch_size)),
         }
-
-
-def _deleted(status: str) -> int:
-    """The row count of a ``DELETE n`` command status."""
-    return int(status.rsplit(" ", 1)[-1])
