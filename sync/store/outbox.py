@@ -8,6 +8,7 @@ hold back the rows after it). Operators see it in ``sksync status``, the
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -24,6 +25,10 @@ class Queries(Protocol):
     async def fetchval(self, query: str, *args: Any) -> Any:
         """The first column of the first row ``query`` returns."""
 
+
+#: A number with an exponent in compact JSON (after ``:``, ``,`` or ``[``); ids such as UUIDs,
+#: which hold runs like ``7e333604``, stand inside strings, after a quote.
+_EXPONENT = re.compile(r"[:,\[]-?\d+(?:\.\d+)?[eE]([+-]?\d+)")
 
 #: The broker's default limit (``message.max.bytes``, 1,048,588) and the producer's request
 #: limit (1,048,576), less room for the key, the headers and the record batch's framing.
@@ -84,15 +89,18 @@ def published_size(payload: str) -> int:
     """An upper bound of the bytes the relay publishes for ``payload`` (compact JSON).
 
     The relay sends PostgreSQL's rendering of the stored ``jsonb``, which puts a space after
-    every ``:`` and ``,``: counting each of those characters once more never falls short.
+    every ``:`` and ``,`` (counting each of those characters once more never falls short) and
+    writes numbers in full (``1e300`` becomes 301 digits: each exponent is counted as digits).
+    Text inside strings that looks like such a number only makes the bound larger.
     """
-    return len(payload.encode()) + payload.count(",") + payload.count(":")
+    widened = sum(abs(int(exponent)) + 2 for exponent in _EXPONENT.findall(payload))
+    return len(payload.encode()) + payload.count(",") + payload.count(":") + widened
 
 
 def park_reason(payload: str, limit: int = MAX_EVENT_BYTES) -> str | None:
     """Why ``payload`` must be parked rather than published, or ``None``."""
-    if 6 * len(payload) <= limit:  # at most 4 bytes a character, plus 2 for the spaces
-        return None
+    if 6 * len(payload) <= limit and not _EXPONENT.search(payload):
+        return None  # at most 4 bytes a character, plus 2 for the spaces
     size = published_size(payload)
     return f"too-large: {size} bytes, over the limit of {limit}" if size > limit else None
 

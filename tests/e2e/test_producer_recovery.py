@@ -43,11 +43,14 @@ async def test_a_batch_the_broker_refused_does_not_wedge_its_partition(
     topic = await make_small_topic(settings)
     producer = SharedProducer(lambda: new_producer(settings))
     await producer.start()
+    replaced = {"error": "MessageSizeTooLargeError"}
+    before = REGISTRY.get_sample_value("sksync_producer_replaced_total", replaced) or 0.0
     try:
         await send_all(producer, [(topic, b"k", b"first", [])])  # the broker knows our producer
         with pytest.raises(TransientError):
             await send_all(producer, [(topic, b"k", b"x" * 5000, [])])
         assert producer.replaced == 1
+        assert REGISTRY.get_sample_value("sksync_producer_replaced_total", replaced) == before + 1
         await send_all(producer, [(topic, b"k", b"small", [])])
         await send_all(producer, [(topic, b"k", b"small again", [])])
         assert producer.problem() is None

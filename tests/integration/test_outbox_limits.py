@@ -7,10 +7,11 @@ import uuid
 
 import asyncpg
 
+from sync.jsontext import dumps
 from sync.ops.status import database_figures
 from sync.policy import default_policy
 from sync.store.apply import Applier
-from sync.store.outbox import SELECT_UNSENT, Retention
+from sync.store.outbox import SELECT_UNSENT, Retention, published_size
 from tests.integration.test_apply import TOPICS, cobrha
 
 LIMIT = 4096
@@ -81,3 +82,22 @@ async def test_status_reports_the_size_of_outbox_and_inbox_as_postgresql_estimat
     await pg_conn.execute("ANALYZE outbox, inbox")
     figures = await database_figures(pg_conn)
     assert figures["tableRowsEstimate"] == {"outbox": 3, "inbox": 1}
+
+
+DOCUMENTS = [
+    {"a": 1, "b": [1, 2, {"c": "d"}], "e": None, "f": True},
+    {"naam": "Dr. Ann Peeters-Vandaële", "tekst": "a,b:c, d: e", "leeg": [], "ook": {}},
+    {"quote": "she said \"hi\"\n\tand \\ left", "emoji": "\U0001f600", "nul": "\u0001"},
+    {"geo": [50.8503, 4.3517, -0.5, 1e-7, 12345678901234], "x": 1.5e300},
+    {"k" * 40: ["v" * 10] * 50},
+]
+
+
+async def test_the_size_checked_at_apply_is_never_less_than_what_the_relay_publishes(
+    pg_conn: asyncpg.Connection,
+) -> None:
+    """The relay publishes PostgreSQL's text of the stored jsonb, not the JSON written."""
+    for document in DOCUMENTS:
+        payload = dumps(document)
+        published = await pg_conn.fetchval("SELECT octet_length($1::jsonb::text)", payload)
+        assert published_size(payload) >= published, document
