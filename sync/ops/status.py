@@ -146,7 +146,7 @@ async def collect_status(settings: Settings) -> dict[str, Any]:
     if parked:
         doc["problems"].append(
             f"outbox: {sum(parked.values())} event(s) parked, not published "
-            f"({', '.join(sorted(parked))}): see 'Parked events' in docs/architecture.md")
+            f"({', '.join(sorted(parked))}): `sksync outbox parked` lists them")
     return doc
 
 
