@@ -13,7 +13,6 @@ from typing import Any
 import asyncpg
 import structlog
 import uvicorn
-from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream import AckPolicy, FastStream
@@ -30,9 +29,9 @@ from sync.ops.gauges import poll_gauges
 from sync.ops.http import http_app
 from sync.ops.status import describe
 from sync.policy import default_policy
-from sync.producers.kafka import client_options, new_producer
+from sync.producers.kafka import SharedProducer, client_options, new_producer
 from sync.producers.login import check_kafka_login
-from sync.producers.relay import OutboxRelay
+from sync.producers.relay import OutboxRelay, retention
 from sync.retry import retry_transient
 from sync.settings import Settings
 from sync.store.apply import OUTBOX_CHANNEL, Applier
@@ -141,7 +140,7 @@ class Service:
     serve_http: bool = True
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     _pool: asyncpg.Pool | None = None
-    _producer: AIOKafkaProducer | None = None
+    _producer: SharedProducer | None = None
     _broker: KafkaBroker | None = None
     _http: uvicorn.Server | None = None
 
@@ -152,22 +151,25 @@ class Service:
         await self._migrate()
         await check_kafka_login(settings)  # a refused login fails the start, by name, at once
         await retry_transient(self.ensure_topics, what="ensure-topics")
-        self._producer = new_producer(settings)
+        self._producer = SharedProducer(lambda: new_producer(settings))
         await retry_transient(self._producer.start, what="producer-start")
         names = {"fiche_event": settings.topics.name("fiche_event"),
                  "notification": settings.topics.name("notification")}
         context = MappingContext(ssin_secret=settings.ssin_secret.get_secret_value().encode())
         stages = Stages(
             source=SourceStage(settings, self._producer, context),
-            apply=ApplyStage(settings, Applier(self._pool, default_policy(), names),
-                             self._producer),
+            apply=ApplyStage(settings, Applier(
+                self._pool, default_policy(), names,
+                max_event_bytes=settings.outbox_max_event_bytes), self._producer),
         )
         self._broker = build_broker(settings, stages)
         await self._broker.start()
         if settings.runs("relay"):
             relay = OutboxRelay(settings.database_url, self._producer,
                                 batch_size=settings.relay_batch_size,
-                                poll_interval_s=settings.relay_poll_interval_s)
+                                poll_interval_s=settings.relay_poll_interval_s,
+                                session_timeout_s=settings.relay_session_timeout_s,
+                                retention=retention(settings))
             self._tasks.append(asyncio.create_task(relay.run(), name="relay"))
         if settings.runs("apply"):
             self._tasks.append(asyncio.create_task(self._verification_loop(),
@@ -257,8 +259,9 @@ class Service:
             checks["database"] = f"unreachable: {describe(error)}"
             checks["migrations"] = "unknown"
         producer = self._producer
-        connected = producer is not None and producer.client.cluster.brokers()
+        connected = producer is not None and producer.knows_a_broker()
         checks["broker"] = None if connected else "no broker known"
+        checks["producer"] = producer.problem() if producer is not None else "not started"
         checks["consumers"] = self._assignment_problem()
         return checks
 

@@ -241,6 +241,9 @@ def build_app() -> typer.Typer:
     from sync.ops.search_demo import demo_search
 
     app.command("demo-search")(demo_search)
+    from sync.ops.outbox_cli import outbox_app
+
+    app.add_typer(outbox_app, name="outbox")
     return app
 
 

@@ -37,6 +37,9 @@ def _set_database(figures: dict[str, Any]) -> None:
     outbox = figures["outbox"]
     metrics.OUTBOX_BACKLOG.set(outbox["backlog"])
     metrics.OUTBOX_OLDEST_AGE.set(outbox["oldestUnsentAgeSeconds"] or 0.0)
+    metrics.OUTBOX_PARKED_ROWS.set(sum(outbox["parked"].values()))
+    for table, rows in figures["tableRowsEstimate"].items():
+        metrics.TABLE_ROWS.labels(table).set(rows)
     metrics.OPEN_CONFLICTS.set(figures["openConflicts"])
     counts = {(row["kind"], row["status"]): row["count"] for row in figures["fiches"]}
     for kind in FICHE_KINDS:

@@ -70,3 +70,31 @@ IDENTITY_CONFLICTS = Counter(
     "sksync_identity_conflicts_total",
     "Records refused (dead-lettered) because their identifiers name two people: a fiche found "
     "through a shared identifier (an SSIN) holds another NIHII person number.", ["source"])
+
+# -- the relay, the shared producer and retention ---------------------------------------------
+__all__ += [
+    "OUTBOX_PARKED", "OUTBOX_PARKED_ROWS", "PRODUCER_REPLACED", "PRODUCER_UP", "RELAY_ACTIVE",
+    "RETENTION_DELETED", "TABLE_ROWS",
+]
+OUTBOX_PARKED = Counter(
+    "sksync_outbox_parked_total",
+    "Outbox rows the broker refused for what they are (size, topic, authorisation), parked "
+    "by the relay.", ["topic", "reason"])
+OUTBOX_PARKED_ROWS = Gauge(
+    "sksync_outbox_parked_rows",
+    "Outbox rows parked (refused by the broker, or too large to send when written), waiting "
+    "for an operator.")
+PRODUCER_UP = Gauge(
+    "sksync_producer_up", "1 while this process has a running producer, 0 while it replaces one.")
+PRODUCER_REPLACED = Counter(
+    "sksync_producer_replaced_total",
+    "Producers replaced after a delivery failed for good (the error's type).", ["error"])
+RELAY_ACTIVE = Gauge(
+    "sksync_relay_active", "1 in the one process that holds the relay lock and publishes.")
+RETENTION_DELETED = Counter(
+    "sksync_retention_deleted_total",
+    "Rows deleted for being older than their retention (sent outbox rows, inbox rows).",
+    ["table"])
+TABLE_ROWS = Gauge(
+    "sksync_table_rows", "Rows in a growing table, as PostgreSQL estimates them (pg_class).",
+    ["table"])

@@ -25,6 +25,7 @@ from sync.ops.cli import fail, run_async, settings
 from sync.ops.lag import PartitionLag, group_lag, offsets
 from sync.settings import Settings
 from sync.store.conflicts import Conn, count_open_conflicts
+from sync.store.outbox import PARKED, TABLE_ESTIMATES
 
 __all__ = [
     "broker_figures", "collect_status", "consumer_groups", "database_figures", "describe",
@@ -40,7 +41,7 @@ RETRIABLE_FOR_S = 10.0
 OUTBOX = """
 SELECT count(*) AS backlog,
        EXTRACT(EPOCH FROM now() - min(created_at))::float8 AS oldest_age_s
-FROM outbox WHERE sent_at IS NULL
+FROM outbox WHERE sent_at IS NULL AND parked_at IS NULL
 """
 FICHES = "SELECT kind, status, count(*) AS n FROM fiche GROUP BY kind, status ORDER BY 1, 2"
 PROGRESS = """
@@ -95,7 +96,10 @@ async def database_figures(conn: Conn) -> dict[str, Any]:
     assert outbox is not None  # an aggregate without GROUP BY always returns one row
     return {
         "outbox": {"backlog": int(outbox["backlog"]),
-                   "oldestUnsentAgeSeconds": outbox["oldest_age_s"]},
+                   "oldestUnsentAgeSeconds": outbox["oldest_age_s"],
+                   "parked": {r["reason"]: int(r["rows"]) for r in await conn.fetch(PARKED)}},
+        "tableRowsEstimate": {r["name"]: int(r["rows"])
+                              for r in await conn.fetch(TABLE_ESTIMATES)},
         "openConflicts": await count_open_conflicts(conn),
         "fiches": [{"kind": r["kind"], "status": r["status"], "count": int(r["n"])}
                    for r in await conn.fetch(FICHES)],
@@ -150,6 +154,11 @@ async def collect_status(settings: Settings) -> dict[str, Any]:
         doc |= await asyncio.wait_for(_database(settings), PART_TIMEOUT_S)
     except (OSError, TimeoutError, asyncpg.PostgresError) as error:
         doc["problems"].append(f"database: {describe(error)}")
+    parked = doc.get("outbox", {}).get("parked")
+    if parked:
+        doc["problems"].append(
+            f"outbox: {sum(parked.values())} event(s) parked, not published "
+            f"({', '.join(sorted(parked))}): `sksync outbox parked` lists them")
     return doc
 
 
@@ -186,6 +195,10 @@ def render(doc: dict[str, Any]) -> Table:
     if "outbox" in doc:
         table.add_row("outbox", "backlog", str(doc["outbox"]["backlog"]))
         table.add_row("outbox", "oldest unsent", _age(doc["outbox"]["oldestUnsentAgeSeconds"]))
+        for reason, rows in doc["outbox"]["parked"].items():
+            table.add_row("outbox", f"parked ({reason})", str(rows))
+        for name, rows in doc["tableRowsEstimate"].items():
+            table.add_row("table rows (estimate)", name, str(rows))
         table.add_row("conflicts", "open", str(doc["openConflicts"]))
     for row in doc.get("fiches", []):
         table.add_row("fiches", f"{row['kind']} {row['status']}", str(row["count"]))

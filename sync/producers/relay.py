@@ -3,6 +3,15 @@
 Only one relay publishes at a time (a PostgreSQL advisory lock), so rows leave in the order
 they were committed and a fiche's versions reach ``sk.fiche.event`` in order. A crash between
 publish and mark re-sends the same rows with the same event ids (consumers dedupe on id).
+
+The lock lives as long as the relay's database session, and that session ends soon after the
+relay stops talking (:func:`session_settings`): a relaying process that freezes, or whose
+network goes half-open, lets another instance take over within seconds rather than hours.
+
+A row the broker refuses for what it is (too large, an invalid topic, no right to write it)
+is *parked*: kept with the reason, counted, and passed over, so that it never holds back the
+rows after it. The relaying process also deletes what is past retention, a bounded batch at a
+time between two publishes.
 """
 
 from __future__ import annotations
@@ -11,44 +20,81 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
+from collections.abc import Sequence
 
 import asyncpg
 import structlog
-from aiokafka import AIOKafkaProducer
 
+from sync.errors import TransientError
 from sync.ops import metrics
-from sync.producers.kafka import send_all
+from sync.producers.kafka import Outgoing, Producer, PublishFailed, send_all
+from sync.producers.session import PreparedSession
 from sync.retry import retry_transient
+from sync.settings import Settings
 from sync.store.apply import OUTBOX_CHANNEL as CHANNEL
+from sync.store.outbox import (
+    BACKLOG,
+    DELETE_INBOX,
+    DELETE_SENT,
+    MARK_SENT,
+    PARK,
+    SELECT_UNSENT,
+    Retention,
+)
 
-__all__ = ["OutboxRelay"]
+__all__ = ["OutboxRelay", "retention", "session_settings"]
 
 log = structlog.get_logger(__name__)
 
 RELAY_LOCK_KEY = 0x736B72656C6179  # "skrelay"
-SELECT_UNSENT = """
-SELECT id, event_id, topic, key, payload::text AS payload, payload->>'type' AS type FROM outbox
-WHERE sent_at IS NULL ORDER BY id LIMIT $1
-"""
-MARK_SENT = "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])"
-BACKLOG = """
-SELECT count(*) AS rows, extract(epoch FROM now() - min(created_at)) AS oldest
-FROM outbox WHERE sent_at IS NULL
-"""
+TRY_LOCK = "SELECT pg_try_advisory_lock($1)"
+#: Every statement the relay runs with parameters (see sync/producers/session.py).
+STATEMENTS = (TRY_LOCK, SELECT_UNSENT, MARK_SENT, PARK, BACKLOG, DELETE_SENT, DELETE_INBOX)
+
+
+def session_settings(timeout_s: float) -> dict[str, str]:
+    """Server settings that end the relay's session (and so free its lock) about
+    ``timeout_s`` after the relay last spoke: an idle-session limit (a frozen or hung relay
+    says nothing; a working one queries at least every poll interval, and never leaves the
+    server waiting in the middle of a statement: :mod:`sync.producers.session`) and TCP
+    keepalives and user timeout (a peer that vanished without closing the connection)."""
+    seconds = max(1, int(timeout_s))
+    probe = max(1, seconds // 4)
+    return {
+        "idle_session_timeout": str(seconds * 1000),
+        "tcp_keepalives_idle": str(probe),
+        "tcp_keepalives_interval": str(probe),
+        "tcp_keepalives_count": "3",
+        "tcp_user_timeout": str(seconds * 1000),
+    }
+
+
+def retention(settings: Settings) -> Retention:
+    """The retention the relaying process applies, from ``settings``."""
+    day = 86400.0
+    return Retention(outbox_s=settings.outbox_retention_days * day,
+                     inbox_s=settings.inbox_retention_days * day,
+                     interval_s=settings.retention_interval_s,
+                     batch_size=settings.retention_batch_size)
 
 
 class OutboxRelay:
     """Run with :meth:`run` as a task; cancel it to stop."""
 
     def __init__(
-        self, database_url: str, producer: AIOKafkaProducer, *, batch_size: int = 1000,
+        self, database_url: str, producer: Producer, *, batch_size: int = 1000,
         poll_interval_s: float = 0.5, max_backoff_s: float = 30.0,
+        session_timeout_s: float = 15.0, retention: Retention | None = None,
     ) -> None:
         self._url = database_url
         self._producer = producer
         self._batch = batch_size
-        self._poll = poll_interval_s
+        # The session must never look idle while the relay works (session_settings).
+        self._poll = min(poll_interval_s, session_timeout_s / 3)
         self._max_backoff = max_backoff_s
+        self._session_timeout = session_timeout_s
+        self._retention = retention
+        self._retention_due = 0.0  # time.monotonic() of the next retention pass
         self._wake = asyncio.Event()
 
     async def run(self) -> None:
@@ -57,24 +103,44 @@ class OutboxRelay:
             await retry_transient(self._session, what="relay", max_backoff_s=self._max_backoff)
 
     async def _session(self) -> None:
-        conn: asyncpg.Connection = await asyncpg.connect(self._url)
         try:
-            while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", RELAY_LOCK_KEY):
-                await asyncio.sleep(self._poll)  # another instance relays; stand by
-            await conn.add_listener(CHANNEL, self._on_notify)
-            log.info("relay active")
-            while True:
-                sent = await self._publish_batch(conn)
-                if sent < self._batch:
-                    await self._idle(conn)
+            conn: asyncpg.Connection = await asyncpg.connect(
+                self._url, command_timeout=self._session_timeout,
+                server_settings=session_settings(self._session_timeout))
+        except Exception as error:
+            raise TransientError(f"relay connect: {type(error).__name__}") from error
+        try:
+            session = PreparedSession(conn)
+            await session.prepare(STATEMENTS)
+            await self._relay(session)
+        except TransientError:
+            raise
+        except Exception as error:
+            # The relay has no permanent failure of its own: a row the broker refuses is
+            # parked; anything else (a lost session, a timeout) is retried on a new session.
+            log.warning("relay session ended", error=type(error).__name__)
+            raise TransientError(f"relay: {type(error).__name__}") from error
         finally:
+            metrics.RELAY_ACTIVE.set(0)
             with contextlib.suppress(Exception):
                 await conn.close(timeout=5)
+
+    async def _relay(self, conn: PreparedSession) -> None:
+        while not await conn.fetchval(TRY_LOCK, RELAY_LOCK_KEY):
+            await asyncio.sleep(self._poll)  # another instance relays; stand by
+        await conn.conn.add_listener(CHANNEL, self._on_notify)
+        metrics.RELAY_ACTIVE.set(1)
+        log.info("relay active")
+        while True:
+            sent = await self._publish_batch(conn)
+            more_to_delete = await self._delete_expired(conn)
+            if sent < self._batch and not more_to_delete:
+                await self._idle(conn)
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()
 
-    async def _idle(self, conn: asyncpg.Connection) -> None:
+    async def _idle(self, conn: PreparedSession) -> None:
         row = await conn.fetchrow(BACKLOG)
         assert row is not None  # an aggregate query always returns one row
         metrics.OUTBOX_BACKLOG.set(row["rows"])
@@ -83,18 +149,79 @@ class OutboxRelay:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
 
-    async def _publish_batch(self, conn: asyncpg.Connection) -> int:
+    async def _delete_expired(self, conn: PreparedSession) -> bool:
+        """One bounded retention step when one is due; whether another follows at once."""
+        if self._retention is None or time.monotonic() < self._retention_due:
+            return False
+        deleted = await self._retention.delete_step(conn)
+        for table, count in deleted.items():
+            if count:
+                metrics.RETENTION_DELETED.labels(table).inc(count)
+        if max(deleted.values()) >= self._retention.batch_size:
+            return True
+        self._retention_due = time.monotonic() + self._retention.interval_s
+        return False
+
+    async def _publish_batch(self, conn: PreparedSession) -> int:
         rows = await conn.fetch(SELECT_UNSENT, self._batch)
         if not rows:
             return 0
         started = time.perf_counter()
-        await send_all(self._producer, (
-            (row["topic"], row["key"].encode(), row["payload"].encode(),
-             [("ce_id", str(row["event_id"]).encode()),
-              ("ce_type", (row["type"] or "").encode())])
-            for row in rows))
-        await conn.execute(MARK_SENT, [row["id"] for row in rows])
-        for topic, count in Counter(row["topic"] for row in rows).items():
+        try:
+            await self._send(conn, [_outgoing(row) for row in rows])
+            sent: Sequence[asyncpg.Record] = rows
+        except PublishFailed as failure:
+            if not failure.refused:
+                raise
+            sent = await self._one_by_one(conn, rows)
+        await conn.fetch(MARK_SENT, [row["id"] for row in sent])
+        for topic, count in Counter(row["topic"] for row in sent).items():
             metrics.PUBLISHED.labels(topic).inc(count)
-        log.debug("outbox published", rows=len(rows), seconds=time.perf_counter() - started)
+        log.debug("outbox published", rows=len(sent), seconds=time.perf_counter() - started)
         return len(rows)
+
+    async def _one_by_one(
+        self, conn: PreparedSession, rows: Sequence[asyncpg.Record],
+    ) -> list[asyncpg.Record]:
+        """The broker refused a row of this batch: send each row alone, in order, to find
+        it; park every row it refuses and return the ones it took. Rows of the batch that
+        had already been written are written again, with the same event ids."""
+        sent = []
+        for row in rows:
+            try:
+                await self._send(conn, [_outgoing(row)])
+            except PublishFailed as failure:
+                if not failure.refused:
+                    raise
+                await self._park(conn, row, failure)
+            else:
+                sent.append(row)
+        return sent
+
+    async def _send(self, conn: PreparedSession, messages: list[Outgoing]) -> None:
+        """Send and wait for the broker, speaking on the session meanwhile: a relay that
+        waits for a slow broker is alive and keeps its lock."""
+        sending = asyncio.ensure_future(send_all(self._producer, messages))
+        try:
+            while not sending.done():
+                await asyncio.wait({sending}, timeout=self._poll)
+                if not sending.done():
+                    await conn.conn.execute("SELECT 1")  # one simple-protocol message
+            sending.result()
+        finally:
+            sending.cancel()
+
+    @staticmethod
+    async def _park(conn: PreparedSession, row: asyncpg.Record, failure: PublishFailed) -> None:
+        reason = f"refused: {type(failure.error).__name__}"
+        await conn.fetch(PARK, row["id"], reason)
+        metrics.OUTBOX_PARKED.labels(row["topic"], reason).inc()
+        log.warning("outbox row refused by the broker, parked", outbox_id=row["id"],
+                    event_id=str(row["event_id"]), topic=row["topic"], reason=reason,
+                    bytes=len(row["payload"]))
+
+
+def _outgoing(row: asyncpg.Record) -> Outgoing:
+    return (row["topic"], row["key"].encode(), row["payload"].encode(),
+            [("ce_id", str(row["event_id"]).encode()),
+             ("ce_type", (row["type"] or "").encode())])

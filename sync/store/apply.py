@@ -20,6 +20,7 @@ from sync.store.fiches import Conn, FicheRepository
 from sync.store.identity import IDENTITY_CONFLICT, check_identity
 from sync.store.linking import Held, Link, Linker
 from sync.store.match_batch import BatchMatchStore
+from sync.store.outbox import MAX_EVENT_BYTES
 from sync.store.uow import UnitOfWork
 from sync.store.writes import Writes
 
@@ -86,9 +87,10 @@ class Applier:
     def __init__(
         self, pool: asyncpg.Pool, policy: Policy, topics: dict[str, str],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        weights: Weights | None = None,
+        weights: Weights | None = None, max_event_bytes: int = MAX_EVENT_BYTES,
     ) -> None:
         self._pool = pool
+        self._max_event_bytes = max_event_bytes  # larger events are written parked
         self._policy = policy
         self._topics = topics
         self._clock = clock
@@ -120,7 +122,8 @@ class Applier:
             conn = uow.conn
             keys = [(update.origin.source, str(update.update_id)) for update in updates]
             fresh = await self._claim_inbox(conn, keys)
-            repo = FicheRepository(conn, batched=True)
+            repo = FicheRepository(conn, batched=True,
+                                   max_event_bytes=self._max_event_bytes)
             linker: Linker | None = None
             if batched:
                 linker = await self._read_ahead(repo, [
@@ -182,7 +185,8 @@ class Applier:
     async def _apply_one(self, conn: Conn, update: FicheUpdate, key: InboxKey) -> ApplyResult:
         try:
             async with conn.transaction():  # a savepoint: a rejected update leaves no trace
-                result = await self._apply_in(FicheRepository(conn), update)
+                repo = FicheRepository(conn, max_event_bytes=self._max_event_bytes)
+                result = await self._apply_in(repo, update)
                 await conn.execute(SET_INBOX_OUTCOME, *key, result.outcome)
                 return result
         except PermanentError as error:

@@ -161,11 +161,13 @@ FROM unnest($1::uuid[], $2::integer[], $3::text[], $4::text[], $5::text[], $6::t
 """
 #: Outbox ids follow the order of enqueueing: the relay publishes in id order, which is what
 #: keeps every fiche's versions in order downstream.
+#: A row with a ``park_reason`` (too large to publish) is written parked (sync/store/outbox.py).
 INSERT_OUTBOX = """
-INSERT INTO outbox (event_id, topic, key, payload)
-SELECT event_id, topic, key, payload::jsonb
-FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY
-     AS u(event_id, topic, key, payload, position)
+INSERT INTO outbox (event_id, topic, key, payload, parked_at, park_reason)
+SELECT event_id, topic, key, payload::jsonb,
+       CASE WHEN park_reason IS NOT NULL THEN now() END, park_reason
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY
+     AS u(event_id, topic, key, payload, park_reason, position)
 ORDER BY position
 ON CONFLICT (event_id) DO NOTHING
 """

@@ -30,6 +30,7 @@ from datetime import date, datetime
 from typing import Any
 
 import asyncpg
+import structlog
 
 from sync.emitted import Emitted
 from sync.errors import TransientError
@@ -61,9 +62,12 @@ from sync.store.fiche_sql import (
     UPSERT_VALUES,
     WRITE_IDENTITY,
 )
+from sync.store.outbox import MAX_EVENT_BYTES, park_reason
 from sync.store.writes import Writes
 
 __all__ = ["Conn", "FicheRepository"]
+
+log = structlog.get_logger(__name__)
 
 Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
@@ -95,9 +99,12 @@ def _grouped_values(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
 class FicheRepository:
     """Fiche state in PostgreSQL, on the connection of one unit of work."""
 
-    def __init__(self, conn: Conn, *, batched: bool = False) -> None:
+    def __init__(
+        self, conn: Conn, *, batched: bool = False, max_event_bytes: int = MAX_EVENT_BYTES,
+    ) -> None:
         self.conn = conn
         self.batched = batched
+        self.max_event_bytes = max_event_bytes
         self._states: dict[uuid.UUID, FicheState | None] = {}  # None: known not to exist
         self._owners: dict[Key, uuid.UUID | None] = {}  # None: known to belong to no fiche
         self._identifiers: dict[uuid.UUID, list[Identifier]] = {}
@@ -367,8 +374,15 @@ class FicheRepository:
             known.append(item)
 
     async def enqueue(self, events: Iterable[Emitted], topics: dict[str, str]) -> None:
-        self._outbox.extend(
-            (e.event_id, topics[e.topic], e.key, dumps(e.document)) for e in events)
+        """Outbox rows for ``events``; one too large to publish is written parked."""
+        for event in events:
+            payload = dumps(event.document)
+            reason = park_reason(payload, self.max_event_bytes)
+            if reason is not None:
+                log.warning("event too large to publish, parked", event_id=str(event.event_id),
+                            topic=topics[event.topic], key=event.key, reason=reason)
+            self._outbox.append((event.event_id, topics[event.topic], event.key, payload,
+                                 reason))
         await self._direct()
 
     async def touch_progress(
@@ -425,7 +439,7 @@ class FicheRepository:
             combined.add(INSERT_HISTORY, *_columns(history, 6))
         if self._outbox:
             outbox, self._outbox = self._outbox, []
-            combined.add(INSERT_OUTBOX, *_columns(outbox, 4))
+            combined.add(INSERT_OUTBOX, *_columns(outbox, 5))
         if self._progress:
             progress = [(source, *times) for source, times in sorted(self._progress.items())]
             self._progress.clear()
