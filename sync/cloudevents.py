@@ -62,6 +62,22 @@ def decode(raw: bytes | None) -> CloudEvent:
     if event.specversion != "1.0":
         raise PermanentError("not-a-cloudevent",
                              redact(f"specversion {event.specversion[:10]!r}"))
+    return _in_utc(event)
+
+
+def _in_utc(event: CloudEvent) -> CloudEvent:
+    """``event`` with its ``time`` in UTC. A time without a UTC offset is refused: RFC 3339
+    (which CloudEvents requires) has none, and guessing one (UTC? Brussels, an hour or two
+    off?) would misplace the event among its source's others (docs/architecture.md)."""
+    when = event.time
+    if when is None:
+        return event
+    offset = when.utcoffset()
+    if offset is None:
+        raise PermanentError("naive-time", "time has no UTC offset; RFC 3339 requires one "
+                             "(2026-11-28T09:15:02Z or 2026-11-28T10:15:02+01:00)")
+    if offset:
+        return event.model_copy(update={"time": when.astimezone(UTC)})
     return event
 
 

@@ -96,3 +96,40 @@ def test_every_source_event_type_has_a_mapper_and_a_topic(event_type: str, topic
     """Each type of SOURCES.md is mapped, and belongs on its source's topic."""
     assert callable(mapper_for(event_type))
     assert topic_key_for(event_type) == topic
+
+
+def test_an_event_whose_time_has_no_utc_offset_is_refused_as_naive_time() -> None:
+    """RFC 3339 requires an offset; guessing one would misplace the event among its source's
+    others, so the event is dead-lettered with a reason that says what is wrong."""
+    naive = json.dumps({**EVENT, "time": "2026-11-28T06:00:00"}).encode()
+    with pytest.raises(PermanentError) as caught:
+        decode(naive)
+    assert caught.value.reason == "naive-time"
+    assert "UTC offset" in caught.value.detail
+
+
+def test_an_event_time_with_an_offset_is_given_in_utc() -> None:
+    """Times are compared and subtracted downstream: every one is in UTC from decode on."""
+    event = decode(json.dumps({**EVENT, "time": "2026-11-28T07:00:00+01:00"}).encode())
+    assert event.time is not None
+    assert event.time.isoformat() == "2026-11-28T06:00:00+00:00"
+    [update] = map_event(event, CONTEXT)
+    assert update.origin.time == event.time
+
+
+def test_a_canonical_update_with_a_naive_time_is_not_valid() -> None:
+    """The apply stage reads updates from a topic: a naive time there is schema-invalid
+    (dead-lettered), never a TypeError in the middle of a batch."""
+    from pydantic import ValidationError
+
+    from sync.events import FicheUpdate
+
+    [update] = map_event(decode(json.dumps(EVENT).encode()), CONTEXT)
+    document = json.loads(update.model_dump_json(by_alias=True))
+    document["origin"]["time"] = "2026-11-28T06:00:00"
+    with pytest.raises(ValidationError):
+        FicheUpdate.model_validate(document)
+    document["origin"]["time"] = "2026-11-28T06:00:00Z"
+    document["observedAt"] = "2026-11-28T06:00:00"
+    with pytest.raises(ValidationError):
+        FicheUpdate.model_validate(document)
