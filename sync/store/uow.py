@@ -18,6 +18,14 @@ __all__ = ["UnitOfWork", "translated"]
 #: Failures after which a connection's state is unknown (unlike an error the server reported).
 _CLIENT_SIDE = (OSError, asyncio.TimeoutError, asyncio.CancelledError, asyncpg.InterfaceError,
                 asyncpg.InternalClientError, asyncpg.PostgresConnectionError)
+#: read_only_sql_transaction: the server became a standby (a failover), or the session was
+#: made read-only; a new connection reaches the new primary or takes the database's default.
+_READ_ONLY = "25006"
+
+
+def _discard(error: BaseException | None) -> bool:
+    """Whether the connection that raised ``error`` must not be used again."""
+    return isinstance(error, _CLIENT_SIDE) or getattr(error, "sqlstate", None) == _READ_ONLY
 
 
 @asynccontextmanager
@@ -65,8 +73,7 @@ class UnitOfWork:
         conn, self._conn = self._conn, None
         if conn is None:
             return
-        suspect = isinstance(error, _CLIENT_SIDE) or isinstance(
-            getattr(error, "__cause__", None), _CLIENT_SIDE)
+        suspect = _discard(error) or _discard(getattr(error, "__cause__", None))
         try:
             if not self._committed and self._tx is not None and not conn.is_closed():
                 await self._tx.rollback()
@@ -75,6 +82,7 @@ class UnitOfWork:
         finally:
             if suspect and not conn.is_closed():
                 # A client-side failure (connection lost, protocol state broken, cancelled)
-                # may leave the connection unusable: close it rather than reuse it.
+                # may leave the connection unusable, a read-only one would stay read-only:
+                # close it rather than reuse it.
                 conn.terminate()
             await self._pool.release(conn)
