@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
+import json
+import time
+import urllib.parse
+from collections.abc import Callable
 from typing import Any
 
 import asyncpg
 import pytest
+from prometheus_client import REGISTRY
 
 from sync.app import Service
 from sync.settings import Settings
@@ -28,6 +32,37 @@ def check_versions(events: list[dict[str, Any]]) -> dict[str, int]:
     for fiche, versions in per_fiche.items():
         assert sorted(versions) == list(range(1, len(versions) + 1)), (fiche, versions)
     return {fiche: len(versions) for fiche, versions in per_fiche.items()}
+
+
+def check_order(records: list[Any]) -> int:
+    """Read as a downstream consumer does, each partition in offset order: a fiche's events
+    are all in one partition, and each is either a re-send (an id seen before, with the
+    same version) or the fiche's next version (the last one plus one). Returns how many
+    events were re-sends."""
+    partition_of: dict[str, int] = {}
+    last: dict[str, int] = {}
+    version_of: dict[str, int] = {}
+    resent = 0
+    for record in sorted(records, key=lambda r: (r.partition, r.offset)):
+        event = json.loads(record.value)
+        fiche, version = event["subject"], event["data"]["version"]
+        assert partition_of.setdefault(fiche, record.partition) == record.partition, fiche
+        if event["id"] in version_of:
+            assert version_of[event["id"]] == version, (fiche, event["id"])
+            resent += 1
+            continue
+        assert version == last.get(fiche, 0) + 1, (fiche, last.get(fiche), version, record)
+        last[fiche] = version
+        version_of[event["id"]] = version
+    return resent
+
+
+def one_id_per_version(events: list[dict[str, Any]]) -> list[tuple[str, int, set[str]]]:
+    """The (fiche, version) pairs that reached downstream under more than one event id."""
+    ids: dict[tuple[str, int], set[str]] = {}
+    for event in events:
+        ids.setdefault((event["subject"], event["data"]["version"]), set()).add(event["id"])
+    return [(*key, found) for key, found in ids.items() if len(found) > 1]
 
 
 async def database_counts(settings: Settings) -> dict[str, int]:
@@ -61,6 +96,7 @@ async def test_sigkill_between_the_database_commit_and_the_offset_commit_doubles
                            what="two versions of 60 fiches")
         seen = await events.settle(quiet=2.0)
     versions = check_versions(seen)
+    check_order(events.records)
     assert len(versions) == 60
     assert set(versions.values()) == {2}
     counts = await database_counts(settings)
@@ -87,10 +123,9 @@ async def test_repeated_sigkills_at_random_moments_lose_nothing(
     versions = check_versions(seen)
     assert len(versions) == 150
     assert set(versions.values()) == {1}
-    duplicates = Counter(e["id"] for e in seen)
-    assert all(seen_id for seen_id in duplicates)  # re-sends share an id, never a new one
+    assert one_id_per_version(seen) == [], "a re-send carried a new id"
+    check_order(events.records)
     assert (await database_counts(settings))["unsent"] == 0
-
 
 
 async def test_the_consumer_waits_while_the_database_is_down_then_catches_up(
@@ -111,7 +146,86 @@ async def test_the_consumer_waits_while_the_database_is_down_then_catches_up(
         await events.until(lambda v: len({e["subject"] for e in v}) >= 40, timeout=90,
                            what="all 40 fiches after the restart")
     check_versions(events.values())
+    check_order(events.records)
     dlq = settings.topics.dlq(settings.topics.name("fiche_update"))
     async with TopicReader(settings, dlq) as letters:
         await letters.settle(quiet=1.0)
     assert letters.records == []
+
+
+async def test_each_fiches_versions_reach_downstream_in_order_across_kills_and_rebalances(
+    settings: Settings, sksync_process: ServiceProcesses,
+) -> None:
+    """Two instances in one group while four versions of 40 fiches flow: one is killed
+    (its partitions move to the other), started again (they move back), then the other is
+    killed. Each partition of sk.fiche.event, read in offset order, gives every fiche's
+    versions one after the other (re-sends aside), each under one id."""
+    people = [nihii("7") for _ in range(40)]
+    batch = {"SKSYNC_APPLY_BATCH_SIZE": "10"}
+    async with TopicReader(settings, settings.topics.name("fiche_event")) as events:
+        first, second = sksync_process.start(**batch), sksync_process.start(**batch)
+        for version in range(1, 5):
+            await publish(settings, [professional(p, version=version,
+                                                  phone=f"+32550{version:02d}{i:03d}")
+                                     for i, p in enumerate(people)])
+            await events.until(lambda v, n=version: len({e["id"] for e in v}) >= 10 * n,
+                               timeout=120, what=f"fiche events of version {version}")
+            if version == 1:
+                sksync_process.kill(first)
+            elif version == 2:
+                first = sksync_process.start(**batch)
+            elif version == 3:
+                sksync_process.kill(second)
+        await events.until(lambda v: len({e["id"] for e in v}) >= 4 * len(people),
+                           timeout=150, what="four versions of 40 fiches")
+        seen = await events.settle(quiet=2.0)
+    check_order(events.records)
+    assert set(check_versions(seen).values()) == {4}
+    assert one_id_per_version(seen) == []
+
+
+def retries(operation: str) -> float:
+    return REGISTRY.get_sample_value("sksync_retries_total", {"operation": operation}) or 0.0
+
+
+async def test_a_read_only_database_is_waited_out_and_every_update_applied_after(
+    settings: Settings, service: Service, admin_url: str,
+) -> None:
+    """As after a failover to a standby: the database turns read-only (25006) and its
+    connections drop while updates arrive. The apply stage waits (no dead letter); once the
+    database is writable again every update is applied."""
+    name = urllib.parse.unquote(urllib.parse.urlsplit(settings.database_url).path[1:])
+    people = [nihii("8") for _ in range(30)]
+    admin = await asyncpg.connect(admin_url)
+    try:
+        async with TopicReader(settings, settings.topics.name("fiche_event")) as events:
+            await publish(settings, [professional(p) for p in people[:10]])
+            await events.until(lambda v: len(v) >= 10, what="the first 10 fiches")
+            await admin.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+            await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                "WHERE datname = $1", name)
+            before = retries("apply")
+            await publish(settings, [professional(p) for p in people[10:]])
+            await wait_for(lambda: retries("apply") >= before + 3,
+                           what="the apply stage retrying against the read-only database")
+            assert (await database_counts(settings))["fiches"] == 10
+            await admin.execute(f'ALTER DATABASE "{name}" RESET default_transaction_read_only')
+            await events.until(lambda v: len({e["subject"] for e in v}) >= 30, timeout=90,
+                               what="all 30 fiches once the database is writable")
+            seen = await events.settle(quiet=1.0)
+    finally:
+        await admin.execute(f'ALTER DATABASE "{name}" RESET default_transaction_read_only')
+        await admin.close()
+    assert set(check_versions(seen).values()) == {1}
+    dlq = settings.topics.dlq(settings.topics.name("fiche_update"))
+    async with TopicReader(settings, dlq) as letters:
+        await letters.settle(quiet=1.0)
+    assert letters.records == []
+
+
+async def wait_for(condition: Callable[[], bool], *, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout:.0f} s for {what}")
+        await asyncio.sleep(0.1)
