@@ -61,7 +61,7 @@ async def test_a_batch_whose_handler_raised_is_delivered_again_and_applied(
         await events.until(lambda v: len({e["subject"] for e in v}) >= len(people),
                            what=f"{len(people)} fiches, the failed batch's included")
         seen = await events.settle(quiet=1.0)
-    assert failures and failures[0] >= 1, "the handler failed on a batch"
+    assert failures, "the handler failed on a batch"
     identifiers = {i["value"] for e in seen for i in e["data"]["identifiers"]
                    if i["type"] == "NIHII-PERSON"}
     assert identifiers == {p[:8] for p in people}
@@ -148,5 +148,5 @@ async def test_a_unique_violation_that_always_repeats_is_dead_lettered_not_retri
     [letter] = await dead_letters(settings, "fiche_update", at_least=1)
     assert reason(letter) == "repeated-failure"
     detail = dict(letter.headers)["sksync-detail"].decode()
-    assert "23505" in detail and "3 times" in detail
+    assert "(23505) 3 times in a row" in detail
     assert poisoned[:8].encode() in (letter.key or b"")
