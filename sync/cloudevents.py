@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import math
 import re
@@ -12,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from sync.errors import PermanentError
 
-__all__ = ["CloudEvent", "decode", "encode", "field_list", "redact"]
+__all__ = ["CloudEvent", "decode", "encode", "field_list", "masked", "redact", "with_masked_id"]
 
 #: A message bigger than this is refused before it is parsed.
 MAX_MESSAGE_BYTES = 1_000_000
@@ -183,3 +185,30 @@ def redact(detail: str) -> str:
     dead-letter headers and editors' notifications, and may echo what the event held (a code,
     a key, a field name): a source that put an SSIN in the wrong place must not see it there."""
     return _SSIN_LIKE.sub("[number]", detail)
+
+
+#: Hex digits spelled as letters: a masked number holds no digit, so masking is idempotent.
+_LETTERS = str.maketrans("0123456789abcdef", "abcdefghijklmnop")
+
+
+def masked(text: str, secret: bytes) -> str:
+    """``text`` with every SSIN-shaped number replaced by ``#`` and a keyed hash of its digits
+    (HMAC-SHA256 with the SSIN secret, 64 bits, spelled in letters). The same number gives the
+    same mark however it was written, so what was derived from one event stays correlated;
+    without the secret the number cannot be found from the mark, not even by trying every
+    possible SSIN."""
+    def mark(found: re.Match[str]) -> str:
+        digits = re.sub(r"\D", "", found.group())
+        digest = hmac.new(secret, digits.encode(), hashlib.sha256).hexdigest()[:16]
+        return "#" + digest.translate(_LETTERS)
+
+    return _SSIN_LIKE.sub(mark, text)
+
+
+def with_masked_id(event: CloudEvent, secret: bytes) -> CloudEvent:
+    """``event`` with its id :func:`masked`. Source event ids are copied into the ``cause`` of
+    fiche events and notifications, into the fiche history and into logs, and ids derived
+    from them (canonical update and notification ids) are public too: a source that put an
+    SSIN in an id must not see it there, nor a hash of it that anyone could recompute."""
+    safe = masked(event.id, secret)
+    return event if safe == event.id else event.model_copy(update={"id": safe})

@@ -133,3 +133,33 @@ def test_a_canonical_update_with_a_naive_time_is_not_valid() -> None:
     document["observedAt"] = "2026-11-28T06:00:00"
     with pytest.raises(ValidationError):
         FicheUpdate.model_validate(document)
+
+
+def test_an_ssin_in_an_event_id_is_masked_by_a_keyed_hash_stable_however_written() -> None:
+    """The mark depends on the digits and the secret alone: the same SSIN, written with or
+    without separators, gives the same mark; another secret another one; masking twice
+    changes nothing; an id without such a number is left as it is."""
+    from sync.cloudevents import masked
+
+    plain, dotted = masked("p-85073003328", b"k1"), masked("p-85.07.30-033.28", b"k1")
+    assert plain == dotted
+    assert plain.startswith("p-#")
+    assert not any(char.isdigit() for char in plain)
+    assert masked(plain, b"k1") == plain
+    assert masked("p-85073003328", b"k2") != plain
+    assert masked("cobrha-p-4f1e-aa", b"k1") == "cobrha-p-4f1e-aa"
+
+
+def test_the_updates_of_an_event_whose_id_holds_an_ssin_carry_only_the_mark() -> None:
+    """The cause the update carries on, and the update id derived from the event id, are
+    built from the masked id: neither shows the number nor is a plain hash of it."""
+    from sync.mapping.common import update_id_of
+
+    ssin_id = "kbo-85073003328"
+    [update] = map_event(decode(json.dumps({**EVENT, "id": ssin_id}).encode()), CONTEXT)
+    assert "85073003328" not in update.model_dump_json()
+    assert update.origin.id.startswith("kbo-#")
+    raw = decode(json.dumps({**EVENT, "id": ssin_id}).encode())
+    assert update.update_id != update_id_of(raw)
+    [again] = map_event(decode(json.dumps({**EVENT, "id": ssin_id}).encode()), CONTEXT)
+    assert again.update_id == update.update_id
