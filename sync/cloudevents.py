@@ -26,6 +26,10 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 #: Digits in an SSIN's groups (YY MM DD NNN CC), however separated. The first nine decide the
 #: last two (check digits), so nine are as telling as eleven.
 _SSIN_LIKE = re.compile(r"\d{2}[-. /]?\d{2}[-. /]?\d{2}[-. /]?\d{3}(?:[-. /]?\d{2})?")
+#: The same, standing alone: not part of a longer run of digits. Ids are masked with this one
+#: (:func:`masked`), so that a timestamp or a sequence number in an id stays readable, as does
+#: a ten-digit enterprise number; an SSIN glued to other digits is not recognised there.
+_SSIN_ALONE = re.compile(rf"(?<!\d){_SSIN_LIKE.pattern}(?!\d)")
 #: PostgreSQL stores no NUL character, neither in text nor in jsonb.
 _NUL_ESCAPE = re.compile(r"\\u0000")
 
@@ -192,7 +196,8 @@ _LETTERS = str.maketrans("0123456789abcdef", "abcdefghijklmnop")
 
 
 def masked(text: str, secret: bytes) -> str:
-    """``text`` with every SSIN-shaped number replaced by ``#`` and a keyed hash of its digits
+    """``text`` with every SSIN-shaped number (nine or eleven digits standing alone, in the
+    groups YY MM DD NNN CC however separated) replaced by ``#`` and a keyed hash of its digits
     (HMAC-SHA256 with the SSIN secret, 64 bits, spelled in letters). The same number gives the
     same mark however it was written, so what was derived from one event stays correlated;
     without the secret the number cannot be found from the mark, not even by trying every
@@ -202,7 +207,7 @@ def masked(text: str, secret: bytes) -> str:
         digest = hmac.new(secret, digits.encode(), hashlib.sha256).hexdigest()[:16]
         return "#" + digest.translate(_LETTERS)
 
-    return _SSIN_LIKE.sub(mark, text)
+    return _SSIN_ALONE.sub(mark, text)
 
 
 def with_masked_id(event: CloudEvent, secret: bytes) -> CloudEvent:

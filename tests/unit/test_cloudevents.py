@@ -163,3 +163,14 @@ def test_the_updates_of_an_event_whose_id_holds_an_ssin_carry_only_the_mark() ->
     assert update.update_id != update_id_of(raw)
     [again] = map_event(decode(json.dumps({**EVENT, "id": ssin_id}).encode()), CONTEXT)
     assert again.update_id == update.update_id
+
+
+def test_longer_numbers_in_an_event_id_stay_readable() -> None:
+    """A timestamp, a sequence number or a ten-digit enterprise number is no SSIN: an id that
+    carries one keeps it (downstream reads them back), while a nine-digit SSIN head goes."""
+    from sync.cloudevents import masked
+
+    for readable in ("steady-12-v2-345-1733320000123456789", "kbo-250-0403019261",
+                     "nihii-person-10012345"):
+        assert masked(readable, b"k1") == readable
+    assert masked("p-850730033-x", b"k1").startswith("p-#")
