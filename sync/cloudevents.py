@@ -197,14 +197,13 @@ _LETTERS = str.maketrans("0123456789abcdef", "abcdefghijklmnop")
 
 def masked(text: str, secret: bytes) -> str:
     """``text`` with every SSIN-shaped number (nine or eleven digits standing alone, in the
-    groups YY MM DD NNN CC however separated) replaced by ``#`` and a keyed hash of its digits
-    (HMAC-SHA256 with the SSIN secret, 64 bits, spelled in letters). The same number gives the
-    same mark however it was written, so what was derived from one event stays correlated;
-    without the secret the number cannot be found from the mark, not even by trying every
-    possible SSIN."""
+    groups YY MM DD NNN CC however separated) replaced by ``#`` and a keyed hash of it as
+    written (HMAC-SHA256 with the SSIN secret, 64 bits, spelled in letters). The same id always
+    gives the same masked id, so what was derived from one event stays correlated, and two
+    ids give two (even ids that write one number in two ways: they are two events). Without
+    the secret the number cannot be found from the mark, not even by trying every SSIN."""
     def mark(found: re.Match[str]) -> str:
-        digits = re.sub(r"\D", "", found.group())
-        digest = hmac.new(secret, digits.encode(), hashlib.sha256).hexdigest()[:16]
+        digest = hmac.new(secret, found.group().encode(), hashlib.sha256).hexdigest()[:16]
         return "#" + digest.translate(_LETTERS)
 
     return _SSIN_ALONE.sub(mark, text)

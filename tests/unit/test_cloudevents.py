@@ -135,15 +135,18 @@ def test_a_canonical_update_with_a_naive_time_is_not_valid() -> None:
         FicheUpdate.model_validate(document)
 
 
-def test_an_ssin_in_an_event_id_is_masked_by_a_keyed_hash_stable_however_written() -> None:
-    """The mark depends on the digits and the secret alone: the same SSIN, written with or
-    without separators, gives the same mark; another secret another one; masking twice
-    changes nothing; an id without such a number is left as it is."""
+def test_an_ssin_in_an_event_id_is_masked_by_a_keyed_hash_of_it() -> None:
+    """The mark depends on the number as written and the secret: the same id gives the same
+    masked id; two ids (even one number written two ways) two; another secret another one;
+    masking twice changes nothing; an id without such a number is left as it is."""
     from sync.cloudevents import masked
 
     plain, dotted = masked("p-85073003328", b"k1"), masked("p-85.07.30-033.28", b"k1")
-    assert plain == dotted
+    assert plain == masked("p-85073003328", b"k1")
+    assert plain != dotted
     assert plain.startswith("p-#")
+    assert dotted.startswith("p-#")
+    assert not any(char.isdigit() for char in dotted)
     assert not any(char.isdigit() for char in plain)
     assert masked(plain, b"k1") == plain
     assert masked("p-85073003328", b"k2") != plain
