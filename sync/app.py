@@ -21,7 +21,7 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
 from sync.consumers.apply import ApplyStage
-from sync.consumers.kafka import raw_body, tolerant_parser
+from sync.consumers.kafka import Redelivery, raw_body, tolerant_parser
 from sync.consumers.source import SourceStage
 from sync.events import FicheEventData, FicheUpdate, NotificationData
 from sync.mapping import MappingContext
@@ -69,7 +69,8 @@ def _security(settings: Settings) -> BaseSecurity | None:
 
 def build_broker(settings: Settings, stages: Stages) -> KafkaBroker:
     """The broker with both subscribers. Both commit only after their work is done
-    (``AckPolicy.MANUAL``; the commit follows the database commit or the broker's ack)."""
+    (``AckPolicy.MANUAL``; the commit follows the database commit or the broker's ack), and a
+    batch whose handler raised is read again (:class:`Redelivery`)."""
     # FastStream logs every message at INFO; our own lines say what matters per outcome.
     broker = KafkaBroker(settings.kafka_bootstrap_servers, security=_security(settings),
                          client_id="sksync", log_level=logging.DEBUG,
@@ -81,15 +82,17 @@ def build_broker(settings: Settings, stages: Stages) -> KafkaBroker:
         batch_timeout_ms=settings.apply_batch_timeout_ms,
     )
 
+    # A handler that raises has its batch delivered again (after a backoff), never skipped.
+    map_redelivery = Redelivery("map-batch", settings.retry_max_backoff_s)
+    apply_redelivery = Redelivery("apply-batch", settings.retry_max_backoff_s)
+
     async def map_sources(body: Any, msg: KafkaMessage) -> None:
         assert stages.source is not None
-        await stages.source.handle(msg.raw_message)
-        await msg.ack()
+        await map_redelivery.run(stages.source.handle, msg)
 
     async def apply_updates(body: Any, msg: KafkaMessage) -> None:
         assert stages.apply is not None
-        await stages.apply.handle(msg.raw_message)
-        await msg.ack()
+        await apply_redelivery.run(stages.apply.handle, msg)
 
     if settings.runs("map"):
         broker.subscriber(

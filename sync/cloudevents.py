@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import math
 import re
@@ -12,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from sync.errors import PermanentError
 
-__all__ = ["CloudEvent", "decode", "encode", "field_list", "redact"]
+__all__ = ["CloudEvent", "decode", "encode", "field_list", "masked", "redact", "with_masked_id"]
 
 #: A message bigger than this is refused before it is parsed.
 MAX_MESSAGE_BYTES = 1_000_000
@@ -24,6 +26,10 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 #: Digits in an SSIN's groups (YY MM DD NNN CC), however separated. The first nine decide the
 #: last two (check digits), so nine are as telling as eleven.
 _SSIN_LIKE = re.compile(r"\d{2}[-. /]?\d{2}[-. /]?\d{2}[-. /]?\d{3}(?:[-. /]?\d{2})?")
+#: The same, standing alone: not part of a longer run of digits. Ids are masked with this one
+#: (:func:`masked`), so that a timestamp or a sequence number in an id stays readable, as does
+#: a ten-digit enterprise number; an SSIN glued to other digits is not recognised there.
+_SSIN_ALONE = re.compile(rf"(?<!\d){_SSIN_LIKE.pattern}(?!\d)")
 #: PostgreSQL stores no NUL character, neither in text nor in jsonb.
 _NUL_ESCAPE = re.compile(r"\\u0000")
 
@@ -62,6 +68,22 @@ def decode(raw: bytes | None) -> CloudEvent:
     if event.specversion != "1.0":
         raise PermanentError("not-a-cloudevent",
                              redact(f"specversion {event.specversion[:10]!r}"))
+    return _in_utc(event)
+
+
+def _in_utc(event: CloudEvent) -> CloudEvent:
+    """``event`` with its ``time`` in UTC. A time without a UTC offset is refused: RFC 3339
+    (which CloudEvents requires) has none, and guessing one (UTC? Brussels, an hour or two
+    off?) would misplace the event among its source's others (docs/architecture.md)."""
+    when = event.time
+    if when is None:
+        return event
+    offset = when.utcoffset()
+    if offset is None:
+        raise PermanentError("naive-time", "time has no UTC offset; RFC 3339 requires one "
+                             "(2026-11-28T09:15:02Z or 2026-11-28T10:15:02+01:00)")
+    if offset:
+        return event.model_copy(update={"time": when.astimezone(UTC)})
     return event
 
 
@@ -167,3 +189,30 @@ def redact(detail: str) -> str:
     dead-letter headers and editors' notifications, and may echo what the event held (a code,
     a key, a field name): a source that put an SSIN in the wrong place must not see it there."""
     return _SSIN_LIKE.sub("[number]", detail)
+
+
+#: Hex digits spelled as letters: a masked number holds no digit, so masking is idempotent.
+_LETTERS = str.maketrans("0123456789abcdef", "abcdefghijklmnop")
+
+
+def masked(text: str, secret: bytes) -> str:
+    """``text`` with every SSIN-shaped number (nine or eleven digits standing alone, in the
+    groups YY MM DD NNN CC however separated) replaced by ``#`` and a keyed hash of it as
+    written (HMAC-SHA256 with the SSIN secret, 64 bits, spelled in letters). The same id always
+    gives the same masked id, so what was derived from one event stays correlated, and two
+    ids give two (even ids that write one number in two ways: they are two events). Without
+    the secret the number cannot be found from the mark, not even by trying every SSIN."""
+    def mark(found: re.Match[str]) -> str:
+        digest = hmac.new(secret, found.group().encode(), hashlib.sha256).hexdigest()[:16]
+        return "#" + digest.translate(_LETTERS)
+
+    return _SSIN_ALONE.sub(mark, text)
+
+
+def with_masked_id(event: CloudEvent, secret: bytes) -> CloudEvent:
+    """``event`` with its id :func:`masked`. Source event ids are copied into the ``cause`` of
+    fiche events and notifications, into the fiche history and into logs, and ids derived
+    from them (canonical update and notification ids) are public too: a source that put an
+    SSIN in an id must not see it there, nor a hash of it that anyone could recompute."""
+    safe = masked(event.id, secret)
+    return event if safe == event.id else event.model_copy(update={"id": safe})

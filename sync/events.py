@@ -7,11 +7,11 @@ snake_case in Python and camelCase on the wire. Pure: no I/O, no broker, no data
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, JsonValue
+from pydantic import AwareDatetime, BaseModel, ConfigDict, JsonValue
 from pydantic.alias_generators import to_camel
 
 __all__ = [
@@ -87,7 +87,9 @@ class EventOrigin(Frozen):
     source: str
     id: str
     type: str
-    time: datetime | None = None
+    #: Aware (a naive time is refused at decode, sync.cloudevents): the apply stage subtracts
+    #: it from now and the merge compares it with stored times.
+    time: AwareDatetime | None = None
 
 
 class PinInfo(Frozen):
@@ -138,7 +140,7 @@ class FicheUpdate(Frozen):
     source: Source
     record_id: str
     source_version: int
-    observed_at: datetime
+    observed_at: AwareDatetime
     kind: FicheKind
     action: UpdateAction = UpdateAction.UPSERT
     fiche_id: uuid.UUID | None = None

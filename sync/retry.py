@@ -1,7 +1,11 @@
-"""Retrying transient failures: exponential backoff with jitter, for as long as it takes.
+"""Retrying transient failures: exponential backoff with jitter.
 
-A transient failure (database restarting, broker away, serialization failure) is never
-dead-lettered: the consumer waits, and resumes where it stood when the failure passes.
+A transient failure is never dead-lettered at once. An outage (database restarting or
+read-only, broker away) is waited for without limit: the consumer resumes where it stood when
+it passes. Contention (a deadlock, a concurrent writer) usually passes at the next attempt;
+one that repeats identically is deterministic after all, and a caller that names
+``give_up_after`` gets :class:`RepeatedFailure` after that many identical attempts, so that
+one update cannot stall its partition for ever (:mod:`sync.failures` tells the kinds apart).
 """
 
 from __future__ import annotations
@@ -18,21 +22,56 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from sync.cloudevents import redact
+from sync.errors import PermanentError
+from sync.failures import is_outage, is_transient, signature
 from sync.ops import metrics
-from sync.store.uow import is_transient
 
-__all__ = ["retry_transient"]
+__all__ = ["RepeatedFailure", "retry_transient"]
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
 
 
+class RepeatedFailure(PermanentError):
+    """A failure classed as contention failed the same way ``attempts`` times in a row."""
+
+    def __init__(self, error: BaseException, attempts: int) -> None:
+        sqlstate = getattr(error, "sqlstate", None)
+        what = f"{type(error).__name__}{f' ({sqlstate})' if sqlstate else ''}"
+        text = redact(str(error).splitlines()[0] if str(error) else "")[:200]
+        super().__init__("repeated-failure", f"{what} {attempts} times in a row: {text}")
+        self.attempts = attempts
+
+
+class _Repeats:
+    """Counts how often the same non-outage failure came back in a row."""
+
+    def __init__(self) -> None:
+        self.last: str | None = None
+        self.count = 0
+
+    def note(self, error: BaseException) -> int:
+        """The number of identical failures in a row so far (an outage breaks the run)."""
+        if is_outage(error):
+            self.last, self.count = None, 0
+            return 0
+        key = signature(error)
+        self.count = self.count + 1 if key == self.last else 1
+        self.last = key
+        return self.count
+
+
 async def retry_transient(
     operation: Callable[[], Awaitable[T]], *, what: str, max_backoff_s: float = 30.0,
+    give_up_after: int | None = None,
 ) -> T:
-    """Run ``operation`` until it succeeds or fails permanently."""
+    """Run ``operation`` until it succeeds or fails permanently; with ``give_up_after``, a
+    failure other than an outage that repeats identically that many times raises
+    :class:`RepeatedFailure` (its cause: the last failure)."""
 
     retrying = False
+    repeats = _Repeats()
 
     def before_sleep(state: RetryCallState) -> None:
         nonlocal retrying
@@ -45,9 +84,14 @@ async def retry_transient(
                     error=type(error).__name__ if error else None,
                     wait_s=round(state.upcoming_sleep, 2))
 
+    def worth_retrying(error: BaseException) -> bool:
+        if not is_transient(error):
+            return False
+        return give_up_after is None or repeats.note(error) < give_up_after
+
     try:
         async for attempt in AsyncRetrying(
-            retry=retry_if_exception(is_transient),
+            retry=retry_if_exception(worth_retrying),
             wait=wait_random_exponential(multiplier=0.05, max=max_backoff_s),
             stop=stop_never,
             before_sleep=before_sleep,
@@ -55,6 +99,12 @@ async def retry_transient(
         ):
             with attempt:
                 return await operation()
+    except Exception as error:
+        if give_up_after is not None and repeats.count >= give_up_after and is_transient(error):
+            log.warning("the same failure repeated: giving up", operation=what,
+                        attempts=repeats.count, error=type(error).__name__)
+            raise RepeatedFailure(error, repeats.count) from error
+        raise
     finally:
         if retrying:
             metrics.RETRYING.labels(what).dec()

@@ -99,6 +99,10 @@ class Settings(BaseSettings):
     relay_batch_size: int = 1000
     relay_poll_interval_s: float = 0.5
     retry_max_backoff_s: float = 30.0
+    #: Attempts at an update whose failure is not an outage yet repeats identically (a unique
+    #: violation, a row-count mismatch): then the update is dead-lettered as
+    #: ``repeated-failure`` rather than stall its partition. Outages are waited out for ever.
+    retry_max_attempts_deterministic: int = Field(default=10, ge=2)
     verification_period_days: int = 3 * 365
     verification_check_interval_s: float = 3600.0
     gauges_interval_s: float = 5.0

@@ -112,16 +112,21 @@ class ApplyStage:
         return results
 
     async def _apply_retrying(self, updates: list[FicheUpdate]) -> list[ApplyResult]:
-        return await retry_transient(lambda: self.applier.apply(updates), what="apply",
-                                     max_backoff_s=self.settings.retry_max_backoff_s)
+        return await retry_transient(
+            lambda: self.applier.apply(updates), what="apply",
+            max_backoff_s=self.settings.retry_max_backoff_s,
+            give_up_after=self.settings.retry_max_attempts_deterministic)
 
     async def _apply_alone(self, update: FicheUpdate) -> ApplyResult:
+        """One update of a batch that failed; what fails here is that update's own defect."""
         try:
             [result] = await self._apply_retrying([update])
             return result
+        except PermanentError as error:  # a failure that repeated identically: RepeatedFailure
+            failure = error
         except Exception as error:
             failure = PermanentError("internal-error", type(error).__name__)
-            return ApplyResult(update, "rejected", reason=failure.reason, error=failure)
+        return ApplyResult(update, "rejected", reason=failure.reason, error=failure)
 
     def _observe(self, record: Record, result: ApplyResult, now: datetime) -> None:
         update = result.update

@@ -12,7 +12,7 @@ from typing import Any
 import structlog
 from aiokafka import AIOKafkaProducer
 
-from sync.cloudevents import CloudEvent, decode
+from sync.cloudevents import CloudEvent, decode, with_masked_id
 from sync.emitted import edit_refused
 from sync.errors import PermanentError
 from sync.mapping import MappingContext, map_event
@@ -53,7 +53,8 @@ class SourceStage:
     def _translate(self, record: Record, mapped: Counter[tuple[str, str]]) -> list[Outgoing]:
         event = None
         try:
-            event = decode(record.value)
+            # Masked at once: its id goes into log lines and notifications below.
+            event = with_masked_id(decode(record.value), self.context.ssin_secret)
             updates = map_event(event, self.context)
         except PermanentError as error:
             bound = self._bound(record, event)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sync.cloudevents import CloudEvent, redact
+from sync.cloudevents import CloudEvent, redact, with_masked_id
 from sync.errors import PermanentError
 from sync.events import FicheUpdate
 from sync.mapping import association, cobrha_organisation, cobrha_professional, kbo, manual, matches
@@ -59,8 +59,10 @@ def map_event(event: CloudEvent, context: MappingContext) -> list[FicheUpdate]:
     """The canonical updates one source event stands for (usually exactly one).
 
     A refusal's detail may echo a value of the event: SSIN-shaped numbers are masked in it.
+    So are they in the event's id, which the updates carry on (:func:`with_masked_id`).
     Phone numbers leave in E.164 whatever the source (:func:`with_e164_phones`).
     """
+    event = with_masked_id(event, context.ssin_secret)  # before anything copies or derives it
     try:
         return [with_e164_phones(mapper_for(event.type)(event, context))]
     except PermanentError as error:

@@ -1,5 +1,5 @@
 """The unit of work: one transaction that rolls back unless committed, and the translation of
-driver errors into the service's own (transient ones are retried, the rest are not)."""
+driver errors into the service's own (which are transient: :mod:`sync.failures`)."""
 
 from __future__ import annotations
 
@@ -11,38 +11,21 @@ from types import TracebackType
 import asyncpg
 
 from sync.errors import TransientError
+from sync.failures import is_transient
 
-__all__ = ["UnitOfWork", "is_transient", "translated"]
-
-_TRANSIENT_SQLSTATES = {
-    "40001",  # serialization_failure
-    "40P01",  # deadlock_detected
-    "55P03",  # lock_not_available
-    "57P01",  # admin_shutdown: the server is restarting
-    "57P02",  # crash_shutdown
-    "57P03",  # cannot_connect_now: the server is starting
-    "53300",  # too_many_connections
-    "23505",  # unique_violation: two instances created the same fiche at once; retry finds it
-}
-
+__all__ = ["UnitOfWork", "translated"]
 
 #: Failures after which a connection's state is unknown (unlike an error the server reported).
 _CLIENT_SIDE = (OSError, asyncio.TimeoutError, asyncio.CancelledError, asyncpg.InterfaceError,
                 asyncpg.InternalClientError, asyncpg.PostgresConnectionError)
+#: read_only_sql_transaction: the server became a standby (a failover), or the session was
+#: made read-only; a new connection reaches the new primary or takes the database's default.
+_READ_ONLY = "25006"
 
 
-def is_transient(error: BaseException) -> bool:
-    """Whether ``error`` may pass on its own (connection trouble, a concurrent writer)."""
-    if isinstance(error, TransientError):
-        return True
-    if isinstance(error, (OSError, asyncio.TimeoutError, asyncpg.InterfaceError)):
-        return True
-    if isinstance(error, (asyncpg.PostgresConnectionError, asyncpg.InternalClientError)):
-        # InternalClientError: the connection's protocol state broke (an operation cut off by
-        # a restart); the unit of work discards that connection and the retry takes another.
-        return True
-    sqlstate = getattr(error, "sqlstate", None)
-    return isinstance(sqlstate, str) and (sqlstate in _TRANSIENT_SQLSTATES or sqlstate[:2] == "08")
+def _discard(error: BaseException | None) -> bool:
+    """Whether the connection that raised ``error`` must not be used again."""
+    return isinstance(error, _CLIENT_SIDE) or getattr(error, "sqlstate", None) == _READ_ONLY
 
 
 @asynccontextmanager
@@ -90,8 +73,7 @@ class UnitOfWork:
         conn, self._conn = self._conn, None
         if conn is None:
             return
-        suspect = isinstance(error, _CLIENT_SIDE) or isinstance(
-            getattr(error, "__cause__", None), _CLIENT_SIDE)
+        suspect = _discard(error) or _discard(getattr(error, "__cause__", None))
         try:
             if not self._committed and self._tx is not None and not conn.is_closed():
                 await self._tx.rollback()
@@ -100,6 +82,7 @@ class UnitOfWork:
         finally:
             if suspect and not conn.is_closed():
                 # A client-side failure (connection lost, protocol state broken, cancelled)
-                # may leave the connection unusable: close it rather than reuse it.
+                # may leave the connection unusable, a read-only one would stay read-only:
+                # close it rather than reuse it.
                 conn.terminate()
             await self._pool.release(conn)

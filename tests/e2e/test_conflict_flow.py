@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
 import uuid
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from sync.app import Service
 from sync.events import derived_id
+from sync.ops.conflicts import RESOLVED_TYPE
 from sync.settings import Settings
 from tests.support.builders import nihii, professional
 from tests.support.cli import sksync
@@ -118,3 +123,69 @@ async def test_a_revoked_licence_deactivates_the_fiche_and_says_why(
     assert versions[-1]["data"]["status"] == "inactive"
     assert versions[-1]["data"]["inactiveReason"] == "no active licence"
     assert versions[-1]["data"]["snapshot"]["name.last"] == "Peeters"
+
+
+def handled(topic: str, outcome: str | None = None) -> float:
+    """Hand-made updates on ``topic`` the apply stage handled (with ``outcome``, or any)."""
+    total = 0.0
+    for metric in REGISTRY.collect():
+        for sample in metric.samples:
+            labels = sample.labels
+            if (sample.name == "sksync_events_total" and labels["topic"] == topic
+                    and labels["source"] == "manual"
+                    and outcome in (None, labels["outcome"])):
+                total += sample.value
+    return total
+
+
+async def until_handled(topic: str, count: float, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while handled(topic) < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout:.0f} s for {count} hand-made updates")
+        await asyncio.sleep(0.1)
+
+
+def resolution(fiche: uuid.UUID, conflict_id: str, decision: str) -> dict[str, Any]:
+    """A ``be.socialekaart.conflict.resolved`` event as ``sksync conflicts resolve`` sends it."""
+    return {
+        "specversion": "1.0", "id": f"conflict-resolved-{uuid.uuid4()}",
+        "source": "urn:socialekaart:sksync-cli", "type": RESOLVED_TYPE,
+        "time": "2026-11-28T09:35:00Z", "subject": str(fiche),
+        "data": {"conflictId": conflict_id, "decision": decision, "editor": "u-7"}}
+
+
+async def test_a_redelivered_pin_or_resolution_does_nothing_even_where_it_would_change_much(
+    service: Service, settings: Settings,
+) -> None:
+    """Redelivered after the fiche moved on, a pin would pin its value again and an accepted
+    resolution would release the editor's later pin (the conflict it names is open again):
+    the inbox recognises both as delivered already, and the fiche keeps the later pin."""
+    number = nihii("9")
+    fiche = derived_id("fiche", "person", "NIHII-PERSON", number[:8])
+    first_pin = edit(fiche, {"contact.phone": "+3255000000"})
+    async with TopicReader(settings, settings.topics.name("fiche_event")) as events, \
+            TopicReader(settings, settings.topics.name("notification")) as notices:
+        await publish(settings, [professional(number, version=1, phone="+3255112233")])
+        await fiche_events(events, fiche, 1)
+        await publish(settings, [first_pin])
+        await fiche_events(events, fiche, 2)
+        raised = await conflict_raised(notices, 1)
+        accept = resolution(fiche, raised["data"]["conflictId"], "accept")
+        await publish(settings, [accept])
+        await fiche_events(events, fiche, 3)  # the pin released: CoBRHA's phone shows
+        updates = settings.topics.name("fiche_update")
+        await publish(settings, [first_pin])  # redelivered: must not pin again
+        await until_handled(updates, 3)
+        await publish(settings, [edit(fiche, {"contact.phone": "+3255000009"})])
+        await until_handled(updates, 4)  # a later pin; the same conflict is open again
+        await publish(settings, [accept])  # redelivered: must not release the later pin
+        await until_handled(updates, 5)
+        seen = await events.settle(quiet=1.5)
+    versions = [e for e in seen if e["subject"] == str(fiche)]
+    assert [e["data"]["snapshot"]["contact.phone"] for e in versions] == [
+        "+3255112233", "+3255000000", "+3255112233", "+3255000009"]
+    assert handled(updates, "duplicate") == 2
+    listed = json.loads(await cli(settings, "conflicts", "list", "--fiche", str(fiche),
+                                  "--json"))
+    assert [c["id"] for c in listed] == [raised["data"]["conflictId"]]

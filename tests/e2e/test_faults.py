@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
+import time
+import urllib.parse
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import asyncpg
 import pytest
+from prometheus_client import REGISTRY
 
 from sync.app import Service
 from sync.settings import Settings
 from tests.support.builders import nihii, professional
+from tests.support.downstream import check_order, one_id_per_version
 from tests.support.infra import Infrastructure
 from tests.support.kafka import TopicReader, publish
 from tests.support.process import ServiceProcesses
@@ -61,6 +65,7 @@ async def test_sigkill_between_the_database_commit_and_the_offset_commit_doubles
                            what="two versions of 60 fiches")
         seen = await events.settle(quiet=2.0)
     versions = check_versions(seen)
+    check_order(events.records)
     assert len(versions) == 60
     assert set(versions.values()) == {2}
     counts = await database_counts(settings)
@@ -87,10 +92,9 @@ async def test_repeated_sigkills_at_random_moments_lose_nothing(
     versions = check_versions(seen)
     assert len(versions) == 150
     assert set(versions.values()) == {1}
-    duplicates = Counter(e["id"] for e in seen)
-    assert all(seen_id for seen_id in duplicates)  # re-sends share an id, never a new one
+    assert one_id_per_version(seen) == [], "a re-send carried a new id"
+    check_order(events.records)
     assert (await database_counts(settings))["unsent"] == 0
-
 
 
 async def test_the_consumer_waits_while_the_database_is_down_then_catches_up(
@@ -111,7 +115,102 @@ async def test_the_consumer_waits_while_the_database_is_down_then_catches_up(
         await events.until(lambda v: len({e["subject"] for e in v}) >= 40, timeout=90,
                            what="all 40 fiches after the restart")
     check_versions(events.values())
+    check_order(events.records)
     dlq = settings.topics.dlq(settings.topics.name("fiche_update"))
     async with TopicReader(settings, dlq) as letters:
         await letters.settle(quiet=1.0)
     assert letters.records == []
+
+
+async def test_each_fiches_versions_reach_downstream_in_order_across_kills_and_rebalances(
+    settings: Settings, sksync_process: ServiceProcesses,
+) -> None:
+    """Two instances in one group while four versions of 40 fiches flow: one is killed
+    (its partitions move to the other), started again (they move back), then the other is
+    killed. Each partition of sk.fiche.event, read in offset order, gives every fiche's
+    versions one after the other (re-sends aside), each under one id."""
+    people = [nihii("7") for _ in range(40)]
+    batch = {"SKSYNC_APPLY_BATCH_SIZE": "10"}
+    async with TopicReader(settings, settings.topics.name("fiche_event")) as events:
+        first, second = sksync_process.start(**batch), sksync_process.start(**batch)
+        for version in range(1, 5):
+            await publish(settings, [professional(p, version=version,
+                                                  phone=f"+32550{version:02d}{i:03d}")
+                                     for i, p in enumerate(people)])
+            await events.until(lambda v, n=version: len({e["id"] for e in v}) >= 10 * n,
+                               timeout=120, what=f"fiche events of version {version}")
+            if version == 1:
+                sksync_process.kill(first)
+            elif version == 2:
+                first = sksync_process.start(**batch)
+            elif version == 3:
+                sksync_process.kill(second)
+        await events.until(lambda v: len({e["id"] for e in v}) >= 4 * len(people),
+                           timeout=150, what="four versions of 40 fiches")
+        seen = await events.settle(quiet=2.0)
+    check_order(events.records)
+    assert set(check_versions(seen).values()) == {4}
+    assert one_id_per_version(seen) == []
+
+
+def retries(operation: str) -> float:
+    return REGISTRY.get_sample_value("sksync_retries_total", {"operation": operation}) or 0.0
+
+
+@pytest.fixture
+async def impatient(settings: Settings) -> AsyncIterator[Settings]:
+    """The service with a bound of two attempts at a failure that repeats identically (and
+    short waits): an outage must be waited out all the same."""
+    bounded = settings.model_copy(update={"retry_max_attempts_deterministic": 2,
+                                          "retry_max_backoff_s": 0.5})
+    running = Service(bounded, serve_http=False)
+    await running.start()
+    try:
+        yield bounded
+    finally:
+        await running.stop()
+
+
+async def test_a_read_only_database_is_waited_out_and_every_update_applied_after(
+    impatient: Settings, admin_url: str,
+) -> None:
+    """As after a failover to a standby: the database turns read-only (25006) and its
+    connections drop while updates arrive. The apply stage waits, well past the bound on
+    repeated failures (no dead letter); once the database is writable again every update is
+    applied."""
+    settings = impatient
+    name = urllib.parse.unquote(urllib.parse.urlsplit(settings.database_url).path[1:])
+    people = [nihii("8") for _ in range(30)]
+    admin = await asyncpg.connect(admin_url)
+    try:
+        async with TopicReader(settings, settings.topics.name("fiche_event")) as events:
+            await publish(settings, [professional(p) for p in people[:10]])
+            await events.until(lambda v: len(v) >= 10, what="the first 10 fiches")
+            await admin.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+            await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                "WHERE datname = $1", name)
+            before = retries("apply")
+            await publish(settings, [professional(p) for p in people[10:]])
+            await wait_for(lambda: retries("apply") >= before + 6,
+                           what="the apply stage retrying against the read-only database")
+            assert (await database_counts(settings))["fiches"] == 10
+            await admin.execute(f'ALTER DATABASE "{name}" RESET default_transaction_read_only')
+            await events.until(lambda v: len({e["subject"] for e in v}) >= 30, timeout=90,
+                               what="all 30 fiches once the database is writable")
+            seen = await events.settle(quiet=1.0)
+    finally:
+        await admin.execute(f'ALTER DATABASE "{name}" RESET default_transaction_read_only')
+        await admin.close()
+    assert set(check_versions(seen).values()) == {1}
+    dlq = settings.topics.dlq(settings.topics.name("fiche_update"))
+    async with TopicReader(settings, dlq) as letters:
+        await letters.settle(quiet=1.0)
+    assert letters.records == []
+
+
+async def wait_for(condition: Callable[[], bool], *, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout:.0f} s for {what}")
+        await asyncio.sleep(0.1)

@@ -3,9 +3,11 @@ PostgreSQL with ``sksync run`` as a real process, logging at DEBUG into a file.
 
 Known, valid SSINs go in: in good CoBRHA professional events, in poison events (an unknown
 profession, an SSIN failing its check digits, an SSIN where a code or a key goes, a cut-off
-message), in a hand edit naming an SSIN as a field (refused, so its editor is notified), and in
+message), in a hand edit naming an SSIN as a field (refused, so its editor is notified), in
 an association member event carrying an ``ssin`` field that associations do not have (ignored,
-applied). Then every place the service writes is searched for each SSIN in any usual writing
+applied), and in the ids of the good professional, the edit and the member event (ids are
+copied into the cause of fiche events and notifications, the history and the logs). Then
+every place the service writes is searched for each SSIN in any usual writing
 (11 digits, with dots, dashes, spaces or slashes) and for its first nine digits alone (they
 decide the two check digits): every log line, every message (key, value, headers) on
 ``sk.fiche.event``, ``sk.notification`` and ``sk.fiche.update``, every dead-letter header, every
@@ -55,10 +57,18 @@ def valid_ssins(count: int) -> list[str]:
     return found
 
 
-SSINS = valid_ssins(10)
+SSINS = valid_ssins(11)
 GOOD, UNKNOWN_PROFESSION, AS_CODE, AS_KEY, CUT_OFF, AS_FIELD, UNEXPECTED = SSINS[:7]
 BAD_CHECK = SSINS[7][:9] + f"{(int(SSINS[7][9:]) + 1) % 100:02d}"
-PLANTED = [*SSINS[:7], BAD_CHECK]
+#: In event ids, which go into the cause of fiche events and notifications, into the fiche
+#: history, into logs and into ids derived from them.
+IN_ID, IN_EDIT_ID, IN_MEMBER_ID = SSINS[8:11]
+PLANTED = [*SSINS[:7], BAD_CHECK, IN_ID, IN_EDIT_ID, IN_MEMBER_ID]
+
+
+def dotted(number: str) -> str:
+    """85.07.30-033.28: the way an SSIN is often written by hand."""
+    return f"{number[:2]}.{number[2:4]}.{number[4:6]}-{number[6:9]}.{number[9:]}"
 
 
 def pattern(number: str) -> re.Pattern[str]:
@@ -83,7 +93,8 @@ def leaks(where: str, texts: Iterable[str]) -> list[str]:
 
 def events() -> list[dict[str, Any]]:
     """Good events with SSINs, and poison ones carrying an SSIN (one poison per reason)."""
-    good = [professional(nihii("1"), with_ssin=GOOD, last="Goossens")]
+    good = [professional(nihii("1"), with_ssin=GOOD, last="Goossens",
+                         event_id=f"cobrha-p-{IN_ID}-{uuid.uuid4().hex[:6]}")]
     poison = [
         professional(code="ASTROLOGER", with_ssin=UNKNOWN_PROFESSION),
         professional(with_ssin=BAD_CHECK),
@@ -92,14 +103,14 @@ def events() -> list[dict[str, Any]]:
     keyed = professional()
     keyed["data"]["professions"][0]["friendlyName"] = {AS_KEY: 5}
     edit = {
-        "specversion": "1.0", "id": f"sk-edit-{uuid.uuid4().hex}",
+        "specversion": "1.0", "id": f"sk-edit-{dotted(IN_EDIT_ID)}",
         "source": "urn:socialekaart:editor", "type": "be.socialekaart.fiche.edited",
         "time": "2026-11-28T09:30:00Z", "subject": str(uuid.uuid4()),
         "data": {"ficheId": str(uuid.uuid4()), "editor": {"id": "u-1029", "role": "editor"},
                  "changes": {f"rijksregister {AS_FIELD}": "x"}},
     }
     member = {
-        "specversion": "1.0", "id": f"vvkp-{uuid.uuid4().hex}", "source": "urn:association:vvkp",
+        "specversion": "1.0", "id": f"vvkp-{IN_MEMBER_ID}", "source": "urn:association:vvkp",
         "type": "be.association.member.upserted", "time": "2026-11-28T12:00:00Z",
         "subject": "vvkp:4711",
         "data": {"sourceVersion": 1, "associationId": "vvkp", "memberId": "4711",
@@ -202,6 +213,9 @@ async def test_no_ssin_reaches_logs_events_notifications_dead_letter_headers_met
     assert service.stop(service.running[0]) == 0
     log_lines = service.log_text().splitlines()
 
+    causes = [json.loads(r.value)["data"]["cause"] or {} for r in fiche_events]
+    assert any(c.get("id", "").startswith("cobrha-p-#") for c in causes), \
+        "the id with an SSIN reached the fiche event's cause, masked"
     reasons = sorted(dict(r.headers)["sksync-reason"].decode() for r in [*letters, *edit_letters])
     assert reasons == ["bad-identifier", "schema-invalid", "undecodable", "unknown-field",
                        "unknown-profession", "unknown-profession"]
