@@ -100,7 +100,8 @@ async def prepare(infra: Infra, run_id: str, name: str, logdir: Path) -> Pass:
         kafka_bootstrap_servers=infra.kafka, database_url=url,
         topics=Topics(prefix=f"chaos-{run_id}-{name}."),
         consumer_group=f"sksync-chaos-{run_id}-{name}", http_port=0,
-        relay_poll_interval_s=0.2, apply_batch_timeout_ms=20, retry_max_backoff_s=2.0)
+        relay_poll_interval_s=0.2, apply_batch_timeout_ms=20, retry_max_backoff_s=2.0,
+        environment="local")
     await Service(settings, serve_http=False).ensure_topics()
     return Pass(name, settings, database, Fleet(settings, logdir, name))
 

@@ -6,16 +6,15 @@ import asyncio
 import contextlib
 import gc
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import structlog
 import uvicorn
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
 from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -29,12 +28,14 @@ from sync.mapping import MappingContext
 from sync.ops.gauges import poll_gauges
 from sync.ops.http import http_app
 from sync.ops.status import describe
+from sync.ops.topics import ensure_topics
 from sync.policy import default_policy
 from sync.producers.kafka import client_options, new_producer
 from sync.producers.login import check_kafka_login
 from sync.producers.relay import OutboxRelay
 from sync.retry import retry_transient
 from sync.settings import Settings
+from sync.startup import kafka_transient, refuse_unsafe
 from sync.store.apply import OUTBOX_CHANNEL, Applier
 from sync.store.migrate import migrate, pending_migrations
 from sync.store.uow import UnitOfWork
@@ -43,6 +44,7 @@ from sync.store.verification import raise_verification_due
 __all__ = ["Service", "asyncapi_app", "build_broker"]
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 #: How long /readyz waits for the database before calling it unreachable.
 READINESS_DB_TIMEOUT_S = 3.0
 
@@ -144,16 +146,21 @@ class Service:
     _producer: AIOKafkaProducer | None = None
     _broker: KafkaBroker | None = None
     _http: uvicorn.Server | None = None
+    #: Per readiness check, what the start is waiting for (empty once started).
+    _waiting: dict[str, str] = field(default_factory=dict)
 
     async def start(self) -> None:
+        """Refuse an unsafe configuration at once; otherwise serve HTTP, then wait (with
+        backoff) for the database and the broker, saying on /readyz what is awaited."""
         settings = self.settings
+        refuse_unsafe(settings)
         tune_gc()
-        self._pool = await retry_transient(self._open_pool, what="database-connect")
+        if self.serve_http:
+            self._serve_http()
+        self._pool = await self._until_up("database", self._open_pool, what="database-connect")
         await self._migrate()
-        await check_kafka_login(settings)  # a refused login fails the start, by name, at once
-        await retry_transient(self.ensure_topics, what="ensure-topics")
-        self._producer = new_producer(settings)
-        await retry_transient(self._producer.start, what="producer-start")
+        self._waiting["consumers"] = "not started: waiting for the broker"
+        self._producer = await self._until_up("broker", self._connect_kafka, what="kafka-connect")
         names = {"fiche_event": settings.topics.name("fiche_event"),
                  "notification": settings.topics.name("notification")}
         context = MappingContext(ssin_secret=settings.ssin_secret.get_secret_value().encode())
@@ -162,8 +169,8 @@ class Service:
             apply=ApplyStage(settings, Applier(self._pool, default_policy(), names),
                              self._producer),
         )
-        self._broker = build_broker(settings, stages)
-        await self._broker.start()
+        self._broker = await self._until_up("consumers", lambda: self._start_broker(stages),
+                                            what="broker-start")
         if settings.runs("relay"):
             relay = OutboxRelay(settings.database_url, self._producer,
                                 batch_size=settings.relay_batch_size,
@@ -174,14 +181,61 @@ class Service:
                                                    name="verification"))
         self._tasks.append(asyncio.create_task(
             poll_gauges(settings, self._pool, settings.gauges_interval_s), name="gauges"))
-        if self.serve_http:
-            config = uvicorn.Config(http_app(self.readiness), host=settings.http_host,
-                                    port=settings.http_port, log_level="warning",
-                                    lifespan="off")
-            self._http = uvicorn.Server(config)
-            self._tasks.append(asyncio.create_task(self._http.serve(), name="http"))
         log.info("service started", bootstrap=settings.kafka_bootstrap_servers,
                  stages=settings.stages, http_port=settings.http_port if self.serve_http else None)
+
+    def _serve_http(self) -> None:
+        """/healthz, /readyz and /metrics from the first moment: a start that waits for its
+        database or broker is alive, and says so."""
+        settings = self.settings
+        config = uvicorn.Config(http_app(self.readiness), host=settings.http_host,
+                                port=settings.http_port, log_level="warning", lifespan="off")
+        self._http = uvicorn.Server(config)
+        self._tasks.append(asyncio.create_task(self._http.serve(), name="http"))
+
+    async def _until_up(self, check: str, operation: Callable[[], Awaitable[T]], *,
+                        what: str) -> T:
+        """Run ``operation`` until it succeeds, retrying transient failures with backoff; while
+        it fails, readiness check ``check`` says why."""
+        async def attempt() -> T:
+            try:
+                result = await operation()
+            except Exception as error:
+                self._waiting[check] = f"waiting: {describe(error)}"
+                raise
+            self._waiting.pop(check, None)
+            return result
+
+        return await retry_transient(attempt, what=what,
+                                     max_backoff_s=self.settings.retry_max_backoff_s)
+
+    async def _connect_kafka(self) -> AIOKafkaProducer:
+        """Log in, create the missing topics and start the shared producer. A refused login
+        fails at once, by name; a broker that does not answer is waited for."""
+        settings = self.settings
+        await check_kafka_login(settings)
+        producer = new_producer(settings)
+        try:
+            async with kafka_transient(settings.kafka_bootstrap_servers):
+                await ensure_topics(settings)
+                await producer.start()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await producer.stop()
+            raise
+        return producer
+
+    async def _start_broker(self, stages: Stages) -> KafkaBroker:
+        """The subscribers, started; a broker that went away meanwhile is waited for."""
+        broker = build_broker(self.settings, stages)
+        try:
+            async with kafka_transient(self.settings.kafka_bootstrap_servers):
+                await broker.start()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await broker.stop()
+            raise
+        return broker
 
     async def _verification_loop(self) -> None:
         """Now and then, ask editors to have long-unconfirmed fiches checked."""
@@ -229,37 +283,31 @@ class Service:
 
     async def ensure_topics(self) -> None:
         """Create the topics (and their dead-letter topics) that do not exist yet."""
-        topics = self.settings.topics
-        names = [*topics.sources(), topics.name("fiche_update"), topics.name("fiche_event"),
-                 topics.name("notification")]
-        names += [topics.dlq(name) for name in [*topics.sources(), topics.name("fiche_update")]]
-        admin = AIOKafkaAdminClient(**client_options(self.settings))
-        await admin.start()
-        try:
-            existing = set(await admin.list_topics())
-            wanted = [NewTopic(name, num_partitions=3, replication_factor=1)
-                      for name in names if name not in existing]
-            if wanted:
-                with contextlib.suppress(TopicAlreadyExistsError):
-                    await admin.create_topics(wanted)
-        finally:
-            await admin.close()
+        async with kafka_transient(self.settings.kafka_bootstrap_servers):
+            await ensure_topics(self.settings)
 
     async def readiness(self) -> dict[str, str | None]:
         """Per check, ``None`` when fine or what is wrong. Bounded: a database that does not
-        answer (down, or a half-open connection) is reported after a few seconds."""
+        answer (down, or a half-open connection) is reported after a few seconds. While the
+        start waits for the database or the broker, the check concerned says so."""
         checks: dict[str, str | None] = {}
-        try:
-            pending = await asyncio.wait_for(self._pending_migrations(), READINESS_DB_TIMEOUT_S)
-            checks["database"] = None
-            checks["migrations"] = f"pending: {', '.join(pending)}" if pending else None
-        except Exception as error:
-            checks["database"] = f"unreachable: {describe(error)}"
+        if self._pool is None:
+            checks["database"] = "not connected yet"
             checks["migrations"] = "unknown"
+        else:
+            try:
+                pending = await asyncio.wait_for(self._pending_migrations(),
+                                                 READINESS_DB_TIMEOUT_S)
+                checks["database"] = None
+                checks["migrations"] = f"pending: {', '.join(pending)}" if pending else None
+            except Exception as error:
+                checks["database"] = f"unreachable: {describe(error)}"
+                checks["migrations"] = "unknown"
         producer = self._producer
         connected = producer is not None and producer.client.cluster.brokers()
         checks["broker"] = None if connected else "no broker known"
         checks["consumers"] = self._assignment_problem()
+        checks.update(self._waiting)
         return checks
 
     async def _pending_migrations(self) -> list[str]:

@@ -16,7 +16,7 @@ Three layers, usable on their own:
   stopped from another process (``down`` works from the pid files).
 * :data:`stack_app`, a Typer sub-app with ``up``, ``down``, ``env`` and ``status``.
 
-Every wait is bounded. Progress goes to stderr; ``stack up`` prints only the two ``export`` lines on
+Every wait is bounded. Progress goes to stderr; ``stack up`` prints only the ``export`` lines on
 stdout, so ``eval "$(sksync stack up)"`` works. Importing this module has no side effects.
 """
 
@@ -53,6 +53,7 @@ import typer
 __all__ = [
     "DEFAULT_DATABASE",
     "ENV_DATABASE_URL",
+    "ENV_ENVIRONMENT",
     "ENV_KAFKA_BOOTSTRAP_SERVERS",
     "ENV_STACK_DIR",
     "LocalKafka",
@@ -72,6 +73,7 @@ __all__ = [
 ENV_KAFKA_BOOTSTRAP_SERVERS = "SKSYNC_KAFKA_BOOTSTRAP_SERVERS"
 ENV_DATABASE_URL = "SKSYNC_DATABASE_URL"
 ENV_STACK_DIR = "SKSYNC_STACK_DIR"
+ENV_ENVIRONMENT = "SKSYNC_ENVIRONMENT"
 DEFAULT_DATABASE = "sksync"
 
 _MAVEN_DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
@@ -116,10 +118,13 @@ class StackEndpoints:
     """A PostgreSQL URL that ``asyncpg.connect()`` (and libpq) accept."""
 
     def env_lines(self) -> list[str]:
-        """The two ``export NAME=value`` lines (shell-quoted) for these endpoints."""
+        """The ``export NAME=value`` lines (shell-quoted) for these endpoints, and the one that
+        marks them as the local environment (where the SSIN key may be the public default and
+        topics have as many replicas as the stack has brokers)."""
         return [
             f"export {ENV_KAFKA_BOOTSTRAP_SERVERS}={shlex.quote(self.kafka_bootstrap)}",
             f"export {ENV_DATABASE_URL}={shlex.quote(self.database_url)}",
+            f"export {ENV_ENVIRONMENT}=local",
         ]
 
 
@@ -1076,7 +1081,7 @@ def up_command(
     stack_dir: _StackDirOption = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for readiness.")] = 180,
 ) -> None:
-    """Start the stack (detached) and print the two `export` lines once it is ready."""
+    """Start the stack (detached) and print the `export` lines once it is ready."""
     stack = LocalStack(stack_dir)
     try:
         endpoints = stack.up(timeout=timeout)
