@@ -23,6 +23,7 @@ from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLS
 from sync.consumers.apply import ApplyStage
 from sync.consumers.kafka import raw_body, tolerant_parser
 from sync.consumers.source import SourceStage
+from sync.errors import TransientError
 from sync.events import FicheEventData, FicheUpdate, NotificationData
 from sync.mapping import MappingContext
 from sync.ops.gauges import poll_gauges
@@ -201,7 +202,8 @@ class Service:
             try:
                 result = await operation()
             except Exception as error:
-                self._waiting[check] = f"waiting: {describe(error)}"
+                why = str(error) if isinstance(error, TransientError) else describe(error)
+                self._waiting[check] = f"waiting: {why.splitlines()[0] if why else ''}"
                 raise
             self._waiting.pop(check, None)
             return result
