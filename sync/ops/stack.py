@@ -464,13 +464,16 @@ class LocalKafka:
     SCRAM-SHA-512 on :attr:`sasl_bootstrap`; the PLAINTEXT listener stays for the broker's own
     traffic and the readiness probe. The users are created when the storage is formatted, so
     they must be given on the first start of a data dir (a later change needs a new one).
+    With ``tls`` as well, that listener is ``SASL_SSL``: its certificate, signed by a local
+    authority whose certificate is :attr:`ca_file`, is made with ``keytool`` on the first start.
     """
 
     def __init__(
         self, data_dir: Path, port: int | None = None,
-        sasl_users: Mapping[str, str] | None = None,
+        sasl_users: Mapping[str, str] | None = None, tls: bool = False,
     ) -> None:
         self.data_dir = data_dir.expanduser().absolute()
+        self.tls = tls
         self.port: int | None = port
         self.controller_port: int | None = None
         self.sasl_users = dict(sasl_users or {})
@@ -516,12 +519,18 @@ class LocalKafka:
 
     @property
     def sasl_bootstrap(self) -> str:
-        """``127.0.0.1:<port>`` of the SASL_PLAINTEXT (SCRAM-SHA-512) listener, once started."""
+        """``127.0.0.1:<port>`` of the SASL_PLAINTEXT (SASL_SSL with ``tls``; SCRAM-SHA-512)
+        listener, once started."""
         if self.sasl_port is None:
             self._load_state()
         if not self.sasl_users or self.sasl_port is None:
             raise StackError(f"Kafka in {self.data_dir} has no SASL listener (give sasl_users)")
         return f"127.0.0.1:{self.sasl_port}"
+
+    @property
+    def ca_file(self) -> Path:
+        """The certificate that signed the TLS listener's (with ``tls``, once started)."""
+        return self.data_dir / "tls" / "ca.pem"
 
     @property
     def pid(self) -> int | None:
@@ -587,19 +596,30 @@ class LocalKafka:
         return "\n".join(lines) + "\n"
 
     def _sasl_properties(self) -> dict[str, str]:
-        """A third listener, ``SASL_PLAINTEXT`` with SCRAM-SHA-512. Brokers look SCRAM users
-        up in the cluster metadata, so the JAAS entry names the login module only."""
+        """A third listener, ``SASL_PLAINTEXT`` (``SASL_SSL`` with ``tls``) with SCRAM-SHA-512.
+        Brokers look SCRAM users up in the cluster metadata, so the JAAS entry names the login
+        module only."""
         assert self.sasl_port is not None
-        sasl = f"SASL_PLAINTEXT://127.0.0.1:{self.sasl_port}"
-        return {
+        protocol = "SASL_SSL" if self.tls else "SASL_PLAINTEXT"
+        sasl = f"{protocol}://127.0.0.1:{self.sasl_port}"
+        properties = {
             "listeners": f"{self._plain_listeners()},{sasl}",
             "advertised.listeners": f"{self._plain_listeners()},{sasl}",
             "listener.security.protocol.map": (
-                "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT"),
+                f"PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,{protocol}:{protocol}"),
             "sasl.enabled.mechanisms": _SCRAM_MECHANISM,
-            "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config": (
+            f"listener.name.{protocol.lower()}.scram-sha-512.sasl.jaas.config": (
                 "org.apache.kafka.common.security.scram.ScramLoginModule required;"),
         }
+        if self.tls:
+            from sync.ops.stack_tls import make_tls_files
+
+            try:
+                tls = make_tls_files(self.ca_file.parent, _java())
+            except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+                raise StackError(f"cannot make the broker's TLS certificate: {exc}") from exc
+            properties.update(tls.broker_properties())
+        return properties
 
     def _plain_listeners(self) -> str:
         return f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}"
