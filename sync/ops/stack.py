@@ -46,7 +46,7 @@ import warnings
 from collections.abc import Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -941,16 +941,32 @@ class LocalPostgres:
 # ---------------------------------------------------------------------------------- LocalStack
 
 
+if TYPE_CHECKING:
+    from sync.ops.stack_cluster import LocalKafkaCluster
+
+
+def _local_kafka(data_dir: Path, brokers: int | None) -> LocalKafka | LocalKafkaCluster:
+    """One broker, or a KRaft cluster of three (``sync/ops/stack_cluster.py``). ``None``: what
+    an earlier ``up`` made in ``data_dir``, one broker when nothing is there yet."""
+    from sync.ops.stack_cluster import LocalKafkaCluster, cluster_size
+
+    size = brokers if brokers is not None else cluster_size(data_dir) or 1
+    if size not in (1, 3):
+        raise StackError(f"the local stack runs 1 or 3 Kafka brokers, not {size}")
+    return LocalKafka(data_dir) if size == 1 else LocalKafkaCluster(data_dir, size)
+
+
 class LocalStack:
-    """Kafka and PostgreSQL under one folder, reachable from other processes.
+    """Kafka and PostgreSQL under one folder, reachable from other processes. ``brokers=3``
+    runs a three-node KRaft cluster instead of one broker (:mod:`sync.ops.stack_cluster`).
 
     Layout of ``stack_dir``: ``kafka/`` (:class:`LocalKafka`), ``postgres/``
     (:class:`LocalPostgres`), ``env`` (``export`` lines to ``source``) and ``state.json``.
     """
 
-    def __init__(self, stack_dir: Path | None = None) -> None:
+    def __init__(self, stack_dir: Path | None = None, brokers: int | None = None) -> None:
         self.stack_dir = (stack_dir or default_stack_dir()).expanduser().absolute()
-        self.kafka = LocalKafka(self.stack_dir / "kafka")
+        self.kafka = _local_kafka(self.stack_dir / "kafka", brokers)
         self.postgres = LocalPostgres(self.stack_dir / "postgres")
 
     @property
@@ -1100,9 +1116,15 @@ def _fail(exc: BaseException) -> typer.Exit:
 def up_command(
     stack_dir: _StackDirOption = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for readiness.")] = 180,
+    brokers: Annotated[int | None, typer.Option(
+        help="Kafka brokers: 1, or 3 (a KRaft quorum; topics with 3 replicas, "
+             "min.insync.replicas 2) [default: what the folder holds, else 1]")] = None,
 ) -> None:
     """Start the stack (detached) and print the `export` lines once it is ready."""
-    stack = LocalStack(stack_dir)
+    try:
+        stack = LocalStack(stack_dir, brokers=brokers)
+    except StackError as exc:
+        raise _fail(exc) from None
     try:
         endpoints = stack.up(timeout=timeout)
     except Exception as exc:  # one line on stderr, exit 1, no traceback
