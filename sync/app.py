@@ -75,7 +75,9 @@ def build_broker(settings: Settings, stages: Stages) -> KafkaBroker:
     """The broker with both subscribers. Both commit only after their work is done
     (``AckPolicy.MANUAL``; the commit follows the database commit or the broker's ack)."""
     # FastStream logs every message at INFO; our own lines say what matters per outcome.
-    broker = KafkaBroker(settings.kafka_bootstrap_servers, security=_security(settings),
+    # A list: FastStream hands a string to aiokafka as one host, "a:9092,b:9092" included.
+    servers = [server.strip() for server in settings.kafka_bootstrap_servers.split(",")]
+    broker = KafkaBroker(servers, security=_security(settings),
                          client_id="sksync", log_level=logging.DEBUG,
                          logger=logging.getLogger("faststream"))
     topics = settings.topics

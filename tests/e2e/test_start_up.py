@@ -110,6 +110,25 @@ async def test_sksync_run_waits_for_a_broker_that_is_down_and_starts_when_it_com
         processes.kill_all()
 
 
+async def test_every_server_of_a_bootstrap_list_is_tried(
+    settings: Settings,
+) -> None:
+    """``SKSYNC_KAFKA_BOOTSTRAP_SERVERS=a:1,b:2`` names two servers, not one host: with the
+    first one away, the subscribers still find the cluster through the second."""
+    away = f"127.0.0.1:{free_port()}"
+    config = settings.model_copy(update={
+        "kafka_bootstrap_servers": f"{away},{settings.kafka_bootstrap_servers}"})
+    service = Service(config, serve_http=False)
+    await asyncio.wait_for(service.start(), 90)
+    try:
+        await publish(settings, [professional(nihii("8"), last="Listed")])
+        async with TopicReader(settings, settings.topics.name("fiche_event")) as events:
+            [event] = await events.until(lambda v: len(v) >= 1, what="the fiche event")
+    finally:
+        await service.stop()
+    assert event["data"]["snapshot"]["name.last"] == "Listed"
+
+
 async def test_topics_are_created_with_the_configured_partitions_and_replication(
     settings: Settings,
 ) -> None:
