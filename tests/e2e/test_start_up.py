@@ -110,6 +110,24 @@ async def test_sksync_run_waits_for_a_broker_that_is_down_and_starts_when_it_com
         processes.kill_all()
 
 
+async def test_sksync_run_waiting_for_a_broker_stops_cleanly_on_sigterm(
+    settings: Settings, tmp_path: Path,
+) -> None:
+    """An operator who gives up on an absent broker stops the process as usual: exit 0."""
+    config = settings.model_copy(update={
+        "kafka_bootstrap_servers": f"127.0.0.1:{free_port()}", "http_port": free_port()})
+    processes = ServiceProcesses(config, tmp_path)
+    process = processes.start()
+    try:
+        await readyz_until(config.http_port,
+                           lambda status, body: body["checks"]["broker"].startswith("waiting: "),
+                           what="waiting for the broker")
+        code = await asyncio.to_thread(processes.stop, process, 30)
+    finally:
+        processes.kill_all()
+    assert code == 0, processes.log_text()[-3000:]
+
+
 async def test_every_server_of_a_bootstrap_list_is_tried(
     settings: Settings,
 ) -> None:
