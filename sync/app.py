@@ -294,25 +294,23 @@ class Service:
         """Per check, ``None`` when fine or what is wrong. Bounded: a database that does not
         answer (down, or a half-open connection) is reported after a few seconds. While the
         start waits for the database or the broker, the check concerned says so."""
-        checks: dict[str, str | None] = {}
-        if self._pool is None:
-            checks["database"] = "not connected yet"
-            checks["migrations"] = "unknown"
-        else:
-            try:
-                pending = await asyncio.wait_for(self._pending_migrations(),
-                                                 READINESS_DB_TIMEOUT_S)
-                checks["database"] = None
-                checks["migrations"] = f"pending: {', '.join(pending)}" if pending else None
-            except Exception as error:
-                checks["database"] = f"unreachable: {describe(error)}"
-                checks["migrations"] = "unknown"
+        checks = await self._database_checks()
         producer = self._producer
         connected = producer is not None and producer.client.cluster.brokers()
         checks["broker"] = None if connected else "no broker known"
         checks["consumers"] = self._assignment_problem()
         checks.update(self._waiting)
         return checks
+
+    async def _database_checks(self) -> dict[str, str | None]:
+        if self._pool is None:
+            return {"database": "not connected yet", "migrations": "unknown"}
+        try:
+            pending = await asyncio.wait_for(self._pending_migrations(), READINESS_DB_TIMEOUT_S)
+        except Exception as error:
+            return {"database": f"unreachable: {describe(error)}", "migrations": "unknown"}
+        return {"database": None,
+                "migrations": f"pending: {', '.join(pending)}" if pending else None}
 
     async def _pending_migrations(self) -> list[str]:
         if self._pool is None:
