@@ -89,7 +89,9 @@ async def new_run(where: Endpoints, **overrides: object) -> AsyncIterator[Settin
     settings = Settings(
         kafka_bootstrap_servers=where.kafka, database_url=url,
         topics=Topics(prefix=f"bench-{run}."), consumer_group=f"sksync-bench-{run}",
-        log_format="json", log_level="WARNING", **overrides)  # type: ignore[arg-type]
+        log_format="json", log_level="WARNING",
+        environment="local" if where.local else Settings().environment,
+        **overrides)  # type: ignore[arg-type]
     try:
         yield settings
     finally:

@@ -274,6 +274,25 @@ def check_versions(observed: Observed) -> Check:
                   "fiches_wrong": bad[:10], "examples_two_ids": two_ids[:5]})
 
 
+def check_order(observed: Observed) -> Check:
+    """Each fiche's versions arrive in order: its events share a partition (keyed by fiche id),
+    read here in offset order; a re-sent copy repeats an id already seen and is skipped, every
+    first sight of an id must carry a higher version than the one before."""
+    seen_ids: set[str] = set()
+    last: dict[str, int] = {}
+    backwards: list[str] = []
+    for event_id, subject, version, _ in observed.fiche_events:
+        if event_id in seen_ids:
+            continue
+        seen_ids.add(event_id)
+        if version <= last.get(subject, 0):
+            backwards.append(f"{subject}: v{version} after v{last[subject]}")
+        last[subject] = max(version, last.get(subject, 0))
+    return Check("fiche versions in order downstream", not backwards,
+                 f"{len(last)} fiches read in partition order: {len(backwards)} versions "
+                 "out of order", {"out_of_order": len(backwards), "examples": backwards[:5]})
+
+
 def check_history(observed: Observed) -> Check:
     """The database's own history agrees: rows 1..n per fiche, no source event applied twice."""
     wrong = [f for f, v in observed.versions.items()
@@ -354,7 +373,8 @@ def verify_run(stream: Stream, reference: Observed, chaos: Observed,
     versions = check_versions(chaos)
     outbox = check_outbox(chaos, settings)
     lost, doubled = lost_and_doubled(stream, chaos, versions, outbox)
-    return [compare_snapshots(reference, chaos), versions, check_history(chaos),
+    return [compare_snapshots(reference, chaos), versions, check_order(chaos),
+            check_history(chaos),
             check_dead_letters(stream, chaos, settings), outbox, lost, doubled]
 
 

@@ -29,6 +29,7 @@ from sync.ops.stack import (
     StackEndpoints,
     StackError,
 )
+from sync.ops.stack_cluster import LocalKafkaCluster
 from sync.settings import Settings, as_environment
 
 __all__ = ["Fleet", "Infra", "infrastructure", "service_env"]
@@ -43,12 +44,34 @@ class Infra:
     stack: LocalStack | None
     kafka_restartable: bool
     postgres_restartable: bool
+    killed_broker: int | None = None
 
     def restart_kafka(self) -> None:
         """Controlled shutdown of the broker, then a start on the same ports and data."""
         assert self.stack is not None
         assert self.kafka_restartable
         self.stack.kafka.restart(timeout=120, stop_timeout=30)
+
+    def kill_leader(self, topic: str) -> int:
+        """SIGKILL the broker that leads ``topic``'s partition 0 (a cluster of three); its
+        ``node.id``. The other two keep the partition writable (min.insync.replicas 2)."""
+        assert self.stack is not None
+        cluster = self.stack.kafka
+        assert isinstance(cluster, LocalKafkaCluster), "--kill-leader needs three brokers"
+        leader = cluster.leader_of(topic)
+        cluster.node(leader).kill()
+        self.killed_broker = leader
+        return leader
+
+    def restart_killed(self) -> None:
+        """Start the killed broker again; return once the cluster counts it again."""
+        assert self.stack is not None
+        assert self.killed_broker is not None
+        cluster = self.stack.kafka
+        assert isinstance(cluster, LocalKafkaCluster)
+        cluster.node(self.killed_broker).start(timeout=120)
+        cluster.wait_replicated(timeout=120)
+        self.killed_broker = None
 
     def restart_postgres(self) -> None:
         """``pg_ctl stop -m fast``, then a start of the same cluster (same socket)."""
@@ -61,8 +84,9 @@ class Infra:
 
 
 @contextlib.contextmanager
-def infrastructure(workdir: Path) -> Iterator[tuple[Infra, Infra]]:
-    """Servers for the reference pass and for the chaos pass.
+def infrastructure(workdir: Path, brokers: int = 1) -> Iterator[tuple[Infra, Infra]]:
+    """Servers for the reference pass and for the chaos pass (on ``brokers`` Kafka brokers:
+    one, or a KRaft cluster of three; the reference always has one).
 
     Two local stacks (started side by side) unless ``SKSYNC_*`` name external servers: the
     reference pass then has a broker and a database server that no fault touches, and both
@@ -79,7 +103,7 @@ def infrastructure(workdir: Path) -> Iterator[tuple[Infra, Infra]]:
     try:
         for attempt in range(1, START_ATTEMPTS + 1):
             stacks = [LocalStack(workdir / f"stack-ref-{attempt}"),
-                      LocalStack(workdir / f"stack-chaos-{attempt}")]
+                      LocalStack(workdir / f"stack-chaos-{attempt}", brokers=brokers)]
             started += stacks
             try:
                 ref, run = _start(stacks, external_kafka, external_db)

@@ -24,6 +24,7 @@ from rich.console import Console
 from chaos.checks import (
     Check,
     check_dead_letters,
+    check_order,
     check_outbox,
     check_versions,
     gather_both,
@@ -61,7 +62,16 @@ def _options(argv: list[str] | None) -> argparse.Namespace:
                         "latest.json; quick: chaos/results/quick.json)")
     parser.add_argument("--keep-logs", action="store_true",
                         help="keep the service logs even when every check passes")
+    parser.add_argument("--brokers", type=int, choices=(1, 3),
+                        help="Kafka brokers of the chaos pass (default 1; 3 with --kill-leader)")
+    parser.add_argument("--kill-leader", action="store_true",
+                        help="on three brokers: SIGKILL the broker leading the updates topic "
+                        "during the load, start it again two chunks later (instead of "
+                        "restarting the whole cluster)")
     options = parser.parse_args(argv)
+    if options.kill_leader and options.brokers == 1:
+        parser.error("--kill-leader needs --brokers 3")
+    options.brokers = options.brokers or (3 if options.kill_leader else 1)
     quick = options.quick
     options.events = options.events or (3_000 if quick else 100_000)
     options.kills = options.kills if options.kills is not None else (3 if quick else 6)
@@ -94,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {}
     try:
         console.log("starting Kafka and PostgreSQL (one pair per pass) ...")
-        with infrastructure(workdir) as (ref_infra, run_infra):
+        with infrastructure(workdir, options.brokers) as (ref_infra, run_infra):
             console.log(f"servers up; chaos pass restartable: Kafka "
                         f"{run_infra.kafka_restartable}, PostgreSQL "
                         f"{run_infra.postgres_restartable}")
@@ -129,7 +139,8 @@ async def _run(options: argparse.Namespace, stream: Stream, infra: tuple[Infra, 
     reference = await prepare(ref_infra, run_id, "ref", logdir)
     chaos = await prepare(run_infra, run_id, "run", logdir)
     passes += [reference, chaos]
-    plan = FaultPlan.draw(options.seed, len(stream.chunks), options.kills, run_infra)
+    plan = FaultPlan.draw(options.seed, len(stream.chunks), options.kills, run_infra,
+                          kill_leader=options.kill_leader)
     error = None
     # The passes run side by side: the reference on servers that no fault touches.
     with console.status(f"{stream.total:,} events through a fault-free service and through "
@@ -173,7 +184,8 @@ def _reference_checks(stream: Stream, seen: Any, reference: Pass) -> list[Check]
     versions = check_versions(seen)
     outbox = check_outbox(seen, reference.settings)
     lost, doubled = lost_and_doubled(stream, seen, versions, outbox)
-    found = [versions, check_dead_letters(stream, seen, reference.settings), lost, doubled]
+    found = [versions, check_order(seen), check_dead_letters(stream, seen, reference.settings),
+             lost, doubled]
     for check in found:
         check.name = f"reference run: {check.name}"
     return found
@@ -186,8 +198,8 @@ def _result(options: argparse.Namespace, stream: Stream, plan: FaultPlan, refere
     lost = by_name.get("events lost")
     doubled = by_name.get("duplicated effects")
     injected = {kind: chaos.counts[kind] for kind in
-                ("sigkill", "kafka-restart", "postgres-restart", "second-instance-start",
-                 "second-instance-stop")}
+                ("sigkill", "kafka-restart", "leader-kill", "leader-return", "postgres-restart",
+                 "second-instance-start", "second-instance-stop")}
     figures: dict[str, Any] = {
         "events_lost": lost.detail["lost"] if lost else None,
         "duplicated_effects": doubled.detail["duplicated"] if doubled else None,
@@ -209,6 +221,7 @@ def _result(options: argparse.Namespace, stream: Stream, plan: FaultPlan, refere
     return {
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "mode": "quick" if options.quick else "full", "seed": options.seed,
+        "brokers": options.brokers,
         "passed": bool(checks) and all(c.ok for c in checks) and error is None,
         "error": error,
         "stream": {"events": stream.total, "chunks": len(stream.chunks),

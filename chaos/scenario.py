@@ -35,7 +35,8 @@ __all__ = ["FaultPlan", "Pass", "prepare", "run_pass"]
 class Fault:
     chunk: int
     delay_s: float
-    kind: str  # kill | kafka-restart | postgres-restart | second-start | second-stop
+    kind: str  # kill | kafka-restart | leader-kill | leader-return | postgres-restart |
+    #            second-start | second-stop
 
 
 @dataclass
@@ -45,16 +46,24 @@ class FaultPlan:
 
     @classmethod
     def draw(cls, seed: int, chunks: int, kills: int, infra: Infra, rebalance: bool = True,
-             max_delay_s: float = 2.0) -> FaultPlan:
-        """At least ``kills`` SIGKILLs, one restart of each server, one second instance."""
+             max_delay_s: float = 2.0, kill_leader: bool = False) -> FaultPlan:
+        """At least ``kills`` SIGKILLs, one restart of each server, one second instance. With
+        ``kill_leader`` the broker fault is a SIGKILL of the partition leader, started again
+        two chunks later, instead of a restart."""
         rng = random.Random(seed ^ 0x5EED)
         usable = list(range(1, chunks - 1)) or [0]
         faults = [Fault(c, rng.uniform(0.1, max_delay_s), "kill")
                   for c in sorted(rng.choices(usable, k=kills))]
         skipped = []
-        for kind, possible in (("kafka-restart", infra.kafka_restartable),
+        broker_fault = "leader-kill" if kill_leader else "kafka-restart"
+        for kind, possible in ((broker_fault, infra.kafka_restartable),
                                ("postgres-restart", infra.postgres_restartable)):
-            if possible:
+            if possible and kind == "leader-kill":
+                chunk = rng.choice(usable)
+                faults += [Fault(chunk, rng.uniform(0.1, max_delay_s), kind),
+                           Fault(min(chunk + 2, chunks - 1), rng.uniform(0.1, max_delay_s),
+                                 "leader-return")]
+            elif possible:
                 faults.append(Fault(rng.choice(usable), rng.uniform(0.1, max_delay_s), kind))
             else:
                 skipped.append(f"{kind}: the server is external (SKSYNC_*), it cannot be "
@@ -100,7 +109,8 @@ async def prepare(infra: Infra, run_id: str, name: str, logdir: Path) -> Pass:
         kafka_bootstrap_servers=infra.kafka, database_url=url,
         topics=Topics(prefix=f"chaos-{run_id}-{name}."),
         consumer_group=f"sksync-chaos-{run_id}-{name}", http_port=0,
-        relay_poll_interval_s=0.2, apply_batch_timeout_ms=20, retry_max_backoff_s=2.0)
+        relay_poll_interval_s=0.2, apply_batch_timeout_ms=20, retry_max_backoff_s=2.0,
+        environment="local")
     await Service(settings, serve_http=False).ensure_topics()
     return Pass(name, settings, database, Fleet(settings, logdir, name))
 
@@ -156,6 +166,16 @@ async def _inject(fault: Fault, run: Pass, infra: Infra, rng: random.Random,
         await asyncio.to_thread(infra.restart_kafka)
         run.note("kafka-restart", started, chunk=fault.chunk,
                  outage_s=round(time.monotonic() - begin, 2))
+    elif fault.kind == "leader-kill":
+        topic = run.settings.topics.name("fiche_update")
+        leader = await asyncio.to_thread(infra.kill_leader, topic)
+        run.note("leader-kill", started, chunk=fault.chunk, node=leader)
+    elif fault.kind == "leader-return":
+        begin = time.monotonic()
+        node = infra.killed_broker
+        await asyncio.to_thread(infra.restart_killed)
+        run.note("leader-return", started, chunk=fault.chunk, node=node,
+                 rejoin_s=round(time.monotonic() - begin, 2))
     elif fault.kind == "postgres-restart":
         begin = time.monotonic()
         await asyncio.to_thread(infra.restart_postgres)

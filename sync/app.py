@@ -6,15 +6,14 @@ import asyncio
 import contextlib
 import gc
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import structlog
 import uvicorn
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
 from faststream import AckPolicy, FastStream
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -23,17 +22,20 @@ from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLS
 from sync.consumers.apply import ApplyStage
 from sync.consumers.kafka import Redelivery, raw_body, tolerant_parser
 from sync.consumers.source import SourceStage
+from sync.errors import TransientError
 from sync.events import FicheEventData, FicheUpdate, NotificationData
 from sync.mapping import MappingContext
 from sync.ops.gauges import poll_gauges
 from sync.ops.http import http_app
 from sync.ops.status import describe
+from sync.ops.topics import ensure_topics
 from sync.policy import default_policy
 from sync.producers.kafka import SharedProducer, client_options, new_producer
 from sync.producers.login import check_kafka_login
 from sync.producers.relay import OutboxRelay, retention
 from sync.retry import retry_transient
 from sync.settings import Settings
+from sync.startup import kafka_transient, refuse_unsafe
 from sync.store.apply import OUTBOX_CHANNEL, Applier
 from sync.store.migrate import migrate, pending_migrations
 from sync.store.uow import UnitOfWork
@@ -42,6 +44,7 @@ from sync.store.verification import raise_verification_due
 __all__ = ["Service", "asyncapi_app", "build_broker"]
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 #: How long /readyz waits for the database before calling it unreachable.
 READINESS_DB_TIMEOUT_S = 3.0
 
@@ -72,7 +75,9 @@ def build_broker(settings: Settings, stages: Stages) -> KafkaBroker:
     (``AckPolicy.MANUAL``; the commit follows the database commit or the broker's ack), and a
     batch whose handler raised is read again (:class:`Redelivery`)."""
     # FastStream logs every message at INFO; our own lines say what matters per outcome.
-    broker = KafkaBroker(settings.kafka_bootstrap_servers, security=_security(settings),
+    # A list: FastStream hands a string to aiokafka as one host, "a:9092,b:9092" included.
+    servers = [server.strip() for server in settings.kafka_bootstrap_servers.split(",")]
+    broker = KafkaBroker(servers, security=_security(settings),
                          client_id="sksync", log_level=logging.DEBUG,
                          logger=logging.getLogger("faststream"))
     topics = settings.topics
@@ -146,16 +151,21 @@ class Service:
     _producer: SharedProducer | None = None
     _broker: KafkaBroker | None = None
     _http: uvicorn.Server | None = None
+    #: Per readiness check, what the start is waiting for (empty once started).
+    _waiting: dict[str, str] = field(default_factory=dict)
 
     async def start(self) -> None:
+        """Refuse an unsafe configuration at once; otherwise serve HTTP, then wait (with
+        backoff) for the database and the broker, saying on /readyz what is awaited."""
         settings = self.settings
+        refuse_unsafe(settings)
         tune_gc()
-        self._pool = await retry_transient(self._open_pool, what="database-connect")
+        if self.serve_http:
+            self._serve_http()
+        self._pool = await self._until_up("database", self._open_pool, what="database-connect")
         await self._migrate()
-        await check_kafka_login(settings)  # a refused login fails the start, by name, at once
-        await retry_transient(self.ensure_topics, what="ensure-topics")
-        self._producer = SharedProducer(lambda: new_producer(settings))
-        await retry_transient(self._producer.start, what="producer-start")
+        self._waiting["consumers"] = "not started: waiting for the broker"
+        self._producer = await self._until_up("broker", self._connect_kafka, what="kafka-connect")
         names = {"fiche_event": settings.topics.name("fiche_event"),
                  "notification": settings.topics.name("notification")}
         context = MappingContext(ssin_secret=settings.ssin_secret.get_secret_value().encode())
@@ -165,8 +175,8 @@ class Service:
                 self._pool, default_policy(), names,
                 max_event_bytes=settings.outbox_max_event_bytes), self._producer),
         )
-        self._broker = build_broker(settings, stages)
-        await self._broker.start()
+        self._broker = await self._until_up("consumers", lambda: self._start_broker(stages),
+                                            what="broker-start")
         if settings.runs("relay"):
             relay = OutboxRelay(settings.database_url, self._producer,
                                 batch_size=settings.relay_batch_size,
@@ -179,14 +189,62 @@ class Service:
                                                    name="verification"))
         self._tasks.append(asyncio.create_task(
             poll_gauges(settings, self._pool, settings.gauges_interval_s), name="gauges"))
-        if self.serve_http:
-            config = uvicorn.Config(http_app(self.readiness), host=settings.http_host,
-                                    port=settings.http_port, log_level="warning",
-                                    lifespan="off")
-            self._http = uvicorn.Server(config)
-            self._tasks.append(asyncio.create_task(self._http.serve(), name="http"))
         log.info("service started", bootstrap=settings.kafka_bootstrap_servers,
                  stages=settings.stages, http_port=settings.http_port if self.serve_http else None)
+
+    def _serve_http(self) -> None:
+        """/healthz, /readyz and /metrics from the first moment: a start that waits for its
+        database or broker is alive, and says so."""
+        settings = self.settings
+        config = uvicorn.Config(http_app(self.readiness), host=settings.http_host,
+                                port=settings.http_port, log_level="warning", lifespan="off")
+        self._http = uvicorn.Server(config)
+        self._tasks.append(asyncio.create_task(self._http.serve(), name="http"))
+
+    async def _until_up(self, check: str, operation: Callable[[], Awaitable[T]], *,
+                        what: str) -> T:
+        """Run ``operation`` until it succeeds, retrying transient failures with backoff; while
+        it fails, readiness check ``check`` says why."""
+        async def attempt() -> T:
+            try:
+                result = await operation()
+            except Exception as error:
+                why = str(error) if isinstance(error, TransientError) else describe(error)
+                self._waiting[check] = f"waiting: {why.splitlines()[0] if why else ''}"
+                raise
+            self._waiting.pop(check, None)
+            return result
+
+        return await retry_transient(attempt, what=what,
+                                     max_backoff_s=self.settings.retry_max_backoff_s)
+
+    async def _connect_kafka(self) -> SharedProducer:
+        """Log in, create the missing topics and start the shared producer. A refused login
+        fails at once, by name; a broker that does not answer is waited for."""
+        settings = self.settings
+        await check_kafka_login(settings)
+        producer = SharedProducer(lambda: new_producer(settings))
+        try:
+            async with kafka_transient(settings.kafka_bootstrap_servers):
+                await ensure_topics(settings)
+                await producer.start()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await producer.stop()
+            raise
+        return producer
+
+    async def _start_broker(self, stages: Stages) -> KafkaBroker:
+        """The subscribers, started; a broker that went away meanwhile is waited for."""
+        broker = build_broker(self.settings, stages)
+        try:
+            async with kafka_transient(self.settings.kafka_bootstrap_servers):
+                await broker.start()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await broker.stop()
+            raise
+        return broker
 
     async def _verification_loop(self) -> None:
         """Now and then, ask editors to have long-unconfirmed fiches checked."""
@@ -234,39 +292,31 @@ class Service:
 
     async def ensure_topics(self) -> None:
         """Create the topics (and their dead-letter topics) that do not exist yet."""
-        topics = self.settings.topics
-        names = [*topics.sources(), topics.name("fiche_update"), topics.name("fiche_event"),
-                 topics.name("notification")]
-        names += [topics.dlq(name) for name in [*topics.sources(), topics.name("fiche_update")]]
-        admin = AIOKafkaAdminClient(**client_options(self.settings))
-        await admin.start()
-        try:
-            existing = set(await admin.list_topics())
-            wanted = [NewTopic(name, num_partitions=3, replication_factor=1)
-                      for name in names if name not in existing]
-            if wanted:
-                with contextlib.suppress(TopicAlreadyExistsError):
-                    await admin.create_topics(wanted)
-        finally:
-            await admin.close()
+        async with kafka_transient(self.settings.kafka_bootstrap_servers):
+            await ensure_topics(self.settings)
 
     async def readiness(self) -> dict[str, str | None]:
         """Per check, ``None`` when fine or what is wrong. Bounded: a database that does not
-        answer (down, or a half-open connection) is reported after a few seconds."""
-        checks: dict[str, str | None] = {}
-        try:
-            pending = await asyncio.wait_for(self._pending_migrations(), READINESS_DB_TIMEOUT_S)
-            checks["database"] = None
-            checks["migrations"] = f"pending: {', '.join(pending)}" if pending else None
-        except Exception as error:
-            checks["database"] = f"unreachable: {describe(error)}"
-            checks["migrations"] = "unknown"
+        answer (down, or a half-open connection) is reported after a few seconds. While the
+        start waits for the database or the broker, the check concerned says so."""
+        checks = await self._database_checks()
         producer = self._producer
         connected = producer is not None and producer.knows_a_broker()
         checks["broker"] = None if connected else "no broker known"
         checks["producer"] = producer.problem() if producer is not None else "not started"
         checks["consumers"] = self._assignment_problem()
+        checks.update(self._waiting)
         return checks
+
+    async def _database_checks(self) -> dict[str, str | None]:
+        if self._pool is None:
+            return {"database": "not connected yet", "migrations": "unknown"}
+        try:
+            pending = await asyncio.wait_for(self._pending_migrations(), READINESS_DB_TIMEOUT_S)
+        except Exception as error:
+            return {"database": f"unreachable: {describe(error)}", "migrations": "unknown"}
+        return {"database": None,
+                "migrations": f"pending: {', '.join(pending)}" if pending else None}
 
     async def _pending_migrations(self) -> list[str]:
         if self._pool is None:

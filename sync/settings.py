@@ -116,6 +116,19 @@ class Settings(BaseSettings):
     #: ``relay`` (outbox to Kafka). Every stage somewhere, each as often as wanted: running them
     #: in separate processes gives each its own core and event loop (docs/scaling.md).
     stages: str = ",".join(STAGES)
+    #: ``local`` on the project's own stack (``sksync stack env``, the demo, the tests, the
+    #: benchmark and the chaos runs): only there may the SSIN key be the public default and
+    #: topics have fewer than three replicas. Anything else is ``production``, where the start
+    #: refuses such a configuration with one line (:mod:`sync.startup`).
+    environment: Literal["production", "local"] = "production"
+    #: Partitions of each topic the service creates; existing topics are left as they are.
+    topic_partitions: int = Field(default=3, ge=1)
+    #: Replicas of each topic the service creates: at least 3 in production. In the local
+    #: environment it is capped at the number of brokers (1 on the single-node stack).
+    topic_replication_factor: int = Field(default=3, ge=1)
+    #: ``min.insync.replicas`` of each topic the service creates: at least 2 in production, so
+    #: that an acknowledged write survives the loss of a broker. Capped like the replicas.
+    topic_min_insync_replicas: int = Field(default=2, ge=1)
 
     @field_validator("stages")
     @classmethod

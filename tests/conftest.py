@@ -83,7 +83,7 @@ def settings(infra: Infrastructure, pg_url: str) -> Settings:
         kafka_bootstrap_servers=infra.kafka, database_url=pg_url,
         topics=Topics(prefix=f"t{run}."), consumer_group=f"sksync-t{run}",
         http_port=0, relay_poll_interval_s=0.2, apply_batch_timeout_ms=20,
-        retry_max_backoff_s=2.0, log_format="json",
+        retry_max_backoff_s=2.0, log_format="json", environment="local",
     )
 
 

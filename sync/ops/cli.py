@@ -67,6 +67,11 @@ def run(
 ) -> None:
     """Run the service (consumers, relay, HTTP server) until stopped."""
     config = settings(**({"stages": stages} if stages is not None else {}))
+    from sync.startup import start_problem
+
+    problem = start_problem(config)
+    if problem is not None:
+        fail(problem)
     configure_logging(config.log_format, config.log_level)
 
     async def serve() -> None:
@@ -77,17 +82,26 @@ def run(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await service.start()
+        # The start may wait long for a broker or database that is away: a signal ends it too.
+        starting = asyncio.create_task(service.start())
+        stopping = asyncio.create_task(stop.wait())
         try:
-            await stop.wait()
+            await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if starting.done():
+                starting.result()
+                await stopping
         finally:
+            for task in (starting, stopping):
+                task.cancel()
+            await asyncio.gather(starting, stopping, return_exceptions=True)
             await service.stop()
 
     from sync.producers.login import KafkaAuthenticationError
+    from sync.startup import StartRefused
 
     try:
         asyncio.run(serve())
-    except KafkaAuthenticationError as error:
+    except (KafkaAuthenticationError, StartRefused) as error:
         fail(str(error))
 
 

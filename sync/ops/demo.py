@@ -57,7 +57,8 @@ def demo(
         url = asyncio.run(create_database(endpoints.database_url, database))
         os.environ["SKSYNC_DATABASE_URL"] = url
         settings = Settings(topics=Topics(prefix=f"demo-{run_id}."),
-                            consumer_group=f"sksync-demo-{run_id}", http_port=0)
+                            consumer_group=f"sksync-demo-{run_id}", http_port=0,
+                            environment="local")
         try:
             summary = asyncio.run(_run(settings, files, timeout, console))
         finally:

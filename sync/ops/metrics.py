@@ -60,8 +60,8 @@ READY = Gauge(
 
 #: The ``what`` of every ``retry_transient`` call. Their series exist from the start, at 0,
 #: so a dashboard shows 0 rather than "no data" and ``increase()`` sees the first retry.
-RETRY_OPERATIONS = ("apply", "apply-batch", "database-connect", "dlq-publish", "ensure-topics",
-                    "map-batch", "map-publish", "producer-start", "relay")
+RETRY_OPERATIONS = ("apply", "apply-batch", "broker-start", "database-connect", "dlq-publish",
+                    "kafka-connect", "map-batch", "map-publish", "relay")
 for _operation in RETRY_OPERATIONS:
     RETRIES.labels(_operation)
     RETRYING.labels(_operation)

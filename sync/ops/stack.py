@@ -16,7 +16,7 @@ Three layers, usable on their own:
   stopped from another process (``down`` works from the pid files).
 * :data:`stack_app`, a Typer sub-app with ``up``, ``down``, ``env`` and ``status``.
 
-Every wait is bounded. Progress goes to stderr; ``stack up`` prints only the two ``export`` lines on
+Every wait is bounded. Progress goes to stderr; ``stack up`` prints only the ``export`` lines on
 stdout, so ``eval "$(sksync stack up)"`` works. Importing this module has no side effects.
 """
 
@@ -46,13 +46,14 @@ import warnings
 from collections.abc import Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 __all__ = [
     "DEFAULT_DATABASE",
     "ENV_DATABASE_URL",
+    "ENV_ENVIRONMENT",
     "ENV_KAFKA_BOOTSTRAP_SERVERS",
     "ENV_STACK_DIR",
     "LocalKafka",
@@ -72,6 +73,7 @@ __all__ = [
 ENV_KAFKA_BOOTSTRAP_SERVERS = "SKSYNC_KAFKA_BOOTSTRAP_SERVERS"
 ENV_DATABASE_URL = "SKSYNC_DATABASE_URL"
 ENV_STACK_DIR = "SKSYNC_STACK_DIR"
+ENV_ENVIRONMENT = "SKSYNC_ENVIRONMENT"
 DEFAULT_DATABASE = "sksync"
 
 _MAVEN_DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
@@ -116,10 +118,13 @@ class StackEndpoints:
     """A PostgreSQL URL that ``asyncpg.connect()`` (and libpq) accept."""
 
     def env_lines(self) -> list[str]:
-        """The two ``export NAME=value`` lines (shell-quoted) for these endpoints."""
+        """The ``export NAME=value`` lines (shell-quoted) for these endpoints, and the one that
+        marks them as the local environment (where the SSIN key may be the public default and
+        topics have as many replicas as the stack has brokers)."""
         return [
             f"export {ENV_KAFKA_BOOTSTRAP_SERVERS}={shlex.quote(self.kafka_bootstrap)}",
             f"export {ENV_DATABASE_URL}={shlex.quote(self.database_url)}",
+            f"export {ENV_ENVIRONMENT}=local",
         ]
 
 
@@ -459,13 +464,16 @@ class LocalKafka:
     SCRAM-SHA-512 on :attr:`sasl_bootstrap`; the PLAINTEXT listener stays for the broker's own
     traffic and the readiness probe. The users are created when the storage is formatted, so
     they must be given on the first start of a data dir (a later change needs a new one).
+    With ``tls`` as well, that listener is ``SASL_SSL``: its certificate, signed by a local
+    authority whose certificate is :attr:`ca_file`, is made with ``keytool`` on the first start.
     """
 
     def __init__(
         self, data_dir: Path, port: int | None = None,
-        sasl_users: Mapping[str, str] | None = None,
+        sasl_users: Mapping[str, str] | None = None, tls: bool = False,
     ) -> None:
         self.data_dir = data_dir.expanduser().absolute()
+        self.tls = tls
         self.port: int | None = port
         self.controller_port: int | None = None
         self.sasl_users = dict(sasl_users or {})
@@ -511,12 +519,18 @@ class LocalKafka:
 
     @property
     def sasl_bootstrap(self) -> str:
-        """``127.0.0.1:<port>`` of the SASL_PLAINTEXT (SCRAM-SHA-512) listener, once started."""
+        """``127.0.0.1:<port>`` of the SASL_PLAINTEXT (SASL_SSL with ``tls``; SCRAM-SHA-512)
+        listener, once started."""
         if self.sasl_port is None:
             self._load_state()
         if not self.sasl_users or self.sasl_port is None:
             raise StackError(f"Kafka in {self.data_dir} has no SASL listener (give sasl_users)")
         return f"127.0.0.1:{self.sasl_port}"
+
+    @property
+    def ca_file(self) -> Path:
+        """The certificate that signed the TLS listener's (with ``tls``, once started)."""
+        return self.data_dir / "tls" / "ca.pem"
 
     @property
     def pid(self) -> int | None:
@@ -582,19 +596,30 @@ class LocalKafka:
         return "\n".join(lines) + "\n"
 
     def _sasl_properties(self) -> dict[str, str]:
-        """A third listener, ``SASL_PLAINTEXT`` with SCRAM-SHA-512. Brokers look SCRAM users
-        up in the cluster metadata, so the JAAS entry names the login module only."""
+        """A third listener, ``SASL_PLAINTEXT`` (``SASL_SSL`` with ``tls``) with SCRAM-SHA-512.
+        Brokers look SCRAM users up in the cluster metadata, so the JAAS entry names the login
+        module only."""
         assert self.sasl_port is not None
-        sasl = f"SASL_PLAINTEXT://127.0.0.1:{self.sasl_port}"
-        return {
+        protocol = "SASL_SSL" if self.tls else "SASL_PLAINTEXT"
+        sasl = f"{protocol}://127.0.0.1:{self.sasl_port}"
+        properties = {
             "listeners": f"{self._plain_listeners()},{sasl}",
             "advertised.listeners": f"{self._plain_listeners()},{sasl}",
             "listener.security.protocol.map": (
-                "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT"),
+                f"PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,{protocol}:{protocol}"),
             "sasl.enabled.mechanisms": _SCRAM_MECHANISM,
-            "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config": (
+            f"listener.name.{protocol.lower()}.scram-sha-512.sasl.jaas.config": (
                 "org.apache.kafka.common.security.scram.ScramLoginModule required;"),
         }
+        if self.tls:
+            from sync.ops.stack_tls import make_tls_files
+
+            try:
+                tls = make_tls_files(self.ca_file.parent, _java())
+            except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+                raise StackError(f"cannot make the broker's TLS certificate: {exc}") from exc
+            properties.update(tls.broker_properties())
+        return properties
 
     def _plain_listeners(self) -> str:
         return f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}"
@@ -916,16 +941,32 @@ class LocalPostgres:
 # ---------------------------------------------------------------------------------- LocalStack
 
 
+if TYPE_CHECKING:
+    from sync.ops.stack_cluster import LocalKafkaCluster
+
+
+def _local_kafka(data_dir: Path, brokers: int | None) -> LocalKafka | LocalKafkaCluster:
+    """One broker, or a KRaft cluster of three (``sync/ops/stack_cluster.py``). ``None``: what
+    an earlier ``up`` made in ``data_dir``, one broker when nothing is there yet."""
+    from sync.ops.stack_cluster import LocalKafkaCluster, cluster_size
+
+    size = brokers if brokers is not None else cluster_size(data_dir) or 1
+    if size not in (1, 3):
+        raise StackError(f"the local stack runs 1 or 3 Kafka brokers, not {size}")
+    return LocalKafka(data_dir) if size == 1 else LocalKafkaCluster(data_dir, size)
+
+
 class LocalStack:
-    """Kafka and PostgreSQL under one folder, reachable from other processes.
+    """Kafka and PostgreSQL under one folder, reachable from other processes. ``brokers=3``
+    runs a three-node KRaft cluster instead of one broker (:mod:`sync.ops.stack_cluster`).
 
     Layout of ``stack_dir``: ``kafka/`` (:class:`LocalKafka`), ``postgres/``
     (:class:`LocalPostgres`), ``env`` (``export`` lines to ``source``) and ``state.json``.
     """
 
-    def __init__(self, stack_dir: Path | None = None) -> None:
+    def __init__(self, stack_dir: Path | None = None, brokers: int | None = None) -> None:
         self.stack_dir = (stack_dir or default_stack_dir()).expanduser().absolute()
-        self.kafka = LocalKafka(self.stack_dir / "kafka")
+        self.kafka = _local_kafka(self.stack_dir / "kafka", brokers)
         self.postgres = LocalPostgres(self.stack_dir / "postgres")
 
     @property
@@ -1078,10 +1119,16 @@ def _fail(exc: BaseException) -> typer.Exit:
 def up_command(
     stack_dir: _StackDirOption = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for readiness.")] = 180,
+    brokers: Annotated[int | None, typer.Option(
+        help="Kafka brokers: 1, or 3 (a KRaft quorum; topics with 3 replicas, "
+             "min.insync.replicas 2) [default: what the folder holds, else 1]")] = None,
     search: Annotated[bool, typer.Option(help="Also a local OpenSearch node.")] = False,
 ) -> None:
     """Start the stack (detached) and print the `export` lines once it is ready."""
-    stack = LocalStack(stack_dir)
+    try:
+        stack = LocalStack(stack_dir, brokers=brokers)
+    except StackError as exc:
+        raise _fail(exc) from None
     try:
         endpoints = stack.up(timeout=timeout)
         if search:

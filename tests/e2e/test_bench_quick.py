@@ -29,7 +29,7 @@ def test_the_quick_benchmark_prints_its_table_and_writes_every_figure(
     """Initial load, steady-state latency, memory and both limits are measured; Kafka Connect
     is skipped unless asked for."""
     env = {**os.environ, "SKSYNC_KAFKA_BOOTSTRAP_SERVERS": infra.kafka,
-           "SKSYNC_DATABASE_URL": infra.database_url}
+           "SKSYNC_DATABASE_URL": infra.database_url, "SKSYNC_ENVIRONMENT": "local"}
     done = subprocess.run(  # noqa: S603 - our own module
         [sys.executable, "-m", "bench.run", "--quick", "--results", str(tmp_path)],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=240, check=False)

@@ -1,5 +1,6 @@
 """The service on a broker that demands SASL (SCRAM-SHA-512): it works with the right
-credentials and fails at once, saying why, with wrong ones.
+credentials and fails at once, saying why, with wrong ones; and it works over TLS (SASL_SSL,
+trusting the local authority that signed the broker's certificate).
 
 A broker of its own (``LocalKafka(sasl_users=...)`` in a temporary folder), not the session's:
 its SCRAM users are created when its storage is formatted. "Fails clearly" means: the start
@@ -50,9 +51,24 @@ def sasl_kafka() -> Iterator[LocalKafka]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.fixture(scope="module")
+def sasl_ssl_kafka() -> Iterator[LocalKafka]:
+    """A broker with a SASL_SSL listener (certificate made with keytool) and one SCRAM user."""
+    folder = Path(tempfile.mkdtemp(prefix="sksync-tls-"))
+    kafka = LocalKafka(folder / "kafka", sasl_users={USER: PASSWORD}, tls=True)
+    try:
+        kafka.start()
+        yield kafka
+    finally:
+        kafka.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def with_login(settings: Settings, kafka: LocalKafka, password: str) -> Settings:
-    security = KafkaSecurity(protocol="SASL_PLAINTEXT", sasl_mechanism="SCRAM-SHA-512",
-                             sasl_username=USER, sasl_password=SecretStr(password))
+    protocol = "SASL_SSL" if kafka.tls else "SASL_PLAINTEXT"
+    security = KafkaSecurity(protocol=protocol, sasl_mechanism="SCRAM-SHA-512",
+                             sasl_username=USER, sasl_password=SecretStr(password),
+                             ssl_cafile=str(kafka.ca_file) if kafka.tls else None)
     return settings.model_copy(update={"kafka_bootstrap_servers": kafka.sasl_bootstrap,
                                        "kafka_security": security})
 
@@ -71,6 +87,26 @@ async def test_with_the_right_credentials_a_source_event_becomes_a_fiche_event(
     finally:
         await service.stop()
     assert event["data"]["snapshot"]["name.last"] == "Scram"
+
+
+async def test_over_tls_with_scram_a_source_event_becomes_a_fiche_event(
+    sasl_ssl_kafka: LocalKafka, settings: Settings,
+) -> None:
+    """SASL_SSL: every client verifies the broker's certificate against the local authority,
+    logs in with SCRAM-SHA-512, and the whole flow runs encrypted."""
+    config = with_login(settings, sasl_ssl_kafka, PASSWORD)
+    service = Service(config, serve_http=False)
+    await service.start()
+    try:
+        await publish(config, [professional(nihii("2"), last="Encrypted")])
+        async with TopicReader(config, config.topics.name("fiche_event")) as events:
+            [event] = await events.until(lambda v: len(v) >= 1, what="the fiche event")
+    finally:
+        await service.stop()
+    assert event["data"]["snapshot"]["name.last"] == "Encrypted"
+    listeners = sasl_ssl_kafka.properties_file.read_text()
+    assert f"SASL_SSL://{sasl_ssl_kafka.sasl_bootstrap}" in listeners
+    assert "SASL_PLAINTEXT" not in listeners
 
 
 async def test_with_a_wrong_password_the_start_fails_at_once_naming_the_refused_login(

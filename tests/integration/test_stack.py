@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from sync.ops.stack import (
     ENV_DATABASE_URL,
+    ENV_ENVIRONMENT,
     ENV_KAFKA_BOOTSTRAP_SERVERS,
     ENV_STACK_DIR,
     LocalKafka,
@@ -158,6 +159,7 @@ async def test_stack_cli_up_status_down(tmp_path: Path) -> None:
         assert [line.split("=", 1)[0] for line in lines] == [
             f"export {ENV_KAFKA_BOOTSTRAP_SERVERS}",
             f"export {ENV_DATABASE_URL}",
+            f"export {ENV_ENVIRONMENT}",
         ]
         assert (stack_dir / "env").read_text().splitlines()[1:] == lines
         env = await asyncio.to_thread(run_cli, stack_dir, "env")

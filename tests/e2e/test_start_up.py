@@ -1,0 +1,195 @@
+"""Start-up on real Kafka and PostgreSQL: a broker that is away is waited for (alive, saying
+so on /readyz) and the service starts when it comes; topics are created as configured, and a
+cluster that cannot hold them is named on /readyz rather than worked around."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
+
+from sync.app import Service
+from sync.ops.stack import LocalKafka, free_port
+from sync.producers.kafka import client_options
+from sync.settings import Settings
+from tests.support.builders import nihii, professional
+from tests.support.kafka import TopicReader, publish
+from tests.support.process import ServiceProcesses
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def late_kafka() -> Iterator[LocalKafka]:
+    """A broker of this test's own on a port of its own, not started yet."""
+    folder = Path(tempfile.mkdtemp(prefix="sksync-late-"))
+    kafka = LocalKafka(folder / "kafka", port=free_port())
+    try:
+        yield kafka
+    finally:
+        kafka.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+async def readyz_until(port: int, condition: Callable[[int, dict[str, Any]], bool], *,
+                       what: str, timeout: float = 60.0) -> dict[str, Any]:
+    """Ask /readyz until ``condition(status, body)`` holds; the body then."""
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=8.0,
+                                 trust_env=False) as http:
+        while time.monotonic() < deadline:
+            try:
+                response = await http.get("/readyz")
+            except httpx.TransportError as error:
+                last = repr(error)
+            else:
+                body: dict[str, Any] = response.json()
+                if condition(response.status_code, body):
+                    return body
+                last = f"{response.status_code} {body}"
+            await asyncio.sleep(0.2)
+    raise AssertionError(f"waited {timeout:.0f} s for /readyz to be {what}; last: {last}")
+
+
+async def retries(port: int, operation: str) -> float:
+    async with httpx.AsyncClient(timeout=8.0, trust_env=False) as http:
+        text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+    return sum(sample.value for family in text_string_to_metric_families(text)
+               for sample in family.samples
+               if sample.name == "sksync_retries_total"
+               and sample.labels.get("operation") == operation)
+
+
+async def test_sksync_run_waits_for_a_broker_that_is_down_and_starts_when_it_comes(
+    settings: Settings, late_kafka: LocalKafka, tmp_path: Path,
+) -> None:
+    """Broker down: the process stays alive, /readyz is 503 naming the broker it waits for,
+    retries go on. Broker up: ready, and a source event becomes a fiche event."""
+    assert late_kafka.port is not None
+    config = settings.model_copy(update={
+        "kafka_bootstrap_servers": f"127.0.0.1:{late_kafka.port}", "http_port": free_port()})
+    processes = ServiceProcesses(config, tmp_path)
+    process = processes.start()
+    try:
+        body = await readyz_until(
+            config.http_port,
+            lambda status, body: status == 503 and body["checks"]["broker"].startswith(
+                "waiting: "), what="not ready, waiting for the broker")
+        assert body["checks"]["database"] == "ok"
+        assert body["checks"]["consumers"] != "ok"
+        assert config.kafka_bootstrap_servers in body["checks"]["broker"]
+        deadline = time.monotonic() + 60
+        while await retries(config.http_port, "kafka-connect") < 3:
+            assert process.poll() is None, processes.log_text()[-3000:]
+            assert time.monotonic() < deadline, "no retries while the broker is away"
+            await asyncio.sleep(0.2)
+        assert process.poll() is None, processes.log_text()[-3000:]
+
+        await asyncio.to_thread(late_kafka.start)
+        body = await readyz_until(config.http_port, lambda status, _: status == 200,
+                                  what="ready once the broker is up", timeout=90)
+        assert set(body["checks"].values()) == {"ok"}
+        await publish(config, [professional(nihii("7"), last="Late")])
+        async with TopicReader(config, config.topics.name("fiche_event")) as events:
+            [event] = await events.until(lambda v: len(v) >= 1, what="the fiche event")
+        assert event["data"]["snapshot"]["name.last"] == "Late"
+    finally:
+        processes.kill_all()
+
+
+async def test_sksync_run_waiting_for_a_broker_stops_cleanly_on_sigterm(
+    settings: Settings, tmp_path: Path,
+) -> None:
+    """An operator who gives up on an absent broker stops the process as usual: exit 0."""
+    config = settings.model_copy(update={
+        "kafka_bootstrap_servers": f"127.0.0.1:{free_port()}", "http_port": free_port()})
+    processes = ServiceProcesses(config, tmp_path)
+    process = processes.start()
+    try:
+        await readyz_until(config.http_port,
+                           lambda status, body: body["checks"]["broker"].startswith("waiting: "),
+                           what="waiting for the broker")
+        code = await asyncio.to_thread(processes.stop, process, 30)
+    finally:
+        processes.kill_all()
+    assert code == 0, processes.log_text()[-3000:]
+
+
+async def test_every_server_of_a_bootstrap_list_is_tried(
+    settings: Settings,
+) -> None:
+    """``SKSYNC_KAFKA_BOOTSTRAP_SERVERS=a:1,b:2`` names two servers, not one host: with the
+    first one away, the subscribers still find the cluster through the second."""
+    away = f"127.0.0.1:{free_port()}"
+    config = settings.model_copy(update={
+        "kafka_bootstrap_servers": f"{away},{settings.kafka_bootstrap_servers}"})
+    service = Service(config, serve_http=False)
+    await asyncio.wait_for(service.start(), 90)
+    try:
+        await publish(settings, [professional(nihii("8"), last="Listed")])
+        async with TopicReader(settings, settings.topics.name("fiche_event")) as events:
+            [event] = await events.until(lambda v: len(v) >= 1, what="the fiche event")
+    finally:
+        await service.stop()
+    assert event["data"]["snapshot"]["name.last"] == "Listed"
+
+
+async def test_topics_are_created_with_the_configured_partitions_and_replication(
+    settings: Settings,
+) -> None:
+    """Five partitions as asked; on the one-broker local stack the replicas and
+    ``min.insync.replicas`` are capped at 1."""
+    config = settings.model_copy(update={"topic_partitions": 5})
+    await Service(config, serve_http=False).ensure_topics()
+    name = config.topics.name("fiche_update")
+    admin = AIOKafkaAdminClient(**client_options(config))
+    await admin.start()
+    try:
+        [described] = await admin.describe_topics([name])
+        [configs] = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, name, {"min.insync.replicas": None})])
+    finally:
+        await admin.close()
+    assert len(described["partitions"]) == 5
+    assert {len(p["replicas"]) for p in described["partitions"]} == {1}
+    entries = configs.resources[0][4]  # (error, message, type, name, entries)
+    values = {entry[0]: entry[1] for entry in entries}
+    assert values["min.insync.replicas"] == "1"
+
+
+async def test_in_production_three_replicas_on_one_broker_are_waited_for_and_named(
+    settings: Settings,
+) -> None:
+    """Production asks the cluster for three replicas; one broker cannot hold them. The start
+    creates nothing thinner, waits, and /readyz says why."""
+    config = settings.model_copy(update={
+        "environment": "production", "ssin_secret": SecretStr(secrets.token_urlsafe(32)),
+        "http_port": free_port()})
+    service = Service(config)
+    starting = asyncio.create_task(service.start())
+    try:
+        body = await readyz_until(
+            config.http_port,
+            lambda status, body: status == 503
+            and "InvalidReplicationFactorError" in body["checks"]["broker"],
+            what="not ready, naming the replication the cluster cannot hold")
+        assert f"cannot create topic {config.topics.prefix}" in body["checks"]["broker"]
+        assert "replication factor of 3" in body["checks"]["broker"]
+        assert not starting.done()
+    finally:
+        starting.cancel()
+        await asyncio.gather(starting, return_exceptions=True)
+        await service.stop()
