@@ -65,15 +65,16 @@ ON CONFLICT (fiche_id) DO UPDATE SET keys = EXCLUDED.keys
 #: on ``match_keys.keys`` (``&&``), of its kind, that may still be it: none holds a record of
 #: the same source (checked again: a key row may be older than the record) or an identifier of
 #: a type the record carries (that would be someone else), and no editor rejected the pair.
-#: Most shared keys first; fiche id breaks ties. ``OFFSET 0`` keeps the keys' lookup first:
-#: while the statistics lag behind a growing table, the planner would rather scan every
-#: profile and look each one's keys up by fiche id (a thousand times slower at 100,000).
+#: Most shared keys first; fiche id breaks ties. ``OFFSET 0`` keeps the keys' lookup first and
+#: each profile read by its fiche id: while the statistics lag behind a growing table, the
+#: planner would rather scan every profile (a hundred times slower at 100,000 fiches).
 CANDIDATES = """
 SELECT p.fiche_id, p.profile
 FROM (SELECT fiche_id, (SELECT count(*) FROM unnest(keys) AS u(key)
                         WHERE u.key = ANY($1::text[])) AS shared
       FROM match_keys WHERE keys && $1::text[] OFFSET 0) k
-JOIN match_profile p ON p.fiche_id = k.fiche_id AND p.kind = $2
+CROSS JOIN LATERAL (SELECT fiche_id, profile FROM match_profile
+                    WHERE fiche_id = k.fiche_id AND kind = $2 OFFSET 0) p
 WHERE NOT EXISTS (SELECT 1 FROM source_record r WHERE r.fiche_id = p.fiche_id AND r.source = $3)
   AND NOT EXISTS (SELECT 1 FROM fiche_identifier i
                   WHERE i.fiche_id = p.fiche_id AND i.type = ANY($4::text[]))
