@@ -1,5 +1,6 @@
-"""Migration 0017: blocking keys stored one row per key become one row per fiche, and the
-candidate search finds the same fiches before and after ``sksync migrate``."""
+"""Matching's blocking keys, one ``match_keys`` row per fiche (migration 0017): written only when
+they change, and moved from the row-per-key table by ``sksync migrate`` with every candidate
+found as before."""
 
 from __future__ import annotations
 
@@ -73,3 +74,31 @@ async def test_migrating_keys_stored_one_row_per_key_keeps_every_candidate(
     after = {r["fiche_id"]: r["keys"] for r in await pg_conn.fetch("SELECT * FROM match_keys")}
     assert after == keys
     assert [await found_by_both_searches(pg_conn, r, s) for r, s in searches] == before
+
+
+async def test_the_keys_row_is_written_only_when_the_keys_change(
+    pg_pool: asyncpg.Pool, pg_conn: asyncpg.Connection,
+) -> None:
+    """A new version that changes no key (the licence) leaves the fiche's keys row as it was;
+    one that changes the phone number rewrites it, with the new number's key."""
+    applier = Applier(pg_pool, default_policy(), TOPICS)
+    number = nihii("5")
+    [made] = await applier.apply([cobrha_record(number)])
+
+    async def keys_row() -> tuple[int, list[str]]:
+        row = await pg_conn.fetchrow("SELECT xmin::text::bigint AS written, keys"
+                                     " FROM match_keys WHERE fiche_id = $1", made.fiche_id)
+        assert row is not None
+        return row["written"], row["keys"]
+
+    first = await keys_row()
+    [suspended] = await applier.apply([cobrha_record(number, version=2, licence="SUSPENDED")])
+    assert suspended.fiche_id == made.fiche_id
+    assert await pg_conn.fetchval("SELECT version FROM fiche WHERE id = $1", made.fiche_id) == 2
+    assert await keys_row() == first
+    await applier.apply([cobrha_record(number, version=3, licence="SUSPENDED",
+                                       phone="+3255998877")])
+    written, keys = await keys_row()
+    assert written != first[0]
+    assert "association|p|p|055998877" in keys
+    assert not any(k.endswith("|p|p|055112233") for k in keys)
