@@ -114,6 +114,45 @@ def print_table(result: dict[str, Any], console: Console | None = None) -> None:
         table.add_row("  records/s busy (first row -> last row)", _fmt(connect.get("busy_rate")),
                       f"service busy = {_ratio(load.get('busy_rate'), connect.get('busy_rate'))}")
     console.print(table)
+    if result.get("writes"):
+        console.print(writes_table(result["writes"]))
+
+
+def writes_table(writes: dict[str, Any]) -> Table:
+    """Rows and index entries written per new and per updated fiche, per table and in total
+    (``bench.writes``)."""
+    phases = [(key, writes[key]) for key in ("new_fiche", "updated_fiche") if key in writes]
+    table = Table(title="6. written per fiche, from PostgreSQL's statistics (rows = inserted +"
+                        " updated + deleted; index entries = (inserted + non-HOT updated) x "
+                        "entries per row of each index)")
+    table.add_column("table")
+    for key, phase in phases:
+        what = "new" if key == "new_fiche" else "updated"
+        table.add_column(f"per {what} fiche ({_fmt(phase['fiches'])}): rows", justify="right")
+        table.add_column("index entries", justify="right")
+        table.add_column("of which HOT updates", justify="right")
+    names = sorted({name for _, phase in phases for name in phase["tables"]})
+    for name in names:
+        cells = []
+        for _, phase in phases:
+            info = phase["tables"].get(name) or {}
+            fiches = max(1, phase["fiches"])
+            cells += [_fmt(info.get("rows_per_fiche"), 2),
+                      _fmt(info.get("index_entries_per_fiche"), 1),
+                      _fmt(info["hot_updated"] / fiches, 2) if info else "-"]
+        table.add_row(name, *cells)
+    total = ["[b]total[/b]"]
+    for _, phase in phases:
+        total += [f"[b]{_fmt(phase['rows_per_fiche'], 2)}[/b]",
+                  f"[b]{_fmt(phase['index_entries_per_fiche'], 1)}[/b]",
+                  _fmt(sum(t["hot_updated"] for t in phase["tables"].values())
+                       / max(1, phase["fiches"]), 2)]
+    table.add_row(*total)
+    wal = ["WAL bytes (the whole server)"]
+    for _, phase in phases:
+        wal += [_fmt(phase["wal_bytes_per_fiche"]), "", ""]
+    table.add_row(*wal)
+    return table
 
 
 def machine() -> dict[str, Any]:

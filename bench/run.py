@@ -5,7 +5,9 @@
 3. peak resident memory of the service (a ``sksync run`` subprocess; with --instances N,
    N of them sharing the partitions, the peak of each);
 4. the limits: aiokafka raw consume, asyncpg COPY of the same rows;
-5. Kafka Connect standalone with Debezium's JDBC sink on the same canonical records.
+5. Kafka Connect standalone with Debezium's JDBC sink on the same canonical records;
+6. rows and index entries written per new fiche (the initial load) and per updated fiche (an
+   update phase between the load and the steady state), from PostgreSQL's statistics.
 """
 
 from __future__ import annotations
@@ -31,7 +33,10 @@ from bench.load import initial_load
 from bench.profile import summarize
 from bench.report import machine, print_table, write_results
 from bench.steady import steady_state
+from bench.updates import update_phase
+from bench.writes import Snapshot, phase_writes, settled_snapshot
 from sync.settings import Settings
+from sync.store.migrate import migrate
 
 __all__ = ["main", "run"]
 
@@ -52,6 +57,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--stages", nargs="+", default=None, metavar="STAGES",
                         help="one process per item, running those stages (SKSYNC_STAGES), e.g. "
                              "'--stages map apply,relay'; sets --instances to their number")
+    parser.add_argument("--updates", type=int, default=None,
+                        help="new versions of loaded professionals applied after the load, "
+                             "to measure what an updated fiche writes (default 2,000; 1,000 "
+                             "with --quick; at most --events)")
     parser.add_argument("--quick", action="store_true",
                         help="3,000 events, 200/s for 10 s, no Kafka Connect (< 2 minutes)")
     parser.add_argument("--connect", action="store_true", default=None,
@@ -81,6 +90,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
             args.seconds = 10.0
     if args.connect is None:
         args.connect = not args.quick
+    if args.updates is None:
+        args.updates = 1_000 if args.quick else 2_000
+    args.updates = max(0, min(args.updates, args.events))
     return args
 
 
@@ -92,10 +104,12 @@ async def run(args: argparse.Namespace, where: Endpoints) -> dict[str, Any]:
     result: dict[str, Any] = {"machine": machine(), "arguments": {
         "events": args.events, "rate": args.rate, "seconds": args.seconds,
         "partitions": args.partitions, "instances": args.instances, "stages": args.stages,
-        "quick": args.quick, "connect": args.connect}}
+        "quick": args.quick, "connect": args.connect, "updates": args.updates}}
     async with new_run(where) as settings:
         result["machine"].update(await _versions(settings))
         await create_topics(settings, args.partitions)
+        # Migrated before the counters are read: the migrations' rows are not the load's.
+        await _migrate(settings.database_url)
         factory = EventFactory()
         source = settings.topics.name("cobrha_professional")
         say(f"publishing {args.events:,} source events (before the clock starts)")
@@ -112,6 +126,7 @@ async def run(args: argparse.Namespace, where: Endpoints) -> dict[str, Any]:
             raw = logs / "profile.txt" if args.profile else None
             if raw is not None and instances > 1:
                 say(f"--profile: py-spy samples the first of the {instances} instances only")
+            before_load = await settled_snapshot(settings.database_url)
             markers = {"postgresql": settings.database_url.split("?")[0].rsplit("/", 1)[1]}
             if where.stack_dir is not None:
                 markers["kafka"] = str(where.stack_dir / "kafka")
@@ -125,10 +140,13 @@ async def run(args: argparse.Namespace, where: Endpoints) -> dict[str, Any]:
                     result["profile"]["sampled"] = f"the first of {instances} instances only"
             peak_after_load = service.peak_rss_mb_each()
             say(f"initial load: {load['events_per_s']:,.0f} events/s end to end "
-                f"({load['seconds']:.1f} s); steady state {args.rate:g}/s for {args.seconds:g} s")
+                f"({load['seconds']:.1f} s); {args.updates:,} updates, then steady state "
+                f"{args.rate:g}/s for {args.seconds:g} s")
+            result["writes"], versions = await _writes(settings, factory, args, before_load)
             steady = await steady_state(settings, factory, args.events, rate=args.rate,
                                         seconds=args.seconds,
-                                        settle_s=max(60.0, args.rate * args.seconds / 100))
+                                        settle_s=max(60.0, args.rate * args.seconds / 100),
+                                        versions=versions)
             result["steady_state"] = {
                 "rate": args.rate, "seconds": args.seconds, "published": steady.published,
                 "new": steady.new, "updates": steady.updates, "matched": len(steady.latencies),
@@ -165,6 +183,39 @@ async def run(args: argparse.Namespace, where: Endpoints) -> dict[str, Any]:
             result["kafka_connect"] = {"skipped": "not asked (--connect)"}
     _ratios(result)
     return result
+
+
+async def _migrate(url: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+
+
+def _fiches(counters: Snapshot, column: int) -> int:
+    return counters.tables.get("fiche", (0, 0, 0, 0))[column]
+
+
+async def _writes(
+    settings: Settings, factory: EventFactory, args: argparse.Namespace, before_load: Snapshot,
+) -> tuple[dict[str, Any], dict[int, int]]:
+    """What the load wrote per new fiche; then an update phase and what it wrote per updated
+    fiche. Returns those figures and the versions the update phase left."""
+    url = settings.database_url
+    inserted = _fiches(before_load, 0) + args.events
+    after_load = await settled_snapshot(url, ready=lambda s: _fiches(s, 0) >= inserted)
+    made = _fiches(after_load, 0) - _fiches(before_load, 0)
+    writes = {"new_fiche": await phase_writes(url, before_load, after_load, made)}
+    if not args.updates:
+        return writes, {}
+    say(f"update phase: {args.updates:,} new versions of loaded professionals")
+    versions = await update_phase(settings, factory, args.updates,
+                                  timeout=max(60.0, args.updates / 20))
+    updated = _fiches(after_load, 1) + args.updates
+    after = await settled_snapshot(url, ready=lambda s: _fiches(s, 1) >= updated)
+    writes["updated_fiche"] = await phase_writes(url, after_load, after, args.updates)
+    return writes, versions
 
 
 def _ratios(result: dict[str, Any]) -> None:

@@ -75,10 +75,11 @@ def _percentile(values: list[float], q: float) -> float:
 
 async def steady_state(
     settings: Settings, factory: EventFactory, existing: int, *, rate: float, seconds: float,
-    settle_s: float = 60.0, update_share: float = 0.5,
+    settle_s: float = 60.0, update_share: float = 0.5, versions: dict[int, int] | None = None,
 ) -> SteadyResult:
     """Publish ``rate`` events/s for ``seconds``: new professionals and new versions of the
-    ``existing`` ones (each changes phone and address, so each makes a fiche event)."""
+    ``existing`` ones (each changes phone and address, so each makes a fiche event);
+    ``versions``: the current version of those already updated (others are at 1)."""
     result = SteadyResult()
     wanted: set[str] = set()
     sent: set[str] = set()
@@ -93,7 +94,7 @@ async def steady_state(
         collector = asyncio.create_task(_collect(reader, update_topic, wanted, sent, result))
         try:
             await _publish(settings, factory, existing, rate, seconds, update_share, wanted,
-                           sent, result)
+                           sent, result, dict(versions or {}))
             deadline = time.monotonic() + settle_s
             while wanted and time.monotonic() < deadline:
                 await asyncio.sleep(0.1)
@@ -114,9 +115,9 @@ async def steady_state(
 async def _publish(
     settings: Settings, factory: EventFactory, existing: int, rate: float, seconds: float,
     update_share: float, wanted: set[str], sent: set[str], result: SteadyResult,
+    versions: dict[int, int],
 ) -> None:
     rng = random.Random(7)
-    versions: dict[int, int] = {}
     source_topic = settings.topics.name("cobrha_professional")
     producer = AIOKafkaProducer(**client_options(settings), enable_idempotence=True,
                                 linger_ms=0)

@@ -40,10 +40,10 @@ from sync.store.match_sql import (
     CANDIDATES_OF_RECORDS,
     DELETE_KEY_ROWS,
     EXTRA_OF,
-    INSERT_KEY_ROWS,
     KEYS_OF,
     PENDING_OF_RECORDS,
     SUPERSEDE_RECORDS,
+    UPSERT_KEY_ROWS,
     UPSERT_PROFILES,
 )
 from sync.store.matching import CandidateRow, Conn, MatchStore, candidate_row, fiche_index
@@ -123,8 +123,8 @@ class BatchMatchStore(MatchStore):
             self._extra[fiche_id] = []
         if keyed:
             for row in await self.conn.fetch(KEYS_OF, list(keyed)):
-                self._keys[row["fiche_id"]].add(row["key"])
-                self._stored_keys[row["fiche_id"]].add(row["key"])
+                self._keys[row["fiche_id"]] = set(row["keys"])
+                self._stored_keys[row["fiche_id"]] = set(row["keys"])
         if fiches:
             for row in await self.conn.fetch(EXTRA_OF, list(fiches)):
                 self._extra[row["fiche_id"]] = list(row["kbo_numbers"])
@@ -284,13 +284,13 @@ class BatchMatchStore(MatchStore):
             self._profiles.clear()
             combined.add(UPSERT_PROFILES, *map(list, zip(*profiles, strict=True)))
         rekeyed, self._rekeyed = sorted(self._rekeyed), set()
-        gone = [(f, sorted(self._stored_keys[f] - self._keys[f])) for f in rekeyed]
-        new = [(f, sorted(self._keys[f] - self._stored_keys[f])) for f in rekeyed]
-        for statement, changes in ((DELETE_KEY_ROWS, gone), (INSERT_KEY_ROWS, new)):
-            changes = [(f, keys) for f, keys in changes if keys]
-            if changes:
-                combined.add(statement, [f for f, _ in changes],
-                             [dumps(keys) for _, keys in changes])
+        # One row per fiche, written only when its keys changed (or deleted: none left).
+        changed = [f for f in rekeyed if self._keys[f] != self._stored_keys[f]]
+        kept = [f for f in changed if self._keys[f]]
+        if kept:
+            combined.add(UPSERT_KEY_ROWS, kept, [dumps(sorted(self._keys[f])) for f in kept])
+        if emptied := [f for f in changed if not self._keys[f]]:
+            combined.add(DELETE_KEY_ROWS, emptied)
         for fiche_id in rekeyed:
             self._stored_keys[fiche_id] = set(self._keys[fiche_id])
         if self._superseded:

@@ -14,8 +14,6 @@ __all__ = [
     "EXTRA_OF",
     "FICHES_AFTER",
     "IDENTIFIERS_OF",
-    "INSERT_KEYS",
-    "INSERT_KEY_ROWS",
     "INSERT_REJECTION",
     "KEYS_OF",
     "LINK_OF",
@@ -35,6 +33,8 @@ __all__ = [
     "SUPERSEDE_RECORDS",
     "UPSERT_CANDIDATE",
     "UPSERT_EXTRA",
+    "UPSERT_KEYS",
+    "UPSERT_KEY_ROWS",
     "UPSERT_LINK",
     "UPSERT_PROFILE",
     "UPSERT_PROFILES",
@@ -53,21 +53,28 @@ INSERT INTO match_profile (fiche_id, kind, profile, updated_at) VALUES ($1, $2, 
 ON CONFLICT (fiche_id) DO UPDATE SET kind = EXCLUDED.kind, profile = EXCLUDED.profile,
     updated_at = EXCLUDED.updated_at
 """
-SELECT_KEYS = "SELECT key FROM match_key WHERE fiche_id = $1"
-DELETE_KEYS = "DELETE FROM match_key WHERE fiche_id = $1 AND key = ANY($2::text[])"
-INSERT_KEYS = """
-INSERT INTO match_key (key, fiche_id) SELECT unnest($2::text[]), $1 ON CONFLICT DO NOTHING
+#: A fiche's blocking keys are one ``match_keys`` row (migration 0017), absent when it has none.
+SELECT_KEYS = "SELECT keys FROM match_keys WHERE fiche_id = $1"
+DELETE_KEYS = "DELETE FROM match_keys WHERE fiche_id = $1"
+UPSERT_KEYS = """
+INSERT INTO match_keys (fiche_id, keys) VALUES ($1, $2::text[])
+ON CONFLICT (fiche_id) DO UPDATE SET keys = EXCLUDED.keys
 """
 #: The fiches sharing a key with the record (its :func:`~sync.matching.lookup_keys`: the fiches
-#: already holding a record of its source are not under those), of its kind, that may still be
-#: it: none holds a record of the same source (checked again: a key row may be older than the
-#: record) or an identifier of a type the record carries (that would be someone else), and no
-#: editor rejected the pair. Most shared keys first; fiche id breaks ties.
+#: already holding a record of its source are not under those), found through the GIN index
+#: on ``match_keys.keys`` (``&&``), of its kind, that may still be it: none holds a record of
+#: the same source (checked again: a key row may be older than the record) or an identifier of
+#: a type the record carries (that would be someone else), and no editor rejected the pair.
+#: Most shared keys first; fiche id breaks ties. ``OFFSET 0`` keeps the keys' lookup first and
+#: each profile read by its fiche id: while the statistics lag behind a growing table, the
+#: planner would rather scan every profile (a hundred times slower at 100,000 fiches).
 CANDIDATES = """
 SELECT p.fiche_id, p.profile
-FROM (SELECT fiche_id, count(*) AS shared FROM match_key WHERE key = ANY($1::text[])
-      GROUP BY fiche_id) k
-JOIN match_profile p ON p.fiche_id = k.fiche_id AND p.kind = $2
+FROM (SELECT fiche_id, (SELECT count(*) FROM unnest(keys) AS u(key)
+                        WHERE u.key = ANY($1::text[])) AS shared
+      FROM match_keys WHERE keys && $1::text[] OFFSET 0) k
+CROSS JOIN LATERAL (SELECT fiche_id, profile FROM match_profile
+                    WHERE fiche_id = k.fiche_id AND kind = $2 OFFSET 0) p
 WHERE NOT EXISTS (SELECT 1 FROM source_record r WHERE r.fiche_id = p.fiche_id AND r.source = $3)
   AND NOT EXISTS (SELECT 1 FROM fiche_identifier i
                   WHERE i.fiche_id = p.fiche_id AND i.type = ANY($4::text[]))
@@ -157,18 +164,22 @@ ORDER BY source, record_id, score DESC, fiche_id
 """
 #: :data:`~sync.store.matching.CANDIDATES` for many records at once: ``$1..$5`` one row per
 #: record (its number, kind, source, record id, identifier types separated by spaces), ``$6``
-#: its blocking keys (a JSON array), ``$7`` the limit per record. Each key is looked
-#: up in the index on its own (``OFFSET 0`` keeps the planner from joining the whole key table
-#: instead, which it prefers while its statistics lag behind a fast-growing table).
+#: its blocking keys (a JSON array), ``$7`` the limit per record. Each record's keys are
+#: looked up in the GIN index on their own (``OFFSET 0`` keeps the planner from scanning the
+#: whole key table instead, which it prefers while its statistics lag behind a fast-growing
+#: table).
 CANDIDATES_OF_RECORDS = """
 WITH r AS (
-    SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[],
-                         $6::text[]) AS r(n, kind, source, record_id, id_types, keys)
+    SELECT u.n, u.kind, u.source, u.record_id, u.id_types,
+           ARRAY(SELECT jsonb_array_elements_text(u.keys::jsonb)) AS keys
+    FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[],
+                $6::text[]) AS u(n, kind, source, record_id, id_types, keys)
 ), hits AS MATERIALIZED (
-    SELECT r.n, m.fiche_id, count(*) AS shared
-    FROM r CROSS JOIN LATERAL jsonb_array_elements_text(r.keys::jsonb) AS q(key)
-    CROSS JOIN LATERAL (SELECT fiche_id FROM match_key WHERE key = q.key OFFSET 0) AS m
-    GROUP BY r.n, m.fiche_id
+    SELECT r.n, m.fiche_id, m.shared
+    FROM r CROSS JOIN LATERAL (
+        SELECT k.fiche_id, (SELECT count(*) FROM unnest(k.keys) AS u(key)
+                            WHERE u.key = ANY(r.keys)) AS shared
+        FROM match_keys k WHERE k.keys && r.keys OFFSET 0) AS m
 ), ranked AS (
     SELECT h.n, p.fiche_id, p.profile,
            row_number() OVER (PARTITION BY h.n ORDER BY h.shared DESC, p.fiche_id) AS place
@@ -187,7 +198,7 @@ WITH r AS (
 )
 SELECT n, fiche_id, profile FROM ranked WHERE place <= $7 ORDER BY n, place
 """
-KEYS_OF = "SELECT fiche_id, key FROM match_key WHERE fiche_id = ANY($1::uuid[])"
+KEYS_OF = "SELECT fiche_id, keys FROM match_keys WHERE fiche_id = ANY($1::uuid[])"
 EXTRA_OF = "SELECT fiche_id, kbo_numbers FROM match_extra WHERE fiche_id = ANY($1::uuid[])"
 UPSERT_PROFILES = """
 INSERT INTO match_profile (fiche_id, kind, profile, updated_at)
@@ -197,19 +208,17 @@ FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[])
 ON CONFLICT (fiche_id) DO UPDATE SET kind = EXCLUDED.kind, profile = EXCLUDED.profile,
     updated_at = EXCLUDED.updated_at
 """
-#: Keys per fiche as one JSON array each (a fiche has about ten: one argument, not twenty).
-DELETE_KEY_ROWS = """
-DELETE FROM match_key AS m
-USING unnest($1::uuid[], $2::text[]) AS d(fiche_id, keys)
-CROSS JOIN LATERAL jsonb_array_elements_text(d.keys::jsonb) AS k(key)
-WHERE m.fiche_id = d.fiche_id AND m.key = k.key
+#: The fiches whose keys changed: their whole new key set, one JSON array each (fiches have
+#: keys of different counts, which a two-dimensional array cannot hold), in the given order.
+UPSERT_KEY_ROWS = """
+INSERT INTO match_keys (fiche_id, keys)
+SELECT u.fiche_id, ARRAY(SELECT e.key FROM jsonb_array_elements_text(u.keys::jsonb)
+                         WITH ORDINALITY AS e(key, place) ORDER BY e.place)
+FROM unnest($1::uuid[], $2::text[]) AS u(fiche_id, keys)
+ON CONFLICT (fiche_id) DO UPDATE SET keys = EXCLUDED.keys
 """
-INSERT_KEY_ROWS = """
-INSERT INTO match_key (key, fiche_id)
-SELECT k.key, u.fiche_id FROM unnest($1::uuid[], $2::text[]) AS u(fiche_id, keys)
-CROSS JOIN LATERAL jsonb_array_elements_text(u.keys::jsonb) AS k(key)
-ON CONFLICT DO NOTHING
-"""
+#: The fiches whose keys are now none (they hold records of every source that is matched).
+DELETE_KEY_ROWS = "DELETE FROM match_keys WHERE fiche_id = ANY($1::uuid[])"
 SUPERSEDE_RECORDS = """
 UPDATE match_candidate AS c SET status = 'superseded', decided_at = u.at
 FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS u(source, record_id, at)

@@ -36,7 +36,6 @@ from sync.store.match_sql import (
     DELETE_RECORD,
     FICHES_AFTER,
     IDENTIFIERS_OF,
-    INSERT_KEYS,
     INSERT_REJECTION,
     LINK_OF,
     LOCK_CANDIDATE,
@@ -53,6 +52,7 @@ from sync.store.match_sql import (
     SUPERSEDE,
     UPSERT_CANDIDATE,
     UPSERT_EXTRA,
+    UPSERT_KEYS,
     UPSERT_LINK,
     UPSERT_PROFILE,
     WAITING,
@@ -172,11 +172,13 @@ class MatchStore:
         profile, wanted = fiche_index(kind, visible, identifiers, sources, extra)
         await self.conn.execute(UPSERT_PROFILE, fiche_id, kind.value,
                                 dumps(profile.to_json()), now)
-        held = {row["key"] for row in await self.conn.fetch(SELECT_KEYS, fiche_id)}
-        if held - wanted:
-            await self.conn.execute(DELETE_KEYS, fiche_id, sorted(held - wanted))
-        if wanted - held:
-            await self.conn.execute(INSERT_KEYS, fiche_id, sorted(wanted - held))
+        held = set(await self.conn.fetchval(SELECT_KEYS, fiche_id) or ())
+        if wanted == held:  # the keys' row is written only when they change
+            return
+        if wanted:
+            await self.conn.execute(UPSERT_KEYS, fiche_id, sorted(wanted))
+        else:
+            await self.conn.execute(DELETE_KEYS, fiche_id)
 
     async def candidates(
         self, record: Profile, source: Source, record_id: str, id_types: Sequence[str],

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,6 +60,29 @@ def test_the_quick_benchmark_prints_its_table_and_writes_every_figure(
     assert positive(result["ratios"]["service_vs_copy"])
     assert "skipped" in result["kafka_connect"]
     assert len(list(tmp_path.glob("*.json"))) == 2  # <timestamp>.json and latest.json
+    assert "written per fiche" in done.stdout
+    assert_writes_are_plausible(result["writes"], events=3000, updates=1000)
+
+
+def assert_writes_are_plausible(writes: dict[str, Any], events: int, updates: int) -> None:
+    """Rows and index entries per new and per updated fiche, from PostgreSQL's statistics:
+    each new professional inserted one fiche, each update updated one, and both wrote more
+    than the fiche row alone (inbox, values, record, history, outbox, matching)."""
+    new, updated = writes["new_fiche"], writes["updated_fiche"]
+    assert new["fiches"] == events
+    assert new["tables"]["fiche"]["inserted"] == events
+    assert updated["fiches"] == updates
+    assert updated["tables"]["fiche"]["updated"] >= updates
+    for phase in (new, updated):
+        assert 5 < phase["rows_per_fiche"] < 100, phase
+        assert phase["rows_per_fiche"] < phase["index_entries_per_fiche"] < 500, phase
+        assert positive(phase["wal_bytes_per_fiche"]), phase
+        assert phase["rows_per_fiche"] == pytest.approx(sum(
+            t["rows_per_fiche"] for t in phase["tables"].values()))
+    # Matching's index: at most one row per fiche, with an index entry per key.
+    keys = new["tables"]["match_keys"]
+    assert 0 < keys["inserted"] <= events
+    assert keys["index_entries_per_fiche"] > 2 * keys["rows_per_fiche"]
 
 
 def test_instances_is_at_least_one_and_fewer_partitions_than_instances_is_warned_about(

@@ -53,7 +53,7 @@ FICHE_KEY = ("coalesce((SELECT string_agg(type || ':' || value, ',' ORDER BY typ
              "FROM fiche_identifier i WHERE i.fiche_id = fiche.id), id::text)")
 SNAPSHOT = {  # table: its columns, except timestamps the database sets itself
     "fiche": f"{FICHE_KEY}, id, kind, version, status, inactive_reason, visible, verified_at",
-    "fiche_identifier": "type, value, fiche_id", "source_record": "*", "match_key": "*",
+    "fiche_identifier": "type, value, fiche_id", "source_record": "*", "match_keys": "*",
     "field_value": "fiche_id, field, source, record_id, value, source_version, observed_at, "
                    "verified_at",
     "pin": "fiche_id, field, value, author", "inbox": "source, event_id, outcome",

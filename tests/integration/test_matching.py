@@ -30,6 +30,11 @@ from tests.support.builders import nihii, professional
 
 MIGRATION = (Path(__file__).resolve().parents[2] / "sync" / "store" / "migrations"
              / "0008_match_key_sources.sql")
+#: The key table as migrations 0006 and 0009 left it, one row per key (0017 replaced it).
+OLD_KEY_TABLE = """
+CREATE TABLE match_key (key text NOT NULL, fiche_id uuid NOT NULL, PRIMARY KEY (key, fiche_id));
+CREATE INDEX match_key_fiche ON match_key (fiche_id);
+"""
 TOPICS = {"fiche_event": "sk.fiche.event", "notification": "sk.notification"}
 CONTEXT = MappingContext(ssin_secret=b"test-secret")
 EDITOR = "urn:socialekaart:editor"
@@ -285,7 +290,8 @@ async def test_a_split_restores_both_fiches_from_provenance(
     assert next_version.fiche_id == new_id
     # Without the CoBRHA record, the hand-made fiche is under CoBRHA's keys again.
     assert await pg_conn.fetchval(
-        "SELECT count(*) FROM match_key WHERE fiche_id = $1 AND key LIKE 'cobrha|%'",
+        "SELECT count(*) FROM match_keys, unnest(keys) AS k(key)"
+        " WHERE fiche_id = $1 AND k.key LIKE 'cobrha|%'",
         fiche.fiche_id) > 0
 
 
@@ -298,8 +304,9 @@ async def test_a_fiche_is_under_the_keys_of_the_sources_it_holds_no_record_of(
     await applier.apply([fiche])
 
     async def prefixes() -> set[str]:
-        rows = await pg_conn.fetch("SELECT DISTINCT split_part(key, '|', 1) AS source"
-                                   " FROM match_key WHERE fiche_id = $1", fiche.fiche_id)
+        rows = await pg_conn.fetch("SELECT DISTINCT split_part(k.key, '|', 1) AS source"
+                                   " FROM match_keys, unnest(keys) AS k(key)"
+                                   " WHERE fiche_id = $1", fiche.fiche_id)
         return {row["source"] for row in rows}
 
     assert await prefixes() == {"cobrha", "association"}
@@ -318,7 +325,7 @@ async def test_the_migration_moves_keys_written_before_under_their_sources(
     [made] = await applier.apply([cobrha_record(nihii("2"), first="Jan", last="Vermeulen",
                                                     zip_code="8500", municipality="Kortrijk")])
     assert not made.linked
-    await pg_conn.execute("DELETE FROM match_key")
+    await pg_conn.execute(OLD_KEY_TABLE)
     await pg_conn.execute("INSERT INTO match_key (key, fiche_id)"
                           " VALUES ('p|g|45035|PHYSICIAN', $1), ('p|g|45035|PHYSICIAN', $2)",
                           fiche.fiche_id, made.fiche_id)
