@@ -150,7 +150,9 @@ async def login_page(request: Request) -> Response:
                 response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
                 return response
         error = "Wrong name or password."
-    token = secrets.token_urlsafe(24)
+    # Kept while the cookie lives: another tab, or a request the browser makes by itself,
+    # passing through sign-in must not invalidate the form already shown.
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
     response = web.render(request, "login.html", {
         "login_csrf": token, "error": error, "next": safe_next(request.query_params.get(
             "next") or (str((await request.form()).get("next", "")) if error else ""), ""),
