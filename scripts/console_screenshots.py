@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.browser import By, chromium, wait_for  # noqa: E402
+from tests.support.browser import By, chromium, wait_for
 
 
 def main(base: str, editor: str, operator: str, folder: Path) -> None:
