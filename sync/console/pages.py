@@ -44,7 +44,6 @@ def console_app(settings: Settings, pool: asyncpg.Pool,
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.console = Console(settings, web, sampler)
         task = asyncio.create_task(sampler.run(), name="console-sampler")
         try:
             yield
@@ -55,4 +54,4 @@ def console_app(settings: Settings, pool: asyncpg.Pool,
 
     return web_app(web, [*operators.routes, *editors.routes],
                    lifetime=timedelta(hours=settings.console_session_max_hours),
-                   lifespan=lifespan)
+                   lifespan=lifespan, state={"console": Console(settings, web, sampler)})

@@ -197,14 +197,18 @@ def templates_of(folders: Sequence[Path]) -> Jinja2Templates:
 def web_app(
     web: Web, routes: Sequence[BaseRoute], lifetime: timedelta,
     lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]] | None = None,
+    state: dict[str, Any] | None = None,
 ) -> Guard:
-    """The pages behind the guard, with sign-in, sign-out, language and static files."""
+    """The pages behind the guard, with sign-in, sign-out, language and static files;
+    ``state`` is put on the app's state for the pages (``request.app.state``)."""
     app = Starlette(routes=[
         Route("/", home), Route("/login", login_page, methods=["GET", "POST"]),
         Route("/logout", logout, methods=["POST"]), Route("/lang/{code}", choose_language),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"), *routes,
     ], lifespan=lifespan)
     app.state.web = web
+    for name, value in (state or {}).items():
+        setattr(app.state, name, value)
 
     async def refuse(scope: Scope, status: int, reason: str) -> Response:
         # Called by the guard, before the app has put itself in the scope.

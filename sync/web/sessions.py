@@ -26,7 +26,8 @@ TOUCH = """
 UPDATE console_session s
 SET expires_at = least(now() + $2::interval, s.created_at + $3::interval)
 FROM console_user u
-WHERE s.token_hash = $1 AND s.expires_at > now() AND u.name = s.user_name
+WHERE s.token_hash = $1 AND s.expires_at > now() AND s.created_at + $3::interval > now()
+  AND u.name = s.user_name
 RETURNING u.name, u.roles, s.csrf_token
 """
 DELETE = "DELETE FROM console_session WHERE token_hash = $1"

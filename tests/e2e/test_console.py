@@ -143,6 +143,12 @@ async def test_an_editor_accepts_a_match_and_resolves_a_conflict(
             fiche = raised["subject"]
             latest = await fiche_events(events, uuid.UUID(fiche), 3)
             assert latest[-1]["data"]["snapshot"]["contact.phone"] == "+3255112233"
+            said = await notices.until(lambda v: len(of_type(v, "conflict-resolved")) >= 1,
+                                       what="the conflict-resolved notification")
+            [notice] = of_type(said, "conflict-resolved")
+            assert (notice["data"]["conflictId"], notice["data"]["editor"]) == (conflict_id,
+                                                                                "els")
+            assert notice["data"]["cause"]["source"] == "urn:socialekaart:sksync-console"
             audit = await row(url, "SELECT user_name, page, detail FROM console_audit "
                               "WHERE action = 'conflict-accept'")
             assert (audit["user_name"], audit["page"]) == ("els", "/conflicts")
