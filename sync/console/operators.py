@@ -16,7 +16,7 @@ from sync.ops.dlq import DeadLetterView, UnknownDeadLetters, dlq_topics, list_de
 from sync.web.app import needs
 from sync.web.audit import audit
 
-__all__ = ["routes"]
+__all__ = ["replayable", "routes"]
 
 THROUGHPUT_MINUTES = 30
 
@@ -76,6 +76,15 @@ async def dead_letters(request: Request) -> Response:
     })
 
 
+def replayable(wanted: list[str], letters: dict[str, DeadLetterView],
+               ) -> tuple[list[str], list[str]]:
+    """The ids that may go back, and the truncated ones that cannot (their whole message is
+    no longer on the dead-letter topic). Unknown ids stay in the first list: the replay
+    refuses them by name."""
+    refused = [i for i in wanted if i in letters and letters[i].truncated_from is not None]
+    return [i for i in wanted if i not in refused], refused
+
+
 @needs("operator")
 async def replay_letters(request: Request) -> Response:
     """Replay the chosen letters, or all of one reason on one topic (never truncated ones),
@@ -89,8 +98,7 @@ async def replay_letters(request: Request) -> Response:
                   if v.dlq_topic == topic and (v.reason or "") == reason]
     else:
         wanted = form_list(form, "id")
-    refused = [i for i in wanted if i in letters and letters[i].truncated_from is not None]
-    ids = [i for i in wanted if i not in refused]
+    ids, refused = replayable(wanted, letters)
     if not ids:
         return RedirectResponse(f"/dead-letters?replayed=0&skipped=0&refused={len(refused)}",
                                 status_code=303)
