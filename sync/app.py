@@ -191,10 +191,11 @@ class Service:
         self._tasks.append(asyncio.create_task(
             poll_gauges(settings, self._pool, settings.gauges_interval_s), name="gauges"))
         if settings.console_enabled:
-            from sync.console.serve import console_server
+            from sync.console.serve import console_server, serve_until_cancelled
 
             self._console = console_server(settings, self._pool, self.readiness)
-            self._tasks.append(asyncio.create_task(self._console.serve(), name="console"))
+            self._tasks.append(asyncio.create_task(serve_until_cancelled(self._console),
+                                                   name="console"))
         log.info("service started", bootstrap=settings.kafka_bootstrap_servers,
                  stages=settings.stages, http_port=settings.http_port if self.serve_http else None)
 
