@@ -151,7 +151,7 @@ async def fiche(request: Request) -> Response:
                                       console.settings.topics.name("fiche_event"))
         links = await fiche_links(conn, fiche_id)
         targets = [f"conflict:{c['id']}" for c in report["conflicts"]]
-        decisions = await audit_of(conn, [f"fiche:{fiche_id}", *targets])
+        decisions = await audit_of(conn, [f"fiche:{fiche_id}", *targets], [str(fiche_id)])
     return console.web.render(request, "fiche.html", {
         "f": report, "history": history, "links": links, "decisions": decisions,
         "sent": request.query_params.get("sent"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from sync.store.conflicts import Conn
@@ -15,7 +16,8 @@ VALUES ($1, $2, $3, $4, $5::jsonb)
 """
 OF_TARGETS = """
 SELECT at, user_name, action, target, page, detail FROM console_audit
-WHERE target = ANY($1::text[]) ORDER BY at DESC, id DESC LIMIT 100
+WHERE target = ANY($1::text[]) OR detail ->> 'fiche' = ANY($2::text[])
+ORDER BY at DESC, id DESC LIMIT 100
 """
 
 
@@ -26,7 +28,9 @@ async def audit(conn: Conn, user: str, action: str, target: str, page: str,
                        json.dumps(detail or {}, ensure_ascii=False))
 
 
-async def audit_of(conn: Conn, targets: list[str]) -> list[dict[str, Any]]:
-    """The latest decisions on any of ``targets``, newest first."""
+async def audit_of(conn: Conn, targets: list[str], fiches: Sequence[str] = (),
+                   ) -> list[dict[str, Any]]:
+    """The latest decisions on any of ``targets`` or about any of ``fiches`` (their detail
+    names the fiche), newest first."""
     return [{**dict(row), "detail": json.loads(row["detail"])}
-            for row in await conn.fetch(OF_TARGETS, targets)]
+            for row in await conn.fetch(OF_TARGETS, targets, list(fiches))]

@@ -232,6 +232,12 @@ async def test_an_operator_replays_a_dead_letter_and_cannot_resolve_conflicts(
         def overview() -> str:
             wait_for("lag rows", lambda: driver.find_elements(By.CSS_SELECTOR, "#lag tbody tr"))
             screenshot(driver, "operations")
+            # The live part is swapped in again by htmx (allowed by the CSP): a mark on the
+            # old content disappears.
+            driver.execute_script("document.getElementById('lag').dataset.old = '1'")
+            wait_for("a live refresh", lambda: not driver.find_elements(
+                By.CSS_SELECTOR, "#lag[data-old]") and driver.find_elements(By.ID, "lag"),
+                timeout=20)
             return str(driver.find_element(By.ID, "readiness").text)
 
         assert await asyncio.to_thread(overview) in ("ready", "gereed")

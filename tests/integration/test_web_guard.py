@@ -178,3 +178,16 @@ async def test_the_service_role_adds_audit_rows_but_cannot_rewrite_them(
         await service_conn.execute("UPDATE console_audit SET user_name = 'someone else'")
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
         await service_conn.execute("DELETE FROM console_audit")
+
+
+async def test_the_language_switch_turns_the_pages_into_english(
+    client: httpx.AsyncClient,
+) -> None:
+    """Dutch first; one click later the same page speaks English, and goes back where it was."""
+    assert "Aanmelden" in (await client.get("/login")).text
+    switch = await client.get("/lang/en?next=/login")
+    assert (switch.status_code, switch.headers["location"]) == (303, "/login")
+    page = await client.get("/login")
+    assert '<html lang="en">' in page.text
+    assert "Sign in" in page.text
+    assert (await client.get("/lang/en?next=//evil.example")).headers["location"] == "/"
