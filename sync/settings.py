@@ -143,6 +143,15 @@ class Settings(BaseSettings):
     console_secure_cookies: bool = False
     #: How often the operators' page samples lag, event age and readiness.
     console_sample_interval_s: float = 10.0
+    #: Sign-in through an OpenID Connect provider as well, when an issuer is set: the
+    #: console's client id and secret there, the claim that lists a person's console roles
+    #: (``operator``, ``editor``), and the console's public address (its callback is
+    #: ``<public url>/oidc/callback``; default ``http://console_host:console_port``).
+    console_oidc_issuer: str | None = None
+    console_oidc_client_id: str | None = None
+    console_oidc_client_secret: SecretStr | None = None
+    console_oidc_roles_claim: str = "roles"
+    console_public_url: str | None = None
 
     @field_validator("stages")
     @classmethod

@@ -18,6 +18,7 @@ from sync.console.live import Readiness, Sampler
 from sync.settings import Settings
 from sync.web.accounts import Account
 from sync.web.app import NavItem, Web, templates_of, web_app
+from sync.web.oidc import OidcConfig, OidcProvider
 from sync.web.security import Guard
 
 __all__ = ["CONSOLE_SOURCE", "console_app"]
@@ -33,13 +34,26 @@ def _home(account: Account) -> str:
     return "/conflicts" if account.may("editor") else "/ops"
 
 
+def _oidc(settings: Settings) -> OidcProvider | None:
+    """The OIDC provider when one is configured (issuer, client id and secret)."""
+    issuer, client, secret = (settings.console_oidc_issuer, settings.console_oidc_client_id,
+                              settings.console_oidc_client_secret)
+    if not (issuer and client and secret):
+        return None
+    public = (settings.console_public_url
+              or f"http://{settings.console_host}:{settings.console_port}").rstrip("/")
+    return OidcProvider(OidcConfig(
+        issuer=issuer, client_id=client, client_secret=secret.get_secret_value(),
+        redirect_url=f"{public}/oidc/callback", roles_claim=settings.console_oidc_roles_claim))
+
+
 def console_app(settings: Settings, pool: asyncpg.Pool,
                 readiness: Readiness | None = None) -> Guard:
     """The console on ``pool``; ``readiness`` is the service's own check when it runs in the
     same process (else the console checks the database and migrations itself)."""
     web = Web(pool=pool, templates=templates_of([Path(__file__).parent / "templates"]),
               nav=NAV, home=_home, idle=timedelta(minutes=settings.console_session_idle_minutes),
-              secure_cookies=settings.console_secure_cookies)
+              secure_cookies=settings.console_secure_cookies, oidc=_oidc(settings))
     sampler = Sampler(settings, pool, readiness, settings.console_sample_interval_s)
 
     @contextlib.asynccontextmanager

@@ -6,6 +6,7 @@ The console (:mod:`sync.console`) is one such set of pages; another can reuse al
 
 from __future__ import annotations
 
+import html
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -18,7 +19,7 @@ import asyncpg
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -27,6 +28,7 @@ from starlette.types import Scope
 from sync.web.accounts import Account, check_password
 from sync.web.audit import audit
 from sync.web.i18n import LANGUAGES, translate
+from sync.web.oidc import OidcError, OidcProvider, Pending, oidc_account
 from sync.web.security import LOGIN_CSRF_COOKIE, SESSION_COOKIE, Guard, GuardOptions
 from sync.web.sessions import Session, end_session, open_session
 
@@ -57,6 +59,7 @@ class Web:
     idle: timedelta
     secure_cookies: bool = False
     title: str = "Sociale Kaart console"
+    oidc: OidcProvider | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def render(self, request: Request, name: str, context: dict[str, Any] | None = None,
@@ -86,7 +89,7 @@ def frame_context(request: Request, web: Web) -> dict[str, Any]:
         "account": account, "csrf": session.csrf_token if session else "",
         "nav": [item for item in web.nav if account and (item.role is None
                                                          or account.may(item.role))],
-        "title": web.title, "here": request.url.path,
+        "title": web.title, "here": request.url.path, "oidc": web.oidc is not None,
         "here_full": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
     }
 
@@ -140,15 +143,11 @@ async def login_page(request: Request) -> Response:
         name, password = str(form.get("name", ""))[:100], str(form.get("password", ""))[:200]
         async with web.pool.acquire() as conn:
             account = await check_password(conn, name, password)
-            if account is not None:
-                token = await open_session(conn, account, web.idle)
-                await audit(conn, account.name, "sign-in", f"user:{account.name}", "/login")
-                target = safe_next(str(form.get("next", "")), web.home(account))
-                response: Response = RedirectResponse(target, status_code=303)
-                response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict",
-                                    secure=web.secure_cookies, path="/")
-                response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
-                return response
+        if account is not None:
+            response = await _signed_in(web, account, safe_next(str(form.get("next", "")),
+                                                                web.home(account)), "/login")
+            response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+            return response
         error = "Wrong name or password."
     # Kept while the cookie lives: another tab, or a request the browser makes by itself,
     # passing through sign-in must not invalidate the form already shown.
@@ -160,6 +159,58 @@ async def login_page(request: Request) -> Response:
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
                         secure=web.secure_cookies, path="/login")
     return response
+
+
+OIDC_COOKIE = "sksync_oidc"
+
+
+async def _signed_in(web: Web, account: Account, target: str, how: str) -> Response:
+    async with web.pool.acquire() as conn:
+        token = await open_session(conn, account, web.idle)
+        await audit(conn, account.name, "sign-in", f"user:{account.name}", how)
+    response: Response = RedirectResponse(target, status_code=303)
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict",
+                        secure=web.secure_cookies, path="/")
+    return response
+
+
+async def oidc_start(request: Request) -> Response:
+    """Off to the provider; what to check on return is kept in a short-lived cookie."""
+    web = web_of(request)
+    if web.oidc is None:
+        return refusal(request, 404, "not-found")
+    target, pending = await web.oidc.start(safe_next(request.query_params.get("next"), ""))
+    response = RedirectResponse(target, status_code=303)
+    # Lax: the cookie must come along when the provider sends the browser back.
+    response.set_cookie(OIDC_COOKIE, pending.encode(), httponly=True, samesite="lax",
+                        secure=web.secure_cookies, path="/oidc", max_age=600)
+    return response
+
+
+async def oidc_callback(request: Request) -> Response:
+    """Back from the provider: check the state, the code and the ID token, open a session."""
+    web = web_of(request)
+    pending = Pending.decode(request.cookies.get(OIDC_COOKIE, ""))
+    state, code = request.query_params.get("state", ""), request.query_params.get("code", "")
+    if web.oidc is None or pending is None or not code or not secrets.compare_digest(
+            state, pending.state):
+        return refusal(request, 403, "csrf")
+    try:
+        claims = await web.oidc.finish(code, pending)
+        async with web.pool.acquire() as conn:
+            account = await oidc_account(conn, claims, web.oidc.config)
+    except OidcError as error:
+        return refusal(request, 403, str(error))
+    signed_in = await _signed_in(web, account, safe_next(pending.next, web.home(account)),
+                                 "/oidc/callback")
+    # The session cookie is SameSite=Strict: a redirect chain that began at the provider
+    # would not carry it, so the last step is a navigation from this site itself.
+    target = html.escape(signed_in.headers["location"])
+    page = HTMLResponse(f'<!doctype html><meta http-equiv="refresh" content="0;url={target}">'
+                        f'<a href="{target}">{target}</a>')
+    page.raw_headers += [h for h in signed_in.raw_headers if h[0] == b"set-cookie"]
+    page.delete_cookie(OIDC_COOKIE, path="/oidc")
+    return page
 
 
 async def logout(request: Request) -> Response:
@@ -204,6 +255,7 @@ def web_app(
     app = Starlette(routes=[
         Route("/", home), Route("/login", login_page, methods=["GET", "POST"]),
         Route("/logout", logout, methods=["POST"]), Route("/lang/{code}", choose_language),
+        Route("/oidc/start", oidc_start), Route("/oidc/callback", oidc_callback),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"), *routes,
     ], lifespan=lifespan)
     app.state.web = web

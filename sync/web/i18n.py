@@ -28,6 +28,7 @@ DUTCH = {
     "Name": "Naam",
     "Password": "Wachtwoord",
     "Wrong name or password.": "Verkeerde naam of wachtwoord.",
+    "Sign in with your government login": "Aanmelden met uw overheidslogin",
     "Your session has ended; sign in again.": "Uw sessie is verlopen; meld u opnieuw aan.",
     "Refused": "Geweigerd",
     "This page is for another role.": "Deze pagina is voor een andere rol.",

@@ -51,7 +51,7 @@ class GuardOptions:
     idle: timedelta
     lifetime: timedelta
     login_path: str = "/login"
-    public_prefixes: tuple[str, ...] = ("/static/", "/lang/")
+    public_prefixes: tuple[str, ...] = ("/static/", "/lang/", "/oidc/")
 
 
 class Guard:
