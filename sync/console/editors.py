@@ -18,6 +18,7 @@ from starlette.routing import Route
 from sync.console.context import console_of, form_from, who
 from sync.console.reads import (
     PROTECTED_TYPES,
+    display_name,
     fiche_history,
     fiche_links,
     fiche_visible,
@@ -153,7 +154,8 @@ async def fiche(request: Request) -> Response:
         targets = [f"conflict:{c['id']}" for c in report["conflicts"]]
         decisions = await audit_of(conn, [f"fiche:{fiche_id}", *targets], [str(fiche_id)])
     return console.web.render(request, "fiche.html", {
-        "f": report, "history": history, "links": links, "decisions": decisions,
+        "f": report, "name": display_name(report["kind"], report["visible"]),
+        "history": history, "links": links, "decisions": decisions,
         "sent": request.query_params.get("sent"),
     })
 

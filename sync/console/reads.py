@@ -10,8 +10,17 @@ from typing import Any
 
 from sync.store.conflicts import Conn
 
-__all__ = ["PROTECTED_TYPES", "applied_per_minute", "fiche_history", "fiche_links",
-           "fiche_visible", "pinned_since", "search_fiches"]
+__all__ = [
+    "PROTECTED_TYPES",
+    "applied_per_minute",
+    "display_name",
+    "fiche_history",
+    "fiche_links",
+    "fiche_visible",
+    "localized",
+    "pinned_since",
+    "search_fiches",
+]
 
 #: Identifier types never shown on a page.
 PROTECTED_TYPES = ("SSIN", "SSIN-HASH")
@@ -57,12 +66,23 @@ GROUP BY 1, 2
 """
 
 
+def localized(value: Any) -> str:
+    """A text as the directory shows it: a name given per language (``{"nl": ...}``) in
+    Dutch, else French, else German, else any."""
+    if isinstance(value, dict):
+        for language in ("nl", "fr", "de"):
+            if value.get(language):
+                return str(value[language])
+        return next((str(v) for v in value.values() if v), "")
+    return "" if value is None else str(value)
+
+
 def display_name(kind: str, visible: dict[str, Any]) -> str:
     """How a fiche names itself on a page."""
     if kind == "person":
-        name = " ".join(str(visible.get(k) or "") for k in ("name.first", "name.last")).strip()
+        name = " ".join(localized(visible.get(k)) for k in ("name.first", "name.last")).strip()
     else:
-        name = str(visible.get("name") or visible.get("practiceName") or "")
+        name = localized(visible.get("name") or visible.get("practiceName"))
     return name or "—"
 
 

@@ -26,7 +26,7 @@ from starlette.templating import Jinja2Templates
 from starlette.types import Scope
 
 from sync.web.accounts import Account, check_password
-from sync.web.audit import audit
+from sync.web.audit import audit, recent_refusals
 from sync.web.i18n import LANGUAGES, translate
 from sync.web.oidc import OidcError, OidcProvider, Pending, oidc_account
 from sync.web.security import LOGIN_CSRF_COOKIE, SESSION_COOKIE, Guard, GuardOptions
@@ -36,6 +36,9 @@ __all__ = ["NavItem", "Web", "needs", "safe_next", "web_app"]
 
 HERE = Path(__file__).parent
 LANGUAGE_COOKIE = "sksync_lang"
+#: Failed sign-ins for one name after which it is refused for a while (each refusal is an
+#: audit row, so this holds across instances of the console).
+THROTTLE_TRIES, THROTTLE_MINUTES = 10, 15
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
@@ -142,13 +145,18 @@ async def login_page(request: Request) -> Response:
         form = await request.form()
         name, password = str(form.get("name", ""))[:100], str(form.get("password", ""))[:200]
         async with web.pool.acquire() as conn:
-            account = await check_password(conn, name, password)
+            if await recent_refusals(conn, f"user:{name}", THROTTLE_MINUTES) >= THROTTLE_TRIES:
+                account, error = None, "Too many failed attempts; try again in 15 minutes."
+            else:
+                account = await check_password(conn, name, password)
+            if account is None:
+                await audit(conn, name or "?", "sign-in-refused", f"user:{name}", "/login")
         if account is not None:
             response = await _signed_in(web, account, safe_next(str(form.get("next", "")),
                                                                 web.home(account)), "/login")
             response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
             return response
-        error = "Wrong name or password."
+        error = error or "Wrong name or password."
     # Kept while the cookie lives: another tab, or a request the browser makes by itself,
     # passing through sign-in must not invalidate the form already shown.
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)

@@ -8,11 +8,15 @@ from typing import Any
 
 from sync.store.conflicts import Conn
 
-__all__ = ["audit", "audit_of"]
+__all__ = ["audit", "audit_of", "recent_refusals"]
 
 INSERT = """
 INSERT INTO console_audit (user_name, action, target, page, detail)
 VALUES ($1, $2, $3, $4, $5::jsonb)
+"""
+RECENT_REFUSALS = """
+SELECT count(*) FROM console_audit
+WHERE action = 'sign-in-refused' AND target = $1 AND at > now() - make_interval(mins => $2)
 """
 OF_TARGETS = """
 SELECT at, user_name, action, target, page, detail FROM console_audit
@@ -34,3 +38,8 @@ async def audit_of(conn: Conn, targets: list[str], fiches: Sequence[str] = (),
     names the fiche), newest first."""
     return [{**dict(row), "detail": json.loads(row["detail"])}
             for row in await conn.fetch(OF_TARGETS, targets, list(fiches))]
+
+
+async def recent_refusals(conn: Conn, target: str, minutes: int) -> int:
+    """Refused sign-ins for ``target`` (``user:<name>``) in the last ``minutes``."""
+    return int(await conn.fetchval(RECENT_REFUSALS, target, minutes))

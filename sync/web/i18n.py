@@ -28,6 +28,8 @@ DUTCH = {
     "Name": "Naam",
     "Password": "Wachtwoord",
     "Wrong name or password.": "Verkeerde naam of wachtwoord.",
+    "Too many failed attempts; try again in 15 minutes.":
+        "Te veel mislukte pogingen; probeer het over 15 minuten opnieuw.",
     "Sign in with your government login": "Aanmelden met uw overheidslogin",
     "Your session has ended; sign in again.": "Uw sessie is verlopen; meld u opnieuw aan.",
     "Refused": "Geweigerd",

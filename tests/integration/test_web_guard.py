@@ -191,3 +191,17 @@ async def test_the_language_switch_turns_the_pages_into_english(
     assert '<html lang="en">' in page.text
     assert "Sign in" in page.text
     assert (await client.get("/lang/en?next=//evil.example")).headers["location"] == "/"
+
+
+async def test_a_name_is_refused_for_a_while_after_ten_failed_sign_ins(
+    client: httpx.AsyncClient, pg_conn: asyncpg.Connection,
+) -> None:
+    """Guessing a password costs a quarter of an hour per ten tries; each try is audited."""
+    for _ in range(10):
+        assert (await sign_in(client, "els", "guess")).status_code == 401
+    throttled = await sign_in(client, "els")
+    assert throttled.status_code == 401
+    assert "15" in throttled.text
+    assert await pg_conn.fetchval("SELECT count(*) FROM console_audit "
+                                  "WHERE action = 'sign-in-refused'") == 11
+    assert (await sign_in(client, "omar")).status_code == 303
