@@ -15,6 +15,7 @@ from sync.console import editors, operators
 from sync.console.context import Console
 from sync.console.editors import CONSOLE_SOURCE
 from sync.console.live import Readiness, Sampler
+from sync.console.readable import readable
 from sync.settings import Settings
 from sync.web.accounts import Account
 from sync.web.app import NavItem, Web, templates_of, web_app
@@ -51,7 +52,8 @@ def console_app(settings: Settings, pool: asyncpg.Pool,
                 readiness: Readiness | None = None) -> Guard:
     """The console on ``pool``; ``readiness`` is the service's own check when it runs in the
     same process (else the console checks the database and migrations itself)."""
-    web = Web(pool=pool, templates=templates_of([Path(__file__).parent / "templates"]),
+    templates = templates_of([Path(__file__).parent / "templates"], {"readable": readable})
+    web = Web(pool=pool, templates=templates,
               nav=NAV, home=_home, idle=timedelta(minutes=settings.console_session_idle_minutes),
               secure_cookies=settings.console_secure_cookies, oidc=_oidc(settings))
     sampler = Sampler(settings, pool, readiness, settings.console_sample_interval_s)

@@ -246,10 +246,13 @@ async def home(request: Request) -> Response:
     return RedirectResponse(web_of(request).home(session.account), status_code=303)
 
 
-def templates_of(folders: Sequence[Path]) -> Jinja2Templates:
-    """Templates from ``folders`` (the pages') and this layer's own (``base.html`` ...)."""
+def templates_of(folders: Sequence[Path],
+                 filters: dict[str, Callable[..., Any]] | None = None) -> Jinja2Templates:
+    """Templates from ``folders`` (the pages') and this layer's own (``base.html`` ...), with
+    the pages' own ``filters``."""
     env = Environment(loader=FileSystemLoader([*folders, HERE / "templates"]),
                       autoescape=select_autoescape(default=True), auto_reload=False)
+    env.filters.update(filters or {})
     return Jinja2Templates(env=env)
 
 
