@@ -12,9 +12,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test,dev]"
 	touch $(STAMP)
 
-## The main job on the embedded default: local Kafka + PostgreSQL, the service, the sample feed.
+## The main job on the embedded default: local Kafka + PostgreSQL, the service, the sample feed;
+## then the console stays open (its address and a demo login are printed) until Ctrl-C.
 demo: $(STAMP)
-	$(BIN)/sksync demo
+	$(BIN)/sksync demo --keep
 
 ## The same, then the reference search index built from the fiche events, and a few searches.
 demo-search: $(STAMP)

@@ -153,6 +153,7 @@ class Service:
     _http: uvicorn.Server | None = None
     #: Per readiness check, what the start is waiting for (empty once started).
     _waiting: dict[str, str] = field(default_factory=dict)
+    _console: uvicorn.Server | None = None
 
     async def start(self) -> None:
         """Refuse an unsafe configuration at once; otherwise serve HTTP, then wait (with
@@ -189,6 +190,12 @@ class Service:
                                                    name="verification"))
         self._tasks.append(asyncio.create_task(
             poll_gauges(settings, self._pool, settings.gauges_interval_s), name="gauges"))
+        if settings.console_enabled:
+            from sync.console.serve import console_server, serve_until_cancelled
+
+            self._console = console_server(settings, self._pool, self.readiness)
+            self._tasks.append(asyncio.create_task(serve_until_cancelled(self._console),
+                                                   name="console"))
         log.info("service started", bootstrap=settings.kafka_bootstrap_servers,
                  stages=settings.stages, http_port=settings.http_port if self.serve_http else None)
 
@@ -334,8 +341,9 @@ class Service:
         return None
 
     async def stop(self) -> None:
-        if self._http is not None:
-            self._http.should_exit = True
+        for server in (self._http, self._console):
+            if server is not None:
+                server.should_exit = True
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["PermanentError", "TransientError"]
+__all__ = ["DecisionRefused", "PermanentError", "TransientError"]
 
 
 class PermanentError(Exception):
@@ -23,3 +23,8 @@ class TransientError(Exception):
 
     Retried with backoff, never dead-lettered.
     """
+
+
+class DecisionRefused(ValueError):
+    """An editor's decision that cannot be taken as asked (no such conflict, not open any
+    more, ...): the sentence says why, for the person who asked; nothing was published."""

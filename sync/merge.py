@@ -239,6 +239,16 @@ def _resolve(after: FicheState, update: FicheUpdate, decision: Decision) -> None
         done = replace(conflict, status="kept")
     after.conflicts[conflict.id] = done
     decision.conflicts_written.append(done)
+    # Editors and notification services learn the outcome, and who decided, as they learnt
+    # of the conflict.
+    editor = update.resolution.editor
+    decision.notifications.append(Notification(
+        type="conflict-resolved", id=_notice_id(update, "resolved", conflict.field),
+        field=conflict.field, message=f"{editor} chose to {update.resolution.decision} "
+        f"{'the candidate' if done.status == 'accepted' else 'the pinned value'}",
+        conflict_id=conflict.id, candidate=conflict.candidate,
+        source=conflict.source.value, editor=editor,
+    ))
 
 
 def _touched_fields(before: FicheState, decision: Decision) -> set[str]:

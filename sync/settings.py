@@ -130,6 +130,29 @@ class Settings(BaseSettings):
     #: that an acknowledged write survives the loss of a broker. Capped like the replicas.
     topic_min_insync_replicas: int = Field(default=2, ge=1)
 
+    #: The console (web pages for operators and editors, docs/console.md): served by
+    #: ``sksync run`` on its own port when enabled, or alone by ``sksync console``.
+    console_enabled: bool = False
+    console_host: str = "127.0.0.1"
+    console_port: int = 8081
+    #: A console session ends after this long without a request, and in any case after
+    #: ``console_session_max_hours``.
+    console_session_idle_minutes: int = 30
+    console_session_max_hours: int = 12
+    #: Send the session cookie over HTTPS only: set it when a TLS proxy is in front.
+    console_secure_cookies: bool = False
+    #: How often the operators' page samples lag, event age and readiness.
+    console_sample_interval_s: float = 10.0
+    #: Sign-in through an OpenID Connect provider as well, when an issuer is set: the
+    #: console's client id and secret there, the claim that lists a person's console roles
+    #: (``operator``, ``editor``), and the console's public address (its callback is
+    #: ``<public url>/oidc/callback``; default ``http://console_host:console_port``).
+    console_oidc_issuer: str | None = None
+    console_oidc_client_id: str | None = None
+    console_oidc_client_secret: SecretStr | None = None
+    console_oidc_roles_claim: str = "roles"
+    console_public_url: str | None = None
+
     @field_validator("stages")
     @classmethod
     def _known_stages(cls, value: str) -> str:

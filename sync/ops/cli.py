@@ -258,6 +258,11 @@ def build_app() -> typer.Typer:
     from sync.ops.outbox_cli import outbox_app
 
     app.add_typer(outbox_app, name="outbox")
+
+    from sync.console.cli import console_command, users_app
+
+    app.command("console")(console_command)
+    app.add_typer(users_app, name="users")
     return app
 
 

@@ -17,6 +17,7 @@ import asyncpg
 import typer
 from rich.console import Console
 
+from sync.errors import DecisionRefused
 from sync.ops.cli import fail, settings
 from sync.ops.ids import IdProblem, is_id_text, resolve_fiche, resolve_id
 from sync.ops.listing import print_rows
@@ -25,7 +26,7 @@ from sync.ops.status import run_ops
 from sync.settings import Settings
 from sync.store.conflicts import ConflictRow, conflict_by_id, open_conflicts
 
-__all__ = ["RESOLVED_TYPE", "conflicts_app", "resolution_event"]
+__all__ = ["RESOLVED_TYPE", "conflicts_app", "resolution_event", "resolve_conflict"]
 
 RESOLVED_TYPE = "be.socialekaart.conflict.resolved"
 CLI_SOURCE = "urn:socialekaart:sksync-cli"
@@ -34,10 +35,11 @@ conflicts_app = typer.Typer(help="Look at and resolve conflicts.", no_args_is_he
 
 def resolution_event(
     conflict: ConflictRow, decision: Literal["accept", "keep"], editor: str,
+    source: str = CLI_SOURCE,
 ) -> dict[str, Any]:
     """The CloudEvent of one decision; its subject (and Kafka key) is the conflict's fiche."""
     return {
-        "specversion": "1.0", "id": f"conflict-resolved-{uuid.uuid4()}", "source": CLI_SOURCE,
+        "specversion": "1.0", "id": f"conflict-resolved-{uuid.uuid4()}", "source": source,
         "type": RESOLVED_TYPE, "time": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         "subject": str(conflict.fiche_id), "datacontenttype": "application/json",
         "data": {"conflictId": str(conflict.id), "decision": decision, "editor": editor},
@@ -127,15 +129,30 @@ def resolve_command(
         raise typer.BadParameter("must be 1 to 200 characters", param_hint="--editor")
     config = settings()
     try:
-        found = run_ops(lambda: _find(config, conflict))
-    except IdProblem as problem:
-        fail(str(problem))
-    if found is None:
-        fail(f"no conflict {conflict}")
+        found, event = run_ops(lambda: resolve_conflict(config, conflict, decision,
+                                                        editor.strip()))
+    except DecisionRefused as error:
+        fail(str(error))
     conflict_id = found.id
-    if found.status != "open":
-        fail(f"conflict {conflict_id} is {found.status}, not open")
-    event = resolution_event(found, decision, editor.strip())
-    run_ops(lambda: _publish(config, event))
     Console().print(f"published {RESOLVED_TYPE} {event['id']}: {decision} on conflict "
                     f"{conflict_id} ({found.field} of fiche {found.fiche_id})", highlight=False)
+
+
+async def resolve_conflict(
+    config: Settings, conflict: str, decision: Literal["accept", "keep"], editor: str,
+    source: str = CLI_SOURCE,
+) -> tuple[ConflictRow, dict[str, Any]]:
+    """Check that the conflict (an id or its start) is open and publish the decision (the
+    CLI's and the console's one path); the service applies it. Raises
+    :class:`DecisionRefused` saying why not."""
+    try:
+        found = await _find(config, conflict)
+    except IdProblem as problem:
+        raise DecisionRefused(str(problem)) from None
+    if found is None:
+        raise DecisionRefused(f"no conflict {conflict}")
+    if found.status != "open":
+        raise DecisionRefused(f"conflict {found.id} is {found.status}, not open")
+    event = resolution_event(found, decision, editor, source)
+    await _publish(config, event)
+    return found, event

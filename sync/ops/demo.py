@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
+import signal
+import socket
 import time
 import uuid
 from pathlib import Path
@@ -38,6 +41,9 @@ def demo(
     = 120.0,
     keep_stack: Annotated[bool, typer.Option(help="Leave Kafka and PostgreSQL running.")]
     = False,
+    keep: Annotated[bool, typer.Option(
+        help="Keep the demo data and serve the console until Ctrl-C (prints its address and "
+             "a demo login).")] = False,
 ) -> None:
     """Run the service on the embedded default with the sample feed, print a summary."""
     from sync.ops.stack import LocalStack
@@ -58,19 +64,34 @@ def demo(
         os.environ["SKSYNC_DATABASE_URL"] = url
         settings = Settings(topics=Topics(prefix=f"demo-{run_id}."),
                             consumer_group=f"sksync-demo-{run_id}", http_port=0,
-                            environment="local")
+                            environment="local", console_enabled=keep,
+                            console_port=_console_port())
         try:
-            summary = asyncio.run(_run(settings, files, timeout, console))
+            summary = asyncio.run(_run(settings, files, timeout, console, keep))
         finally:
-            asyncio.run(drop_database(endpoints.database_url, database))
-        _print(console, summary)
+            if not keep:
+                asyncio.run(drop_database(endpoints.database_url, database))
+        if not keep:
+            _print(console, summary)
     finally:
-        if not keep_stack:
+        if not (keep_stack or keep):
             stack.down()
 
 
+def _console_port(wanted: int = 8081) -> int:
+    """The console's usual port when it is free, else any free one."""
+    from sync.ops.stack import free_port
+
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", wanted))
+        except OSError:
+            return free_port()
+    return wanted
+
+
 async def _run(
-    settings: Settings, files: list[Path], timeout: float, console: Console,
+    settings: Settings, files: list[Path], timeout: float, console: Console, keep: bool = False,
 ) -> dict[str, float]:
     from sync.app import Service
 
@@ -97,9 +118,36 @@ async def _run(
                                       (await offsets(settings, dlqs)).values())
         figures["published"] = published
         figures["seconds"] = round(time.perf_counter() - started, 2)
+        if keep:
+            _print(console, figures)
+            await _keep_console(settings, console)
         return figures
     finally:
         await service.stop()
+
+
+async def _keep_console(settings: Settings, console: Console) -> None:
+    """Two demo accounts, the address, and the console until Ctrl-C or SIGTERM."""
+    from sync.web.accounts import add_account
+
+    logins = {"editor": secrets.token_urlsafe(12), "operator": secrets.token_urlsafe(12)}
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        for name, password in logins.items():
+            await add_account(conn, name, password, [name])
+    finally:
+        await conn.close()
+    console.print(f"\nconsole: http://{settings.console_host}:{settings.console_port}/",
+                  highlight=False)
+    for name, password in logins.items():
+        console.print(f"  sign in as {name!r} with password {password!r}", highlight=False)
+    console.print("the service and the console run until Ctrl-C; `make down` then stops "
+                  "Kafka and PostgreSQL", highlight=False)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
 
 
 async def _publish(settings: Settings, files: list[Path]) -> int:

@@ -55,6 +55,10 @@ class DeadLetterView:
     failed_at: str | None
     event_id: str | None
     event_type: str | None
+    attempts: int | None = None
+    #: The original size when the value was cut to fit the dead-letter topic: such a letter
+    #: cannot be replayed (see :mod:`sync.producers.dlq`).
+    truncated_from: int | None = None
 
     @property
     def id(self) -> str:
@@ -124,7 +128,8 @@ def _letter(record: ConsumerRecord[bytes, bytes], target: str) -> _Letter:
         original_topic=ours.get("original-topic"),
         original_partition=_int(ours.get("original-partition")),
         original_offset=_int(ours.get("original-offset")), failed_at=ours.get("last-failure"),
-        event_id=event_id, event_type=event_type)
+        event_id=event_id, event_type=event_type, attempts=_int(ours.get("attempts")),
+        truncated_from=_int(ours.get("truncated-from")))
     kept = [(k, v) for k, v in record.headers or () if not k.startswith("sksync-")]
     return _Letter(view, target, record.key, record.value or b"", kept)
 

@@ -19,6 +19,7 @@ import asyncpg
 import typer
 from rich.console import Console
 
+from sync.errors import DecisionRefused
 from sync.events import Source
 from sync.mapping.matches import TYPE_ACCEPTED, TYPE_REJECTED, TYPE_SPLIT
 from sync.ops.cli import fail, settings
@@ -30,7 +31,8 @@ from sync.settings import Settings
 from sync.store.conflicts import fiche_exists
 from sync.store.matching import CandidateRow, MatchStore
 
-__all__ = ["CLI_SOURCE", "decision_event", "matches_app", "split_command", "split_event"]
+__all__ = ["CLI_SOURCE", "decide_match", "decision_event", "matches_app", "split_command",
+           "split_event", "split_fiche"]
 
 CLI_SOURCE = "urn:socialekaart:sksync-cli"
 matches_app = typer.Typer(help="Review probable matches between source records and fiches.",
@@ -44,10 +46,11 @@ def _now() -> str:
 
 def decision_event(
     row: CandidateRow, decision: Literal["accept", "reject"], editor: str,
+    source: str = CLI_SOURCE,
 ) -> dict[str, Any]:
     """The CloudEvent of one review decision; its subject (and key) is the candidate fiche."""
     return {
-        "specversion": "1.0", "id": f"match-{decision}ed-{uuid.uuid4()}", "source": CLI_SOURCE,
+        "specversion": "1.0", "id": f"match-{decision}ed-{uuid.uuid4()}", "source": source,
         "type": TYPE_ACCEPTED if decision == "accept" else TYPE_REJECTED, "time": _now(),
         "subject": str(row.fiche_id), "datacontenttype": "application/json",
         "data": {"matchId": str(row.id), "editor": editor},
@@ -55,10 +58,10 @@ def decision_event(
 
 
 def split_event(fiche_id: uuid.UUID, source: Source, record_id: str, editor: str,
-                ) -> dict[str, Any]:
+                event_source: str = CLI_SOURCE) -> dict[str, Any]:
     """The CloudEvent of a split; its subject (and key) is the fiche."""
     return {
-        "specversion": "1.0", "id": f"fiche-split-{uuid.uuid4()}", "source": CLI_SOURCE,
+        "specversion": "1.0", "id": f"fiche-split-{uuid.uuid4()}", "source": event_source,
         "type": TYPE_SPLIT, "time": _now(), "subject": str(fiche_id),
         "datacontenttype": "application/json",
         "data": {"ficheId": str(fiche_id), "source": source.value, "recordId": record_id,
@@ -149,16 +152,9 @@ def _decide(match: str, editor: str, decision: Literal["accept", "reject"]) -> N
     who = _editor(editor)
     config = settings()
     try:
-        row: CandidateRow | None = run_ops(lambda: _read(config, lambda s: _candidate(s, match)))
-    except IdProblem as problem:
-        fail(str(problem))
-    if row is None:
-        fail(f"no match candidate {match}")
-    match_id = row.id
-    if row.status != "pending":
-        fail(f"match candidate {match_id} is {row.status}, not pending")
-    event = decision_event(row, decision, who)
-    run_ops(lambda: _publish(config, event))
+        row, event = run_ops(lambda: decide_match(config, match, decision, who))
+    except DecisionRefused as error:
+        fail(str(error))
     Console().print(f"published {event['type']} {event['id']}: {row.source.value} record "
                     f"{row.record_id} and fiche {row.fiche_id}", highlight=False)
 
@@ -216,10 +212,43 @@ def split_command(
         raise typer.BadParameter("give SOURCE:RECORD_ID with SOURCE cobrha, kbo or association",
                                  param_hint="--record")
     source, who, config = Source(source_text), _editor(editor), settings()
-    fiche_id, problem = run_ops(lambda: _linked(config, fiche, source, record_id))
-    if problem is not None or fiche_id is None:
-        fail(problem or f"no fiche {fiche}")
-    event = split_event(fiche_id, source, record_id, who)
-    run_ops(lambda: _publish(config, event))
+    try:
+        fiche_id, event = run_ops(lambda: split_fiche(config, fiche, source, record_id, who))
+    except DecisionRefused as error:
+        fail(str(error))
     Console().print(f"published {TYPE_SPLIT} {event['id']}: {source.value} record {record_id} "
                     f"leaves fiche {fiche_id}", highlight=False)
+
+
+async def decide_match(
+    config: Settings, match: str, decision: Literal["accept", "reject"], editor: str,
+    source: str = CLI_SOURCE,
+) -> tuple[CandidateRow, dict[str, Any]]:
+    """Check that the candidate (an id or its start) is pending and publish the decision (the
+    CLI's and the console's one path). Raises :class:`DecisionRefused` saying why not."""
+    try:
+        row: CandidateRow | None = await _read(config, lambda s: _candidate(s, match))
+    except IdProblem as problem:
+        raise DecisionRefused(str(problem)) from None
+    if row is None:
+        raise DecisionRefused(f"no match candidate {match}")
+    if row.status != "pending":
+        raise DecisionRefused(f"match candidate {row.id} is {row.status}, not pending")
+    event = decision_event(row, decision, editor, source)
+    await _publish(config, event)
+    return row, event
+
+
+async def split_fiche(
+    config: Settings, fiche: str, source: Source, record_id: str, editor: str,
+    event_source: str = CLI_SOURCE,
+) -> tuple[uuid.UUID, dict[str, Any]]:
+    """Check that the record was linked to the fiche (an id or its start) by matching and
+    publish the split (the CLI's and the console's one path). Raises
+    :class:`DecisionRefused` saying why not."""
+    fiche_id, problem = await _linked(config, fiche, source, record_id)
+    if problem is not None or fiche_id is None:
+        raise DecisionRefused(problem or f"no fiche {fiche}")
+    event = split_event(fiche_id, source, record_id, editor, event_source)
+    await _publish(config, event)
+    return fiche_id, event
