@@ -154,6 +154,7 @@ class Service:
     #: Per readiness check, what the start is waiting for (empty once started).
     _waiting: dict[str, str] = field(default_factory=dict)
     _console: uvicorn.Server | None = None
+    _provider: uvicorn.Server | None = None
 
     async def start(self) -> None:
         """Refuse an unsafe configuration at once; otherwise serve HTTP, then wait (with
@@ -196,6 +197,8 @@ class Service:
             self._console = console_server(settings, self._pool, self.readiness)
             self._tasks.append(asyncio.create_task(serve_until_cancelled(self._console),
                                                    name="console"))
+        if settings.provider_enabled:
+            self._start_provider_pages()
         log.info("service started", bootstrap=settings.kafka_bootstrap_servers,
                  stages=settings.stages, http_port=settings.http_port if self.serve_http else None)
 
@@ -252,6 +255,22 @@ class Service:
                 await broker.stop()
             raise
         return broker
+    def _start_provider_pages(self) -> None:
+        """The provider pages on their own port; their changes go out on this producer."""
+        from sync.console.serve import serve_until_cancelled
+        from sync.ops.publish import publish_events
+        from sync.providers.app import provider_server
+
+        assert self._pool is not None
+        assert self._producer is not None
+        producer = self._producer
+
+        async def publish(events: list[dict[str, Any]]) -> int:
+            return await publish_events(producer, events, self.settings)
+
+        self._provider = provider_server(self.settings, self._pool, publish)
+        self._tasks.append(asyncio.create_task(serve_until_cancelled(self._provider),
+                                               name="provider-pages"))
 
     async def _verification_loop(self) -> None:
         """Now and then, ask editors to have long-unconfirmed fiches checked."""
@@ -270,7 +289,7 @@ class Service:
         async with UnitOfWork(self._pool) as uow:
             raised = await raise_verification_due(
                 uow.conn, topic=self.settings.topics.name("notification"), period=period,
-                now=datetime.now(UTC))
+                now=datetime.now(UTC), page_url=self.settings.provider_public_url)
             if raised:
                 await uow.conn.execute("SELECT pg_notify($1, '')", OUTBOX_CHANNEL)
             await uow.commit()
@@ -341,7 +360,7 @@ class Service:
         return None
 
     async def stop(self) -> None:
-        for server in (self._http, self._console):
+        for server in (self._http, self._console, self._provider):
             if server is not None:
                 server.should_exit = True
         for task in self._tasks:

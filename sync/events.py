@@ -72,6 +72,7 @@ class UpdateAction(StrEnum):
     RESOLVE = "resolve"
     MATCH = "match"  # an editor's decision on a match candidate (docs/matching.md)
     SPLIT = "split"  # undo a link: a source record leaves the fiche for a new one
+    VERIFY = "verify"  # the provider (or an editor) confirms the fiche's data is still right
 
 
 class Identifier(Frozen):
@@ -151,6 +152,8 @@ class FicheUpdate(Frozen):
     resolution: ConflictDecision | None = None
     match_decision: MatchDecision | None = None
     split: SplitRequest | None = None
+    #: Who confirmed the fiche's data (``verify`` updates only).
+    verified_by: PinInfo | None = None
 
     @property
     def key(self) -> str:
@@ -220,3 +223,5 @@ class NotificationData(Frozen):
     source: str | None = None
     editor: str | None = None
     cause: EventOrigin | None = None
+    #: Where the provider checks and corrects the fiche (``verification-due`` notices).
+    link: str | None = None

@@ -157,6 +157,11 @@ def merge(state: FicheState, update: FicheUpdate, policy: Policy) -> Decision:
         _resolve(after, update, decision)
     elif update.action is UpdateAction.PIN:
         _pin(after, update, policy, decision)
+    elif update.action is UpdateAction.VERIFY:
+        _verify(after, update, decision)
+        # A confirmation changes no value and makes no version, yet it is applied: the
+        # verification clock moves and notification services learn of it.
+        return decision
     else:
         record = (update.source, update.record_id)
         if after.records.get(record, -1) >= update.source_version:
@@ -222,6 +227,24 @@ def _pin(after: FicheState, update: FicheUpdate, policy: Policy, decision: Decis
                   update.pin.review_after.isoformat() if update.pin.review_after else None)
         after.pins[name] = pin
         decision.pins_set.append(pin)
+
+
+def _verify(after: FicheState, update: FicheUpdate, decision: Decision) -> None:
+    """The fiche's data confirmed: its verification clock starts again from the confirmation
+    (never moves back), and the VerificationDue notice is closed by a notification."""
+    assert update.verified_by is not None  # the mapper always says who confirmed
+    seen = after.verified_at
+    if seen is not None and seen >= update.observed_at:
+        decision.outcome = "unchanged"
+        decision.reason = "verified at the same time or later already"
+        return
+    after.verified_at = update.observed_at
+    who = update.verified_by
+    decision.notifications.append(Notification(
+        type="verification-confirmed", id=_notice_id(update, "verified"), field=None,
+        message=f"{who.author} ({who.role}) confirmed that the fiche's data is still correct",
+        editor=who.author,
+    ))
 
 
 def _resolve(after: FicheState, update: FicheUpdate, decision: Decision) -> None:

@@ -39,6 +39,8 @@ class Policy:
 
     version: int
     rules: dict[tuple[FicheKind, str], Rule]
+    #: What a provider's own correction does (``providerEdits``; docs/rules.md).
+    provider_edits: Literal["pin"] = "pin"
 
     def rule(self, kind: FicheKind, field: str) -> Rule | None:
         return self.rules.get((kind, field))
@@ -61,7 +63,10 @@ class Policy:
                     if key in rules:
                         raise ValueError(f"policy names {kind} field {field!r} twice")
                     rules[key] = rule
-        return cls(version=int(document["version"]), rules=rules)
+        provider_edits = document.get("providerEdits", "pin")
+        if provider_edits != "pin":
+            raise ValueError(f"providerEdits is 'pin', not {provider_edits!r}")
+        return cls(version=int(document["version"]), rules=rules, provider_edits="pin")
 
 
 @cache

@@ -39,6 +39,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "inbound/manual-fiche-edited": manual.FicheEdited,
     "inbound/manual-fiche-created": manual.FicheCreated,
     "inbound/manual-conflict-resolved": manual.ConflictResolved,
+    "inbound/manual-fiche-verified": manual.FicheVerified,
     "inbound/manual-match-decided": matches.MatchDecided,
     "inbound/manual-fiche-split": matches.FicheSplit,
     "canonical/fiche-update": FicheUpdate,

@@ -153,6 +153,38 @@ class Settings(BaseSettings):
     console_oidc_roles_claim: str = "roles"
     console_public_url: str | None = None
 
+    #: The provider pages (a provider keeps their own fiche, docs/providers.md): served by
+    #: ``sksync run`` on their own port when enabled.
+    provider_enabled: bool = False
+    provider_host: str = "127.0.0.1"
+    provider_port: int = 8082
+    #: The provider pages' address as providers reach it (``https://...``): sign-in links in
+    #: mails and the link in VerificationDue notices. Unset: no link in the notices, and mails
+    #: link to ``http://provider_host:provider_port``.
+    provider_public_url: str | None = None
+    #: A sign-in link works once, within this many minutes.
+    provider_link_minutes: int = 30
+    provider_session_idle_minutes: int = 30
+    provider_session_max_hours: int = 8
+    #: Sign-in links asked within a window of ``provider_limit_window_minutes``: at most this
+    #: many per identifier, per e-mail address, and per client (IP address).
+    provider_limit_window_minutes: int = 15
+    provider_limit_per_identifier: int = 3
+    provider_limit_per_address: int = 3
+    provider_limit_per_client: int = 20
+    #: How sign-in mails leave: ``smtp`` (``provider_smtp_*``) or ``file`` (appended to
+    #: ``provider_mail_file`` as JSON Lines: a local outbox for development and tests).
+    provider_mail: Literal["smtp", "file"] = "smtp"
+    provider_mail_file: str = ".provider-outbox.jsonl"
+    provider_mail_from: str = "Sociale Kaart <noreply@socialekaart.be>"
+    provider_smtp_host: str = "127.0.0.1"
+    provider_smtp_port: int = 25
+    provider_smtp_starttls: bool = False
+    provider_smtp_username: str | None = None
+    provider_smtp_password: SecretStr | None = None
+    #: Send the provider session cookie over HTTPS only: set it when a TLS proxy is in front.
+    provider_secure_cookies: bool = False
+
     @field_validator("stages")
     @classmethod
     def _known_stages(cls, value: str) -> str:

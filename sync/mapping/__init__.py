@@ -41,6 +41,7 @@ _BY_TYPE: dict[str, Mapper] = {
     manual.TYPE_EDITED: manual.map_manual,
     manual.TYPE_CREATED: manual.map_manual,
     manual.TYPE_RESOLVED: manual.map_manual,
+    manual.TYPE_VERIFIED: manual.map_manual,
     matches.TYPE_ACCEPTED: matches.map_match_event,
     matches.TYPE_REJECTED: matches.map_match_event,
     matches.TYPE_SPLIT: matches.map_match_event,

@@ -1,9 +1,11 @@
 """The directory's own application (``sk.src.manual.edit``) to canonical updates.
 
-Three event types: an edit pins values (it beats every automated source), a fiche made by
-hand gives the directory's own values (they rank last), and a conflict decision accepts or
-keeps a pin. Manual events carry no ``sourceVersion``: the event time, in epoch
-milliseconds, orders them instead, so every manual event must say when it happened.
+Four event types: an edit pins values (it beats every automated source), a fiche made by
+hand gives the directory's own values (they rank last), a conflict decision accepts or
+keeps a pin, and a verification records that the provider (or an editor) confirmed the
+fiche's data, which resets its verification clock. Manual events carry no
+``sourceVersion``: the event time, in epoch milliseconds, orders them instead, so every
+manual event must say when it happened.
 """
 
 from __future__ import annotations
@@ -21,11 +23,13 @@ from sync.events import ConflictDecision, FicheKind, FicheUpdate, PinInfo, Sourc
 from sync.mapping.common import Inbound, MappingContext, origin_of, parse_data, update_id_of
 from sync.policy import Policy, default_policy
 
-__all__ = ["TYPE_CREATED", "TYPE_EDITED", "TYPE_RESOLVED", "edit_kind", "map_manual"]
+__all__ = ["TYPE_CREATED", "TYPE_EDITED", "TYPE_RESOLVED", "TYPE_VERIFIED", "edit_kind",
+           "map_manual"]
 
 TYPE_EDITED = "be.socialekaart.fiche.edited"
 TYPE_CREATED = "be.socialekaart.fiche.created"
 TYPE_RESOLVED = "be.socialekaart.conflict.resolved"
+TYPE_VERIFIED = "be.socialekaart.fiche.verified"
 
 #: When a field exists for both kinds, an edit is taken as a person edit (the apply step
 #: checks the field against the fiche's real kind anyway).
@@ -62,10 +66,17 @@ class ConflictResolved(Inbound):
     editor: Resolver | str
 
 
+class FicheVerified(Inbound):
+    """``be.socialekaart.fiche.verified``: the fiche's data was confirmed as still right."""
+
+    fiche_id: uuid.UUID = Field(alias="ficheId")
+    editor: Editor
+
+
 def map_manual(event: CloudEvent, context: MappingContext) -> FicheUpdate:
     """Map one event of the directory's application to a canonical update."""
-    mapper = {TYPE_EDITED: _edited, TYPE_CREATED: _created, TYPE_RESOLVED: _resolved}.get(
-        event.type)
+    mapper = {TYPE_EDITED: _edited, TYPE_CREATED: _created, TYPE_RESOLVED: _resolved,
+              TYPE_VERIFIED: _verified}.get(event.type)
     if mapper is None:
         raise PermanentError("unknown-type", f"unknown event type {event.type[:80]!r}")
     return mapper(event)
@@ -125,6 +136,15 @@ def _resolved(event: CloudEvent) -> FicheUpdate:
                    resolution=decision)
 
 
+def _verified(event: CloudEvent) -> FicheUpdate:
+    """A confirmation names its fiche and who confirmed; it changes no value."""
+    verified = parse_data(FicheVerified, event)
+    by = PinInfo(author=verified.editor.id, role=verified.editor.role)
+    # The kind is not checked: the update names its fiche and carries no field.
+    return _update(event, f"fiche:{verified.fiche_id}", FicheKind.PERSON,
+                   action=UpdateAction.VERIFY, fiche_id=verified.fiche_id, verified_by=by)
+
+
 def _fiche_of(subject: str | None) -> uuid.UUID | None:
     try:
         return uuid.UUID(subject) if subject else None
@@ -155,14 +175,14 @@ def _update(
     event: CloudEvent, record_id: str, kind: FicheKind, *,
     action: UpdateAction = UpdateAction.UPSERT, fiche_id: uuid.UUID | None = None,
     fields: dict[str, JsonValue] | None = None, pin: PinInfo | None = None,
-    resolution: ConflictDecision | None = None,
+    resolution: ConflictDecision | None = None, verified_by: PinInfo | None = None,
 ) -> FicheUpdate:
     at = _event_time(event)
     return FicheUpdate(
         update_id=update_id_of(event), origin=origin_of(event), source=Source.MANUAL,
         record_id=record_id, source_version=(at - _EPOCH) // timedelta(milliseconds=1),
         observed_at=at, kind=kind, action=action, fiche_id=fiche_id,
-        fields=fields or {}, pin=pin, resolution=resolution,
+        fields=fields or {}, pin=pin, resolution=resolution, verified_by=verified_by,
     )
 
 

@@ -247,10 +247,10 @@ class Applier:
         if state is not None:
             # A pin or a resolution names its fiche; merge checks the fields against its kind.
             if state.kind is not update.kind and update.action not in (
-                    UpdateAction.RESOLVE, UpdateAction.PIN):
+                    UpdateAction.RESOLVE, UpdateAction.PIN, UpdateAction.VERIFY):
                 raise PermanentError("kind-mismatch", f"fiche {fiche_id} is a {state.kind}")
             return state
-        if update.action in (UpdateAction.PIN, UpdateAction.RESOLVE):
+        if update.action in (UpdateAction.PIN, UpdateAction.RESOLVE, UpdateAction.VERIFY):
             raise PermanentError("unknown-fiche", f"no fiche {fiche_id}")
         await repo.create(fiche_id, update.kind)
         await repo.load(fiche_id)  # takes the row lock on the new fiche

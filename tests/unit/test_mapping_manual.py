@@ -205,3 +205,51 @@ def test_an_editor_may_link_a_practice_to_its_person_by_nihii_person_number() ->
     assert error_of(edited({"practiceOf": "Dr. Peeters"})).reason == "schema-invalid"
     assert error_of(edited({"practiceOf": {"type": "NIHII-PERSON", "value": "1874"}})).reason == (
         "bad-identifier")
+
+def verified(**data: Any) -> CloudEvent:
+    """A provider's "my data is still correct"."""
+    payload: dict[str, Any] = {"ficheId": FICHE,
+                               "editor": {"id": "NIHII-PERSON 18749704", "role": "provider"},
+                               **data}
+    return CloudEvent(id=f"verified-{uuid.uuid4().hex}", source=EDITOR, time=AT,
+                      type="be.socialekaart.fiche.verified", subject=FICHE, data=payload)
+
+
+def test_a_verification_names_its_fiche_and_who_confirmed_and_changes_no_value() -> None:
+    """It is ordered by its time like every manual event and carries no field."""
+    update = map_manual(verified(), CONTEXT)
+    assert update.action is UpdateAction.VERIFY
+    assert str(update.fiche_id) == FICHE
+    assert update.fields == {}
+    assert update.source_version == AT_MS
+    assert update.verified_by == PinInfo(author="NIHII-PERSON 18749704", role="provider")
+
+
+def test_a_verification_resets_the_clock_and_closes_the_due_notice_without_a_version() -> None:
+    """verified_at moves to the confirmation; a notification says so; no fiche event."""
+    state = new_state(uuid.UUID(FICHE), FicheKind.PERSON)
+    state.version = 3
+    decision = merge(state, map_manual(verified(), CONTEXT), default_policy())
+    assert decision.outcome == "applied"
+    assert decision.event_type is None
+    assert decision.state.version == 3
+    assert decision.state.verified_at == datetime(2026, 11, 28, 14, 3, 21, 250000, tzinfo=UTC)
+    assert [n.type for n in decision.notifications] == ["verification-confirmed"]
+
+
+def test_an_older_verification_does_not_move_the_clock_back() -> None:
+    """Confirmations arriving out of order leave the latest one."""
+    state = new_state(uuid.UUID(FICHE), FicheKind.PERSON)
+    state.verified_at = datetime(2027, 1, 1, tzinfo=UTC)
+    decision = merge(state, map_manual(verified(), CONTEXT), default_policy())
+    assert decision.outcome == "unchanged"
+    assert decision.state.verified_at == datetime(2027, 1, 1, tzinfo=UTC)
+    assert decision.notifications == []
+
+
+def test_a_verification_without_its_editor_is_refused() -> None:
+    """Who confirmed is part of the record."""
+    event = verified()
+    bad = CloudEvent(**{**event.model_dump(by_alias=True), "data": {"ficheId": FICHE}})
+    with pytest.raises(PermanentError):
+        map_manual(bad, CONTEXT)
