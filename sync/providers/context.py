@@ -16,7 +16,7 @@ from sync.providers.i18n import translate
 from sync.providers.mail import MailSender
 from sync.providers.store import ProviderSession
 from sync.providers.tokens import Limits
-from sync.web.app import Web, session_of
+from sync.web.app import Web, language_of, session_of
 
 __all__ = ["PROVIDER_COOKIE", "ProviderPages", "ProviderWeb", "Publish", "pages_of",
            "signed_in"]
@@ -33,7 +33,7 @@ class ProviderWeb(Web):
     def render(self, request: Request, name: str, context: dict[str, Any] | None = None,
                status: int = 200) -> Response:
         """As :meth:`Web.render`, with ``t`` knowing the provider pages' words."""
-        language = request.cookies.get("sksync_lang", "nl")
+        language = language_of(request)
         words = {"t": lambda text, **values: translate(text, language).format(**values)}
         return super().render(request, name, {**words, **(context or {})}, status)
 

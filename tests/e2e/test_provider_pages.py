@@ -128,8 +128,8 @@ async def test_a_provider_signs_in_by_link_corrects_their_phone_and_confirms_the
         await service.check_verification(timedelta(0))
         due = await notices.until(lambda v: [n for n in of_type(v, "verification-due")
                                              if n["subject"] == str(fiche)], what="due")
-        page = [n for n in of_type(due, "verification-due")
-                if n["subject"] == str(fiche)][0]["data"]["link"]
+        page = next(n for n in of_type(due, "verification-due")
+                    if n["subject"] == str(fiche))["data"]["link"]
         assert page == f"{base}/provider/fiches/{fiche}"
         with chromium() as driver:
             answer = await asyncio.to_thread(ask_link, driver, page, number)

@@ -1,4 +1,4 @@
-"""Which fiches a provider reaches: the number they sign in with, normalised (sync.providers.binding)."""
+"""Which fiches a provider reaches: the number they sign in with (sync.providers.binding)."""
 
 from __future__ import annotations
 
