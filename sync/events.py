@@ -50,12 +50,15 @@ class Frozen(BaseModel):
 
 
 class Source(StrEnum):
-    """The systems that feed fiches. ``manual`` is the directory's own application."""
+    """The systems that feed fiches. ``manual`` is the directory's own application;
+    ``provider`` is a provider's own correction when the policy ranks it as a source
+    (``providerEdits: source``, docs/rules.md)."""
 
     COBRHA = "cobrha"
     KBO = "kbo"
     ASSOCIATION = "association"
     MANUAL = "manual"
+    PROVIDER = "provider"
 
 
 class FicheKind(StrEnum):

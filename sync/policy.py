@@ -39,8 +39,17 @@ class Policy:
 
     version: int
     rules: dict[tuple[FicheKind, str], Rule]
-    #: What a provider's own correction does (``providerEdits``; docs/rules.md).
-    provider_edits: Literal["pin"] = "pin"
+    #: What a provider's own correction does (``providerEdits``; docs/rules.md): ``pin``
+    #: pins it like an editor's edit; ``source`` makes it the value of the ``provider``
+    #: source, ranked where each group's ranking puts ``provider``.
+    provider_edits: Literal["pin", "source"] = "pin"
+
+    def provider_may_edit(self, kind: FicheKind, field: str) -> bool:
+        """Whether a provider's correction of ``field`` can count under this policy."""
+        rule = self.rule(kind, field)
+        if rule is None or rule.authoritative:
+            return False
+        return self.provider_edits == "pin" or Source.PROVIDER in rule.ranking
 
     def rule(self, kind: FicheKind, field: str) -> Rule | None:
         return self.rules.get((kind, field))
@@ -64,9 +73,10 @@ class Policy:
                         raise ValueError(f"policy names {kind} field {field!r} twice")
                     rules[key] = rule
         provider_edits = document.get("providerEdits", "pin")
-        if provider_edits != "pin":
-            raise ValueError(f"providerEdits is 'pin', not {provider_edits!r}")
-        return cls(version=int(document["version"]), rules=rules, provider_edits="pin")
+        if provider_edits not in ("pin", "source"):
+            raise ValueError(f"providerEdits is 'pin' or 'source', not {provider_edits!r}")
+        return cls(version=int(document["version"]), rules=rules,
+                   provider_edits="source" if provider_edits == "source" else "pin")
 
 
 @cache

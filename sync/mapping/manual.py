@@ -73,23 +73,43 @@ class FicheVerified(Inbound):
     editor: Editor
 
 
-def map_manual(event: CloudEvent, context: MappingContext) -> FicheUpdate:
-    """Map one event of the directory's application to a canonical update."""
-    mapper = {TYPE_EDITED: _edited, TYPE_CREATED: _created, TYPE_RESOLVED: _resolved,
+def map_manual(event: CloudEvent, context: MappingContext,
+               policy: Policy | None = None) -> FicheUpdate:
+    """Map one event of the directory's application to a canonical update (under the
+    shipped policy unless ``policy`` is given)."""
+    if event.type == TYPE_EDITED:
+        return _edited(event, policy or default_policy())
+    mapper = {TYPE_CREATED: _created, TYPE_RESOLVED: _resolved,
               TYPE_VERIFIED: _verified}.get(event.type)
     if mapper is None:
         raise PermanentError("unknown-type", f"unknown event type {event.type[:80]!r}")
     return mapper(event)
 
 
-def _edited(event: CloudEvent) -> FicheUpdate:
-    """An edit pins its values; authoritative fields cannot be edited by hand."""
+def _edited(event: CloudEvent, policy: Policy) -> FicheUpdate:
+    """An edit pins its values; authoritative fields cannot be edited by hand. A provider's
+    edit is a pin too, unless the policy makes it the ``provider`` source's values."""
     edit = parse_data(FicheEdited, event)
+    kind = edit_kind(edit.changes, policy)
+    if edit.editor.role == "provider" and policy.provider_edits == "source":
+        return _provider_values(event, edit, kind, policy)
     pin = PinInfo(author=edit.editor.id, role=edit.editor.role, reason=edit.reason,
                   review_after=edit.review_after)
-    kind = edit_kind(edit.changes, default_policy())
     return _update(event, f"fiche:{edit.fiche_id}", kind, action=UpdateAction.PIN,
                    fiche_id=edit.fiche_id, fields=_checked_links(edit.changes), pin=pin)
+
+
+def _provider_values(event: CloudEvent, edit: FicheEdited, kind: FicheKind,
+                     policy: Policy) -> FicheUpdate:
+    """The provider as a source: one record per fiche, ordered by the event time; a field
+    whose ranking does not name ``provider`` is refused, as the pages never offer it."""
+    refused = sorted(name[:60] for name in edit.changes
+                     if not any(policy.provider_may_edit(k, name) for k in FicheKind))
+    if refused:
+        raise PermanentError("not-provider-field",
+                             f"providers do not set {', '.join(refused)} (policy ranking)")
+    return _update(event, f"provider:{edit.fiche_id}", kind, fiche_id=edit.fiche_id,
+                   fields=edit.changes, source=Source.PROVIDER)
 
 
 def _created(event: CloudEvent) -> FicheUpdate:
@@ -176,10 +196,11 @@ def _update(
     action: UpdateAction = UpdateAction.UPSERT, fiche_id: uuid.UUID | None = None,
     fields: dict[str, JsonValue] | None = None, pin: PinInfo | None = None,
     resolution: ConflictDecision | None = None, verified_by: PinInfo | None = None,
+    source: Source = Source.MANUAL,
 ) -> FicheUpdate:
     at = _event_time(event)
     return FicheUpdate(
-        update_id=update_id_of(event), origin=origin_of(event), source=Source.MANUAL,
+        update_id=update_id_of(event), origin=origin_of(event), source=source,
         record_id=record_id, source_version=(at - _EPOCH) // timedelta(milliseconds=1),
         observed_at=at, kind=kind, action=action, fiche_id=fiche_id,
         fields=fields or {}, pin=pin, resolution=resolution, verified_by=verified_by,

@@ -30,7 +30,7 @@ __all__ = ["TYPE_ACCEPTED", "TYPE_REJECTED", "TYPE_SPLIT", "map_match_event"]
 TYPE_ACCEPTED = "be.socialekaart.match.accepted"
 TYPE_REJECTED = "be.socialekaart.match.rejected"
 TYPE_SPLIT = "be.socialekaart.fiche.split"
-AUTOMATED = {s.value: s for s in Source if s is not Source.MANUAL}
+AUTOMATED = {s.value: s for s in Source if s not in (Source.MANUAL, Source.PROVIDER)}
 
 
 class Decider(Inbound):

@@ -59,6 +59,12 @@ DUTCH = {
         "Uw wijzigingen worden vastgezet: de Sociale Kaart toont ze in plaats van wat "
         "automatische bronnen zeggen. Zegt een bron later iets anders, dan beslist het team "
         "van de Sociale Kaart welke waarde getoond wordt.",
+    "Your changes count as your own source: the Sociale Kaart shows them unless a source it "
+    "trusts more for that field, or the Sociale Kaart team, says otherwise.":
+        "Uw wijzigingen tellen als uw eigen bron: de Sociale Kaart toont ze, tenzij een bron "
+        "die ze voor dat veld meer vertrouwt, of het team van de Sociale Kaart, iets anders "
+        "zegt.",
+    "you": "u",
     "not said": "niet opgegeven",
     "yes": "ja",
     "no": "nee",

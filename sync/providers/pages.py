@@ -69,7 +69,7 @@ def _render(request: Request, report: dict[str, Any], *, typed: dict[str, str] |
     return pages.web.render(request, "provider_fiche.html", {
         "f": report, "name": display_name(report["kind"], report["visible"]), "rows": rows,
         "errors": errors or {}, "sent": request.query_params.get("sent"),
-        "pins": pages.policy.provider_edits,
+        "mode": pages.policy.provider_edits,
     }, status)
 
 

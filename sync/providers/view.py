@@ -20,6 +20,7 @@ SOURCE_LABELS = {
     "kbo": "KBO (Crossroads Bank for Enterprises)",
     "association": "your professional association",
     "manual": "the Sociale Kaart team",
+    "provider": "you",
 }
 LABELS = {
     "name.first": "First name", "name.last": "Last name", "gender": "Gender",
@@ -55,7 +56,8 @@ def editable_fields(kind: FicheKind, policy: Policy) -> list[EditableField]:
     out = []
     for item in EDITABLE:
         rule = policy.rule(kind, item.name)
-        if rule is not None and not rule.authoritative and rule.group not in KEPT_ELSEWHERE:
+        if (rule is not None and rule.group not in KEPT_ELSEWHERE
+                and policy.provider_may_edit(kind, item.name)):
             out.append(item)
     return out
 

@@ -11,7 +11,7 @@ import asyncpg
 
 from sync.emitted import emitted_events
 from sync.errors import PermanentError, TransientError
-from sync.events import FicheUpdate, UpdateAction, derived_id
+from sync.events import FicheUpdate, Source, UpdateAction, derived_id
 from sync.matching import Weights, default_weights, is_matchable
 from sync.merge import FicheState, merge, new_state
 from sync.ops import metrics
@@ -246,11 +246,14 @@ class Applier:
         state = await repo.load(fiche_id)
         if state is not None:
             # A pin or a resolution names its fiche; merge checks the fields against its kind.
+            # A provider's values name their fiche too (fields of another kind are ignored).
             if state.kind is not update.kind and update.action not in (
-                    UpdateAction.RESOLVE, UpdateAction.PIN, UpdateAction.VERIFY):
+                    UpdateAction.RESOLVE, UpdateAction.PIN, UpdateAction.VERIFY) \
+                    and update.source is not Source.PROVIDER:
                 raise PermanentError("kind-mismatch", f"fiche {fiche_id} is a {state.kind}")
             return state
-        if update.action in (UpdateAction.PIN, UpdateAction.RESOLVE, UpdateAction.VERIFY):
+        if update.action in (UpdateAction.PIN, UpdateAction.RESOLVE, UpdateAction.VERIFY) \
+                or update.source is Source.PROVIDER:
             raise PermanentError("unknown-fiche", f"no fiche {fiche_id}")
         await repo.create(fiche_id, update.kind)
         await repo.load(fiche_id)  # takes the row lock on the new fiche

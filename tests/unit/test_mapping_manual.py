@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, date, datetime
+from importlib import resources
 from typing import Any
 
 import pytest
@@ -14,7 +16,7 @@ from sync.events import ConflictDecision, FicheKind, PinInfo, Source, UpdateActi
 from sync.mapping import MappingContext, map_event
 from sync.mapping.manual import map_manual
 from sync.merge import merge, new_state
-from sync.policy import default_policy
+from sync.policy import Policy, default_policy
 
 CONTEXT = MappingContext(ssin_secret=b"test-secret")
 EDITOR = "urn:socialekaart:editor"
@@ -253,3 +255,49 @@ def test_a_verification_without_its_editor_is_refused() -> None:
     bad = CloudEvent(**{**event.model_dump(by_alias=True), "data": {"ficheId": FICHE}})
     with pytest.raises(PermanentError):
         map_manual(bad, CONTEXT)
+
+
+def source_mode(*closed: str) -> Policy:
+    """The shipped policy with ``providerEdits: source`` and ``provider`` ranked first in
+    every group that can be edited by hand, except the ``closed`` groups."""
+    document = json.loads(resources.files("sync").joinpath("policy.json").read_text())
+    for group in document["groups"]:
+        if group["manual"] == "pin" and group["name"] not in closed:
+            group["ranking"] = ["provider", *group["ranking"]]
+    return Policy.from_json({**document, "providerEdits": "source"})
+
+
+def by_provider(changes: dict[str, Any]) -> CloudEvent:
+    return edited(changes, editor={"id": "NIHII-PERSON 18749704", "role": "provider"})
+
+
+def test_a_providers_edit_is_a_pin_under_the_shipped_policy() -> None:
+    """``providerEdits: pin``: recorded like an editor's edit, with the role provider."""
+    update = map_manual(by_provider({"contact.phone": "+3255998877"}), CONTEXT)
+    assert (update.action, update.source) == (UpdateAction.PIN, Source.MANUAL)
+    assert update.pin is not None
+    assert update.pin.role == "provider"
+
+
+def test_under_source_mode_a_providers_edit_is_the_provider_sources_value() -> None:
+    """One record per fiche; it outranks the association where the ranking says so, and a
+    CoBRHA value below it makes no conflict."""
+    policy = source_mode()
+    update = map_manual(by_provider({"contact.phone": "+3255998877"}), CONTEXT, policy)
+    assert (update.action, update.source) == (UpdateAction.UPSERT, Source.PROVIDER)
+    assert update.record_id == f"provider:{FICHE}"
+    state = new_state(uuid.UUID(FICHE), FicheKind.PERSON)
+    state.version = 1
+    decision = merge(state, update, policy)
+    assert decision.state.visible["contact.phone"] == "+3255998877"
+    assert decision.conflicts_written == []
+    assert decision.state.pins == {}
+
+
+def test_under_source_mode_a_field_whose_ranking_omits_provider_is_refused() -> None:
+    """A policy that leaves ``provider`` out of a group closes that group to providers."""
+    policy = source_mode("serviceArea")
+    with pytest.raises(PermanentError, match="serviceArea"):
+        map_manual(by_provider({"serviceArea": []}), CONTEXT, policy)
+    assert not policy.provider_may_edit(FicheKind.PERSON, "serviceArea")
+    assert policy.provider_may_edit(FicheKind.PERSON, "contact.phone")
