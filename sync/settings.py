@@ -184,6 +184,15 @@ class Settings(BaseSettings):
     provider_smtp_password: SecretStr | None = None
     #: Send the provider session cookie over HTTPS only: set it when a TLS proxy is in front.
     provider_secure_cookies: bool = False
+    #: Sign-in by OpenID Connect as well, when an issuer is set (its discovery document at
+    #: ``ISSUER/.well-known/openid-configuration``). ``provider_oidc_claims``: which ID token
+    #: claims carry the number, as ``claim=kind`` pairs, comma-separated, first found wins;
+    #: kind ``nihii``, ``cbe`` or ``establishment``.
+    provider_oidc_issuer: str | None = None
+    provider_oidc_client_id: str | None = None
+    provider_oidc_client_secret: SecretStr | None = None
+    provider_oidc_scope: str = "openid"
+    provider_oidc_claims: str = "nihii=nihii,cbe=cbe,establishment=establishment"
 
     @field_validator("stages")
     @classmethod

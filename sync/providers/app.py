@@ -23,9 +23,10 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from sync.ops.publish import publish_with_own_producer
-from sync.providers import pages, signin
+from sync.providers import pages, signin, signin_oidc
 from sync.providers.context import PROVIDER_COOKIE, ProviderPages, ProviderWeb, Publish
 from sync.providers.mail import MailSender, sender_from
+from sync.providers.oidc import OidcClient, oidc_config
 from sync.providers.store import ProviderSession, valid_session
 from sync.providers.tokens import Limits
 from sync.settings import Settings
@@ -37,7 +38,7 @@ __all__ = ["ProviderGuard", "provider_app", "provider_server"]
 
 HERE = Path(__file__).parent
 NAV = (NavItem("/provider/fiches", "My fiches"),)
-PUBLIC = ("/static/", "/lang/", "/provider/link/")
+PUBLIC = ("/static/", "/lang/", "/provider/link/", "/provider/oidc/")
 
 
 class ProviderGuard(Guard):
@@ -60,6 +61,8 @@ def _routes() -> Sequence[Any]:
         Route("/", _home), Route("/provider", _home),
         Route("/provider/login", signin.ask_link, methods=["GET", "POST"]),
         Route("/provider/link/{token}", signin.follow_link, methods=["GET", "POST"]),
+        Route("/provider/oidc/start", signin_oidc.oidc_start),
+        Route("/provider/oidc/callback", signin_oidc.oidc_callback),
         Route("/provider/fiches", pages.fiches),
         Route("/provider/fiches/{fiche_id}", pages.fiche),
         Route("/provider/fiches/{fiche_id}", pages.save, methods=["POST"]),
@@ -77,9 +80,10 @@ def _public_url(settings: Settings) -> str:
 
 
 def provider_app(settings: Settings, pool: asyncpg.Pool, *, publish: Publish | None = None,
-                 sender: MailSender | None = None) -> Guard:
+                 sender: MailSender | None = None, oidc: OidcClient | None = None) -> Guard:
     """The provider pages on ``pool``; changes go out through ``publish`` (by default a
-    producer of their own per change) and mails through ``sender`` (from the settings)."""
+    producer of their own per change), mails through ``sender`` and OIDC sign-ins through
+    ``oidc`` (both from the settings by default; no OIDC without an issuer)."""
     idle = timedelta(minutes=settings.provider_session_idle_minutes)
     lifetime = timedelta(hours=settings.provider_session_max_hours)
     site = ProviderWeb(pool=pool, templates=templates_of([HERE / "templates"]), nav=NAV,
@@ -90,9 +94,11 @@ def provider_app(settings: Settings, pool: asyncpg.Pool, *, publish: Publish | N
     async def own_producer(events: list[dict[str, Any]]) -> int:
         return await publish_with_own_producer(settings, events)
 
+    public_url = _public_url(settings)
+    config = oidc_config(settings, public_url)
     state = ProviderPages(
         web=site, sender=sender or sender_from(settings), publish=publish or own_producer,
-        public_url=_public_url(settings),
+        public_url=public_url, oidc=oidc or (OidcClient(config) if config else None),
         link_ttl=timedelta(minutes=settings.provider_link_minutes),
         limits=Limits(timedelta(minutes=settings.provider_limit_window_minutes),
                       settings.provider_limit_per_identifier,

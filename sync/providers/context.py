@@ -14,6 +14,7 @@ from starlette.responses import Response
 from sync.policy import Policy, default_policy
 from sync.providers.i18n import translate
 from sync.providers.mail import MailSender
+from sync.providers.oidc import OidcClient
 from sync.providers.store import ProviderSession
 from sync.providers.tokens import Limits
 from sync.web.app import Web, language_of, session_of
@@ -49,6 +50,7 @@ class ProviderPages:
     link_ttl: timedelta
     limits: Limits
     lifetime: timedelta
+    oidc: OidcClient | None = None
     policy: Policy = field(default_factory=default_policy)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 

@@ -40,6 +40,14 @@ DUTCH = {
     "This sign-in link has been used already or has expired. Ask for a new one.":
         "Deze aanmeldlink werd al gebruikt of is verlopen. Vraag een nieuwe aan.",
     "Ask for a new link": "Een nieuwe link aanvragen",
+    "Or sign in with your digital key": "Of meld u aan met uw digitale sleutel",
+    "Signing in with your digital key did not succeed. Try again, or ask for a link.":
+        "Aanmelden met uw digitale sleutel is niet gelukt. Probeer opnieuw, of vraag een "
+        "link aan.",
+    "Your digital key did not give a NIHII, enterprise or establishment number.":
+        "Uw digitale sleutel gaf geen RIZIV-, ondernemings- of vestigingsnummer.",
+    "Signed in": "Aangemeld",
+    "Continue to my fiches": "Verder naar mijn fiches",
     "No fiche holds this number yet.": "Nog geen fiche heeft dit nummer.",
     # the fiche
     "Your changes were sent; they are applied in a moment. Reload the page to see them.":

@@ -31,7 +31,7 @@ from sync.providers.tokens import AttemptKind, attempt_key, link_status, new_tok
 from sync.store.conflicts import Conn
 from sync.web.security import LOGIN_CSRF_COOKIE
 
-__all__ = ["ask_link", "follow_link"]
+__all__ = ["ask_link", "follow_link", "render_login"]
 
 log = structlog.get_logger(__name__)
 SENT = ("If this number is on a fiche with an e-mail address, a sign-in link is on its way "
@@ -45,14 +45,14 @@ def _login_csrf(request: Request) -> str:
     return request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
 
 
-def _render_login(request: Request, *, kind: str = "nihii", number: str = "",
+def render_login(request: Request, *, kind: str = "nihii", number: str = "",
                   error: str = "", message: str = "", status: int = 200) -> Response:
     pages = pages_of(request)
     token = _login_csrf(request)
     response = pages.web.render(request, "provider_login.html", {
         "login_csrf": token, "kind": kind, "number": number, "error": error,
         "message": message, "kinds": list(KINDS), "minutes": pages.link_ttl_minutes,
-        "window": pages.limit_minutes,
+        "window": pages.limit_minutes, "oidc": pages.oidc is not None,
     }, status)
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
                         secure=pages.web.secure_cookies, path="/provider")
@@ -62,28 +62,28 @@ def _render_login(request: Request, *, kind: str = "nihii", number: str = "",
 async def ask_link(request: Request) -> Response:
     """The sign-in page; sent, it mails a link to the addresses on the number's fiches."""
     if request.method != "POST":
-        return _render_login(request)
+        return render_login(request)
     pages = pages_of(request)
     form = await request.form()
     kind, number = str(form.get("kind", ""))[:20], str(form.get("number", ""))[:40]
     try:
         binding = binding_of(kind, number)
     except BindingError as error:
-        return _render_login(request, kind=kind, number=number, error=str(error), status=400)
+        return render_login(request, kind=kind, number=number, error=str(error), status=400)
     client = request.client.host if request.client else "?"
     keys: dict[AttemptKind, list[str]] = {
         "client": [attempt_key("client", client)],
         "identifier": [attempt_key("identifier", f"{binding.type}:{binding.value}")]}
     async with pages.web.pool.acquire() as conn, conn.transaction():
         if over_limit(await count_attempts(conn, keys, pages.limits.window), pages.limits):
-            return _render_login(request, kind=kind, number=number, status=429,
+            return render_login(request, kind=kind, number=number, status=429,
                                  error=LIMITED)
         addresses = await addresses_of(conn, binding)
         keys["address"] = [attempt_key("address", a) for a in addresses]
         sendable = [a for a in addresses if await _address_allowed(conn, pages, a)]
         await record_attempts(conn, keys)
         mails = [await _link_mail(conn, pages, binding, address) for address in sendable]
-    response = _render_login(request, message=SENT)
+    response = render_login(request, message=SENT)
     response.background = BackgroundTask(_send_all, pages.sender, mails)
     return response
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from sync.providers import fields, signin, view
+from sync.providers import fields, signin, signin_oidc, view
 from sync.providers.binding import KINDS
 from sync.providers.i18n import DUTCH, translate
 from sync.web.i18n import DUTCH as WEB_DUTCH
@@ -24,7 +24,8 @@ def _shown_texts() -> set[str]:
         item.hint for item in fields.EDITABLE if item.hint}
     used |= set(fields.KEPT_ELSEWHERE.values()) | set(view.SOURCE_LABELS.values())
     used |= set(view.LABELS.values()) | {view.ON_REQUEST, signin.SENT, signin.LIMITED,
-                                         signin.LINK_GONE, "changed by you",
+                                         signin.LINK_GONE, signin_oidc.FAILED,
+                                         signin_oidc.NO_NUMBER, "changed by you",
                                          "changed by the Sociale Kaart team"}
     for module in ("providers/fields.py", "providers/binding.py"):
         source = (ROOT / module).read_text(encoding="utf-8")
