@@ -65,8 +65,8 @@ EDITABLE: tuple[EditableField, ...] = (
 
 #: Policy groups kept by an authentic source -> where a provider has them changed.
 KEPT_ELSEWHERE = {
-    "identity": "Your name is kept by RIZIV/INAMI: have it changed there; it reaches the "
-                "Sociale Kaart through CoBRHA.",
+    "identity": "Kept by RIZIV/INAMI: have it changed there; it reaches the Sociale Kaart "
+                "through CoBRHA.",
     "registration": "Professions and licence are kept by RIZIV/INAMI and FOD "
                     "Volksgezondheid: have them changed there; they reach the Sociale Kaart "
                     "through CoBRHA.",

@@ -111,10 +111,10 @@ DUTCH = {
     "the Sociale Kaart team": "het team van de Sociale Kaart",
     "changed by you": "gewijzigd door u",
     "changed by the Sociale Kaart team": "gewijzigd door het team van de Sociale Kaart",
-    "Your name is kept by RIZIV/INAMI: have it changed there; it reaches the Sociale Kaart "
-    "through CoBRHA.":
-        "Uw naam wordt bijgehouden door het RIZIV: laat hem daar wijzigen; hij bereikt de "
-        "Sociale Kaart via CoBRHA.",
+    "Kept by RIZIV/INAMI: have it changed there; it reaches the Sociale Kaart through "
+    "CoBRHA.":
+        "Bijgehouden door het RIZIV: laat het daar wijzigen; het bereikt de Sociale Kaart "
+        "via CoBRHA.",
     "Professions and licence are kept by RIZIV/INAMI and FOD Volksgezondheid: have them "
     "changed there; they reach the Sociale Kaart through CoBRHA.":
         "Beroepen en erkenning worden bijgehouden door het RIZIV en de FOD "

@@ -70,12 +70,25 @@ def display(value: JsonValue) -> str:
         return "yes" if value else "no"
     if isinstance(value, list):
         return "\n".join(display(item) for item in value)
+    if isinstance(value, dict) and ("street" in value or "postcode" in value):
+        return _address(value)
+    if isinstance(value, dict) and isinstance(value.get("active"), bool):
+        return "active" if value["active"] else f"ended ({value.get('reason') or '?'})"
     if isinstance(value, dict):
         for key in ("label", "name", "nl", "text", "reason"):
             if isinstance(value.get(key), str):
                 return str(value[key])
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     return str(value)
+
+
+def _address(value: dict[str, JsonValue]) -> str:
+    """``Kerkstraat 12 bus 3, 9700 Oudenaarde``."""
+    street = " ".join(str(value[k]) for k in ("street", "houseNumber") if value.get(k))
+    if value.get("box"):
+        street += f" bus {value['box']}"
+    town = " ".join(str(value[k]) for k in ("postcode", "municipality") if value.get(k))
+    return ", ".join(part for part in (street, town) if part)
 
 
 def _source(name: str, report: dict[str, Any], policy: Policy, kind: FicheKind,

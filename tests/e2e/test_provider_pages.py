@@ -92,6 +92,12 @@ def save(driver: WebDriver, typed: dict[str, str]) -> None:
              or driver.find_elements(By.ID, "form-errors"))
 
 
+def _shot_of_field(driver: WebDriver, name: str, shot: str) -> None:
+    """A screenshot with field ``name`` in view (kept only when screenshots are asked for)."""
+    driver.execute_script("arguments[0].scrollIntoView()", driver.find_element(By.ID, f"f-{name}"))
+    screenshot(driver, shot)
+
+
 def value_of(driver: WebDriver, name: str) -> str:
     return str(driver.find_element(By.ID, f"f-{name}").get_attribute("value"))
 
@@ -151,6 +157,7 @@ async def test_a_provider_signs_in_by_link_corrects_their_phone_and_confirms_the
                                                    "openingHours": "ma-vr 9-17"})
             error = await asyncio.to_thread(
                 lambda: driver.find_element(By.ID, "e-contact.phone").text)
+            await asyncio.to_thread(_shot_of_field, driver, "contact.phone", "provider-error")
             assert "telefoonnummer" in error or "phone number" in error
             assert await asyncio.to_thread(value_of, driver, "contact.phone") == "12"
             assert await asyncio.to_thread(value_of, driver, "openingHours") == "ma-vr 9-17"

@@ -9,7 +9,7 @@ import pytest
 from sync.events import FicheKind
 from sync.policy import default_policy
 from sync.providers.fields import FieldError, changes_from, parse_value
-from sync.providers.view import editable_fields, rows_of
+from sync.providers.view import display, editable_fields, rows_of
 
 
 def test_a_phone_number_is_kept_in_e164_and_a_national_one_is_taken_as_belgian() -> None:
@@ -85,3 +85,13 @@ def test_the_page_shows_each_value_with_its_source_and_where_to_change_locked_on
     assert rows["contact.phone"].field is not None
     assert rows["contact.phone"].source == "changed by you"
     assert rows["contact.phone"].typed == "+3255123456"
+
+
+def test_stored_values_read_as_text_on_the_page() -> None:
+    """An address as one line, a status as a word, lists one item per line."""
+    address = {"street": "Kerkstraat", "houseNumber": "12", "box": None, "postcode": "9700",
+               "municipality": "Oudenaarde", "nis": "45035", "placed": True}
+    assert display(address) == "Kerkstraat 12, 9700 Oudenaarde"
+    assert display({"active": False, "reason": "licence ended"}) == "ended (licence ended)"
+    assert display(["nl", "fr"]) == "nl\nfr"
+    assert display(True) == "yes"
