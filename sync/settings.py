@@ -172,6 +172,9 @@ class Settings(BaseSettings):
     provider_limit_per_identifier: int = 3
     provider_limit_per_address: int = 3
     provider_limit_per_client: int = 20
+    #: Proxies whose ``X-Forwarded-For`` names the client (comma-separated addresses, ``*``
+    #: for any): behind a proxy, the limit per client must count the browser, not the proxy.
+    provider_trusted_proxies: str = "127.0.0.1"
     #: How sign-in mails leave: ``smtp`` (``provider_smtp_*``) or ``file`` (appended to
     #: ``provider_mail_file`` as JSON Lines: a local outbox for development and tests).
     provider_mail: Literal["smtp", "file"] = "smtp"

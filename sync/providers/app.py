@@ -123,6 +123,7 @@ def provider_server(settings: Settings, pool: asyncpg.Pool,
     config = uvicorn.Config(provider_app(settings, pool, publish=publish),
                             host=settings.provider_host, port=settings.provider_port,
                             log_level="warning", lifespan="off", access_log=False,
-                            server_header=False)
+                            server_header=False, proxy_headers=True,
+                            forwarded_allow_ips=settings.provider_trusted_proxies)
     return uvicorn.Server(config)
 
