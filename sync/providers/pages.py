@@ -17,7 +17,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from sync.console.reads import display_name
+from sync.console.reads import PROTECTED_TYPES, display_name
 from sync.events import FicheKind
 from sync.mapping.manual import TYPE_EDITED, TYPE_VERIFIED
 from sync.providers.context import PROVIDER_COOKIE, ProviderPages, pages_of, signed_in
@@ -59,7 +59,11 @@ async def _own_report(request: Request) -> dict[str, Any] | None:
     async with pages.web.pool.acquire() as conn:
         if fiche_id not in await fiches_of(conn, session.binding):
             return None
-        return await fiche_report(conn, fiche_id)  # type: ignore[arg-type]
+        report = await fiche_report(conn, fiche_id)  # type: ignore[arg-type]
+    if report is not None:  # a protected identifier is never shown, whoever asks
+        report["identifiers"] = [i for i in report["identifiers"]
+                                 if i["type"] not in PROTECTED_TYPES]
+    return report
 
 
 def _render(request: Request, report: dict[str, Any], *, typed: dict[str, str] | None = None,
