@@ -67,6 +67,7 @@ def _routes() -> Sequence[Any]:
         Route("/provider/fiches/{fiche_id}", pages.fiche),
         Route("/provider/fiches/{fiche_id}", pages.save, methods=["POST"]),
         Route("/provider/fiches/{fiche_id}/verified", pages.confirm, methods=["POST"]),
+        Route("/provider/fiches/{fiche_id}/applied", pages.applied),
         Route("/logout", pages.sign_out, methods=["POST"]),
         Route("/lang/{code}", web.choose_language),
         Mount("/static", StaticFiles(directory=web.HERE / "static"), name="static"),

@@ -50,9 +50,11 @@ DUTCH = {
     "Continue to my fiches": "Verder naar mijn fiches",
     "No fiche holds this number yet.": "Nog geen fiche heeft dit nummer.",
     # the fiche
-    "Your changes were sent; they are applied in a moment. Reload the page to see them.":
-        "Uw wijzigingen zijn verstuurd; ze worden zo dadelijk verwerkt. Laad de pagina "
-        "opnieuw om ze te zien.",
+    "Your changes were sent; they are applied in a moment. This page shows them as soon as "
+    "they are.":
+        "Uw wijzigingen zijn verstuurd; ze worden zo dadelijk verwerkt. Deze pagina toont ze "
+        "zodra dat gebeurd is.",
+    "Your changes are applied.": "Uw wijzigingen zijn verwerkt.",
     "Thank you: your confirmation was sent.": "Dank u: uw bevestiging is verstuurd.",
     "Nothing changed.": "Er veranderde niets.",
     "Some values could not be kept; see the messages next to them. Nothing was sent.":

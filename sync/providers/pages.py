@@ -27,7 +27,7 @@ from sync.providers.view import editable_fields, rows_of
 from sync.store.queries import fiche_report
 from sync.web.app import refusal
 
-__all__ = ["PAGES_SOURCE", "confirm", "fiche", "fiches", "save", "sign_out"]
+__all__ = ["PAGES_SOURCE", "applied", "confirm", "fiche", "fiches", "save", "sign_out"]
 
 #: The CloudEvent source of what providers send from these pages.
 PAGES_SOURCE = "urn:socialekaart:provider-pages"
@@ -73,6 +73,7 @@ def _render(request: Request, report: dict[str, Any], *, typed: dict[str, str] |
     return pages.web.render(request, "provider_fiche.html", {
         "f": report, "name": display_name(report["kind"], report["visible"]), "rows": rows,
         "errors": errors or {}, "sent": request.query_params.get("sent"),
+        "after": _int(request.query_params.get("after")),
         "mode": pages.policy.provider_edits,
     }, status)
 
@@ -103,7 +104,26 @@ async def save(request: Request) -> Response:
                                 status_code=303)
     await pages.publish([_event(pages, request, TYPE_EDITED, report["id"], {
         "changes": changes, "reason": REASON})])
-    return RedirectResponse(f"/provider/fiches/{report['id']}?sent=changes", status_code=303)
+    return RedirectResponse(
+        f"/provider/fiches/{report['id']}?sent=changes&after={report['version']}",
+        status_code=303)
+
+
+async def applied(request: Request) -> Response:
+    """Polled by the page after a change was sent: once the fiche has a version after
+    ``after``, the page reloads itself showing the change applied (htmx ``HX-Redirect``)."""
+    report = await _own_report(request)
+    if report is None:
+        return refusal(request, 404, "not-found")
+    after = _int(request.query_params.get("after"))
+    if after is None or report["version"] <= after:
+        return Response(status_code=204)  # not yet: htmx keeps polling
+    return Response(status_code=200, headers={
+        "HX-Redirect": f"/provider/fiches/{report['id']}?sent=applied"})
+
+
+def _int(text: str | None) -> int | None:
+    return int(text) if text and text.isdigit() and len(text) < 10 else None
 
 
 async def confirm(request: Request) -> Response:
