@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import asyncpg
@@ -16,10 +15,12 @@ from sync.matching import Weights, default_weights, is_matchable
 from sync.merge import FicheState, merge, new_state
 from sync.ops import metrics
 from sync.policy import Policy
+from sync.store.decisions import decide
 from sync.store.fiches import Conn, FicheRepository
 from sync.store.identity import IDENTITY_CONFLICT, check_identity
-from sync.store.linking import Held, Link, Linker
+from sync.store.linking import Linker
 from sync.store.match_batch import BatchMatchStore
+from sync.store.results import ApplyResult, Held, Link
 from sync.store.uow import UnitOfWork
 from sync.store.writes import Writes
 
@@ -57,23 +58,6 @@ InboxKey = tuple[str, str]
 
 class _Rejected(Exception):
     """An update of a batched apply was rejected: the batch is applied again one by one."""
-
-
-@dataclass(frozen=True)
-class ApplyResult:
-    """What became of one update: ``applied``, ``unchanged``, ``stale``, ``duplicate``,
-    ``refused``, ``rejected`` (a permanent error: ``reason`` says why) or ``pending-review``
-    (the record probably is a fiche made by hand: it waits for an editor, no fiche was made).
-    ``linked``: the record was linked to an existing fiche by matching."""
-
-    update: FicheUpdate
-    outcome: str
-    fiche_id: uuid.UUID | None = None
-    version: int | None = None
-    event_type: str | None = None
-    reason: str | None = None
-    error: PermanentError | None = None
-    linked: bool = False
 
 
 #: Outcomes that leave rows in the outbox for the relay.
@@ -193,7 +177,7 @@ class Applier:
     ) -> ApplyResult:
         linker = linker or Linker(repo.conn, self._weights, self._topics, self._clock)
         if update.action in _ONE_BY_ONE:
-            return await linker.decide(repo, update, self)
+            return await decide(self, repo, linker, update)
         return await self.place(repo, update, linker)
 
     async def place(self, repo: FicheRepository, update: FicheUpdate,
@@ -265,8 +249,10 @@ class Applier:
         matches = await repo.find(update.identifiers)
         await check_identity(repo, update, matches)
         if matches:
-            # Several fiches share this record's identifiers: the oldest id wins, the
-            # record's other identifiers stay where they are (linking is a review matter).
+            # Several fiches share this record's identifiers: the lowest id wins (ids are
+            # UUIDv5, so not the oldest fiche, but the same choice on every instance and every
+            # replay); the record's other identifiers stay where they are (linking is a review
+            # matter).
             return matches[0]
         if not update.identifiers:
             raise PermanentError("no-identifier", "the update names no identifier")

@@ -137,7 +137,8 @@ class FicheRepository:
         await self._load_many(candidates - set(self._states))
 
     async def find(self, identifiers: Iterable[Identifier]) -> list[uuid.UUID]:
-        """The fiches holding any of ``identifiers``, oldest id first."""
+        """The fiches holding any of ``identifiers``, in ascending id order (ids are UUIDv5
+        values, so this order is arbitrary but the same on every instance and every replay)."""
         items = list(identifiers)
         keys = [(i.type, i.value) for i in items]
         if self.batched and all(key in self._owners for key in keys):
