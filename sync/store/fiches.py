@@ -35,7 +35,8 @@ from sync.emitted import Emitted
 from sync.errors import TransientError
 from sync.events import FicheKind, FicheUpdate, Identifier, Source, derived_id
 from sync.jsontext import dumps
-from sync.merge import AUTHENTIC, Conflict, Decision, FicheState, Pin, Provenance
+from sync.merge import Conflict, Decision, FicheState, Pin, Provenance
+from sync.sources import is_authentic
 from sync.store.fiche_sql import (
     CLAIM_IDENTIFIERS,
     DELETE_PIN,
@@ -274,7 +275,7 @@ class FicheRepository:
         state = decision.state
         fid = state.fiche_id
         for p in decision.provenance_upserts:
-            verified = p.observed_at if p.source in AUTHENTIC else None
+            verified = p.observed_at if is_authentic(p.source) else None
             row = (fid, p.field, p.source.value, p.record_id, p.value, p.source_version,
                    p.observed_at, verified, p.as_given)
             self._values.append(("upsert", (fid, p.field, p.source.value, p.record_id), row))
