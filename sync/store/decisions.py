@@ -104,14 +104,14 @@ async def _split(
     new_id = derived_id("fiche", "split", str(update.update_id))
     await repo.create(new_id, state.kind)
     await repo.load(new_id)  # takes the row lock on the new fiche
-    await linker.store.move_identifiers(fiche_id, new_id, moving)
+    await repo.move_identifiers(fiche_id, new_id, moving)
     withdraw = FicheUpdate(
         update_id=derived_id("split-withdraw", str(update.update_id)), origin=update.origin,
         source=split.source, record_id=split.record_id, source_version=version + 1,
         observed_at=observed, kind=state.kind, action=UpdateAction.WITHDRAW,
         fiche_id=fiche_id)
     old = await applier.write(repo, state, withdraw, linker)
-    await linker.store.forget_record(fiche_id, split.source, split.record_id)
+    await repo.forget_record(fiche_id, split.source, split.record_id)
     left = await repo.load(fiche_id)
     if left is not None:  # without the record, records of its source may meet it again
         await linker.store.refresh(

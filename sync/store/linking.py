@@ -20,7 +20,7 @@ from sync.emitted import Emitted, fiche_linked, match_review_needed
 from sync.events import FicheUpdate, Identifier, Source
 from sync.matching import Verdict, Weights, decide, rank
 from sync.merge import Decision
-from sync.store.fiches import Conn, FicheRepository
+from sync.store.fiches import FicheRepository
 from sync.store.matching import MatchStore, record_display
 from sync.store.results import ApplyResult, Held, Link
 
@@ -33,10 +33,10 @@ class Linker:
     """Matching decisions for one unit of work."""
 
     def __init__(
-        self, conn: Conn, weights: Weights, topics: dict[str, str],
-        clock: Callable[[], datetime], store: MatchStore | None = None,
+        self, store: MatchStore, weights: Weights, topics: dict[str, str],
+        clock: Callable[[], datetime],
     ) -> None:
-        self.store = store or MatchStore(conn)
+        self.store = store
         self._weights = weights
         self.topics = topics
         self.clock = clock
