@@ -10,6 +10,8 @@ matching all read it from here. Which fields a source may set, and where it rank
 survivorship policy (``sync/policy.json``): a source the policy does not name sets no field.
 
 Adding a source is one :func:`register` call (or one entry in :data:`BUILT_IN`) with its mapper.
+The dispatch of an event to its mapper (:func:`map_event`) is here too, above the mapping
+modules it dispatches to, so that imports go one way.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from sync.cloudevents import CloudEvent
+from sync.cloudevents import CloudEvent, redact
+from sync.errors import PermanentError
 from sync.events import FicheUpdate, Source, add_source
 from sync.mapping import association, cobrha_organisation, cobrha_professional, kbo, manual, matches
-from sync.mapping.common import MappingContext
+from sync.mapping.common import MappingContext, with_e164_phones
 
 __all__ = [
     "BUILT_IN",
@@ -28,10 +31,13 @@ __all__ = [
     "SourceSpec",
     "is_authentic",
     "is_matchable_source",
+    "map_event",
+    "mapper_for",
     "mapper_of",
     "register",
     "spec_of_type",
     "specs",
+    "topic_key_for",
     "unregister",
 ]
 
@@ -132,6 +138,33 @@ def is_authentic(source: Source) -> bool:
 def is_matchable_source(source: Source) -> bool:
     """Whether records of ``source`` may be matched to fiches made by hand."""
     return any(s.matchable for s in _specs if s.source == source.value)
+
+
+def topic_key_for(event_type: str) -> str | None:
+    """The source topic (a key of :class:`sync.settings.Topics`) an event of ``event_type``
+    belongs on, if any."""
+    spec = spec_of_type(event_type)
+    return None if spec is None else spec.topic_key
+
+
+def mapper_for(event_type: str) -> Mapper:
+    """The mapper of ``event_type``; an unknown type is a permanent error."""
+    mapper = mapper_of(event_type)
+    if mapper is None:
+        raise PermanentError("unknown-type", f"no mapping for event type {event_type[:80]!r}")
+    return mapper
+
+
+def map_event(event: CloudEvent, context: MappingContext) -> list[FicheUpdate]:
+    """The canonical updates one source event stands for (usually exactly one).
+
+    A refusal's detail may echo a value of the event: SSIN-shaped numbers are masked in it.
+    Phone numbers leave in E.164 whatever the source (:func:`with_e164_phones`).
+    """
+    try:
+        return [with_e164_phones(mapper_for(event.type)(event, context))]
+    except PermanentError as error:
+        raise PermanentError(error.reason, redact(error.detail)) from None
 
 
 for _spec in BUILT_IN:

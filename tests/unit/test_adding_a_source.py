@@ -18,13 +18,13 @@ from sync import sources
 from sync.cloudevents import CloudEvent, decode
 from sync.errors import PermanentError
 from sync.events import FicheKind, FicheUpdate, Identifier, Source
-from sync.mapping import MappingContext, map_event, topic_key_for
+from sync.mapping import MappingContext
 from sync.mapping.common import Inbound, observed_at, origin_of, parse_data, update_id_of
 from sync.matching import is_matchable
 from sync.merge import merge, new_state
 from sync.policy import Policy, default_policy
 from sync.settings import Settings, Topics, as_environment
-from sync.sources import SourceSpec
+from sync.sources import SourceSpec, map_event, topic_key_for
 
 TYPE_UPSERTED = "be.example.pharmacy.upserted"
 CONTEXT = MappingContext(ssin_secret=b"test-secret")

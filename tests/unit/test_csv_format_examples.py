@@ -8,9 +8,10 @@ from pathlib import Path
 from sync.cloudevents import CloudEvent
 from sync.ingest.association_csv import Member, read_members
 from sync.ingest.common import cloud_event
-from sync.mapping import MappingContext, map_event
+from sync.mapping import MappingContext
 from sync.mapping.association import TYPE_UPSERTED, association_source
 from sync.matching.export import ExportRow, read_export
+from sync.sources import map_event
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 

@@ -42,8 +42,9 @@ from sync.cloudevents import MAX_MESSAGE_BYTES, decode
 from sync.emitted import edit_refused
 from sync.errors import PermanentError
 from sync.events import FicheUpdate
-from sync.mapping import MappingContext, map_event
+from sync.mapping import MappingContext
 from sync.producers.dlq import DeadLetter, dead_letter
+from sync.sources import map_event
 
 CONTEXT = MappingContext(ssin_secret=b"fuzz-secret")
 SAMPLES = Path(__file__).resolve().parents[2] / "schemas" / "samples"
