@@ -247,8 +247,7 @@ class Applier:
             return state
         if update.action in (UpdateAction.PIN, UpdateAction.RESOLVE):
             raise PermanentError("unknown-fiche", f"no fiche {fiche_id}")
-        await repo.create(fiche_id, update.kind)
-        await repo.load(fiche_id)  # takes the row lock on the new fiche
+        repo.create(fiche_id, update.kind)  # its row is inserted with its first save
         return new_state(fiche_id, update.kind)
 
     async def _fiche_id(

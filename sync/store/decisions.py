@@ -43,6 +43,7 @@ async def decide(
         return await _split(applier, repo, linker, update)
     return await _match_decision(applier, repo, linker, update)
 
+
 async def _match_decision(
     applier: Placer, repo: FicheRepository, linker: Linker, update: FicheUpdate,
 ) -> ApplyResult:
@@ -78,6 +79,7 @@ async def _match_decision(
     await linker.store.set_inbox_outcome(record, linked.outcome)
     return replace(linked, update=update)
 
+
 async def _split(
     applier: Placer, repo: FicheRepository, linker: Linker, update: FicheUpdate,
 ) -> ApplyResult:
@@ -102,8 +104,7 @@ async def _split(
     brought = {i.type for i in link.identifiers}
     moving = [i for i in await repo.identifiers(fiche_id) if i.type in brought]
     new_id = derived_id("fiche", "split", str(update.update_id))
-    await repo.create(new_id, state.kind)
-    await repo.load(new_id)  # takes the row lock on the new fiche
+    repo.create(new_id, state.kind)  # its row is inserted when the identifiers move to it
     await repo.move_identifiers(fiche_id, new_id, moving)
     withdraw = FicheUpdate(
         update_id=derived_id("split-withdraw", str(update.update_id)), origin=update.origin,

@@ -249,7 +249,7 @@ class FicheRepository:
 
     # -- writes ------------------------------------------------------------------------------
 
-    async def create(self, fiche_id: uuid.UUID, kind: FicheKind) -> None:
+    def create(self, fiche_id: uuid.UUID, kind: FicheKind) -> None:
         """A new fiche (version 0); its row is written with its first save."""
         self._states[fiche_id] = FicheState(fiche_id=fiche_id, kind=kind)
         self._identifiers.setdefault(fiche_id, [])
