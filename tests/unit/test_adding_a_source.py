@@ -8,14 +8,17 @@ service; where it ranks is the policy's business, so it sets no field until the 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 from pydantic import Field
 
 from sync import sources
 from sync.cloudevents import CloudEvent, decode
+from sync.consumers.source import SourceStage
 from sync.errors import PermanentError
 from sync.events import FicheKind, FicheUpdate, Identifier, Source
 from sync.mapping import MappingContext
@@ -82,6 +85,21 @@ def test_a_registered_source_maps_its_events_to_canonical_updates(registered: So
     again = FicheUpdate.model_validate_json(update.model_dump_json(by_alias=True))
     assert again == update
     assert again.source is registered
+
+
+def test_the_map_stage_turns_an_event_of_a_registered_source_into_an_update_to_publish(
+        registered: Source) -> None:
+    """What the map stage would publish on sk.fiche.update for a record of the new topic."""
+    record = SimpleNamespace(topic="sk.src.pharmacies.register", partition=0, offset=0,
+                             value=pharmacy_event())
+    stage = SourceStage(Settings(), producer=None, context=CONTEXT)  # type: ignore[arg-type]
+    [(topic, key, value, headers)] = stage._translate(record, Counter())
+    update = FicheUpdate.model_validate_json(value)
+    assert topic == "sk.fiche.update"
+    assert key == update.key.encode()
+    assert update.source is registered
+    assert update.record_id == "31012345"
+    assert headers == [("ce_id", str(update.update_id).encode())]
 
 
 def test_a_registered_source_has_its_topic_among_the_source_topics(registered: Source) -> None:
