@@ -29,6 +29,7 @@ __all__ = [
     "Source",
     "SplitRequest",
     "UpdateAction",
+    "add_source",
     "derived_id",
 ]
 
@@ -49,6 +50,9 @@ class Frozen(BaseModel):
     )
 
 
+# The members named here are those the code names; a source is declared in sync/sources.py,
+# which adds a member for a source not listed here (add_source). The docstring is the JSON
+# schema's description.
 class Source(StrEnum):
     """The systems that feed fiches. ``manual`` is the directory's own application;
     ``provider`` is a provider's own correction when the policy ranks it as a source
@@ -59,6 +63,25 @@ class Source(StrEnum):
     ASSOCIATION = "association"
     MANUAL = "manual"
     PROVIDER = "provider"
+
+    @classmethod
+    def _missing_(cls, value: object) -> Source | None:
+        # Also what pydantic asks for a value outside the members listed above.
+        return cls._value2member_map_.get(value)  # type: ignore[return-value]
+
+
+def add_source(name: str) -> Source:
+    """The :class:`Source` of value ``name``, added as a member if it is new."""
+    known = Source._value2member_map_.get(name)
+    if known is not None:
+        return Source(name)
+    member = str.__new__(Source, name)
+    member._name_ = name.upper()
+    member._value_ = name
+    Source._value2member_map_[name] = member
+    Source._member_map_[member._name_] = member
+    Source._member_names_.append(member._name_)
+    return member
 
 
 class FicheKind(StrEnum):

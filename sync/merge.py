@@ -24,6 +24,7 @@ from sync.events import (
     derived_id,
 )
 from sync.policy import Policy, Rule
+from sync.sources import is_authentic
 
 __all__ = [
     "Conflict",
@@ -144,7 +145,6 @@ class Decision:
         )
 
 
-AUTHENTIC = frozenset({Source.COBRHA, Source.KBO})
 #: Why a fiche is inactive when no source gives it a value any more and nothing is pinned.
 NO_SOURCE_LEFT = "no source left"
 
@@ -205,7 +205,7 @@ def _record_values(
                            update.source_version, update.observed_at, update.as_given.get(name))
         after.provenance[key] = entry
         decision.provenance_upserts.append(entry)
-    if update.source in AUTHENTIC:
+    if is_authentic(update.source):
         seen = after.verified_at
         after.verified_at = update.observed_at if seen is None else max(seen, update.observed_at)
 
@@ -351,7 +351,7 @@ def _derive_status(before: FicheState, after: FicheState) -> None:
     else:
         stated = [entry.value for _, entry in sorted(
             (key, entry) for key, entry in after.provenance.items()
-            if key[0] == "status" and entry.source in AUTHENTIC)]
+            if key[0] == "status" and is_authentic(entry.source))]
     ended = [s for s in stated if isinstance(s, dict) and s.get("active") is False]
     if ended:
         after.status, after.inactive_reason = "inactive", str(ended[0].get("reason") or "ended")

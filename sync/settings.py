@@ -11,42 +11,47 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["KafkaSecurity", "Settings", "Topics", "as_environment"]
+from sync import sources
+
+__all__ = ["KafkaSecurity", "Settings", "Topics", "as_environment", "source_topic_keys"]
 
 #: The stages of the flow, in its order.
 STAGES = ("map", "apply", "relay")
-SOURCE_TOPICS = (
-    "cobrha_professional",
-    "cobrha_organisation",
-    "kbo_entity",
-    "association_member",
-    "manual_edit",
-)
+
+
+def source_topic_keys() -> tuple[str, ...]:
+    """The settings keys of the source topics, one per registered source (:mod:`sync.sources`)."""
+    return tuple(spec.topic_key for spec in sources.specs())
 
 
 class Topics(BaseModel):
-    """Topic names; each can be overridden, and ``prefix`` is put before all of them."""
+    """Topic names; each can be overridden, and ``prefix`` is put before all of them.
 
-    model_config = {"frozen": True}
+    A source topic's default name comes from its source's entry in :mod:`sync.sources`; it is
+    overridden like the others (``SKSYNC_TOPICS__KBO_ENTITY``, ``Topics(kbo_entity=...)``)."""
+
+    model_config = {"frozen": True, "extra": "allow"}
 
     prefix: str = ""
-    cobrha_professional: str = "sk.src.cobrha.professional"
-    cobrha_organisation: str = "sk.src.cobrha.organisation"
-    kbo_entity: str = "sk.src.kbo.entity"
-    association_member: str = "sk.src.association.member"
-    manual_edit: str = "sk.src.manual.edit"
     fiche_update: str = "sk.fiche.update"
     fiche_event: str = "sk.fiche.event"
     notification: str = "sk.notification"
     dlq_suffix: str = ".dlq"
 
     def name(self, key: str) -> str:
-        """The full name of topic ``key`` (an attribute name such as ``fiche_update``)."""
-        return self.prefix + str(getattr(self, key))
+        """The full name of topic ``key`` (an attribute name such as ``fiche_update``, or a
+        source's topic key such as ``kbo_entity``)."""
+        given = getattr(self, key, None)
+        if given is None:
+            spec = next((s for s in sources.specs() if s.topic_key == key), None)
+            if spec is None:
+                raise AttributeError(f"no topic {key!r}")
+            given = spec.default_topic
+        return self.prefix + str(given)
 
     def sources(self) -> list[str]:
-        """Full names of every source topic, in a fixed order."""
-        return [self.name(key) for key in SOURCE_TOPICS]
+        """Full names of every source topic, in registration order."""
+        return [self.name(key) for key in source_topic_keys()]
 
     def dlq(self, topic: str) -> str:
         """The dead-letter topic of ``topic``."""

@@ -15,12 +15,13 @@ from aiokafka import AIOKafkaProducer
 from sync.cloudevents import CloudEvent, decode, with_masked_id
 from sync.emitted import edit_refused
 from sync.errors import PermanentError
-from sync.mapping import MappingContext, map_event
+from sync.mapping import MappingContext
 from sync.ops import metrics
 from sync.producers.dlq import DeadLetter, dead_letter
 from sync.producers.kafka import Outgoing, send_all
 from sync.retry import retry_transient
 from sync.settings import Settings
+from sync.sources import map_event
 
 __all__ = ["SourceStage"]
 

@@ -27,13 +27,6 @@ import asyncpg
 import structlog
 
 from sync.ingest.association_csv import BadMember, IgnoredColumns, Member, read_members
-from sync.ingest.association_model import (
-    ASSOCIATION_REMOVED,
-    ASSOCIATION_UPSERTED,
-    AssociationMemberData,
-    AssociationMemberRemovedData,
-    association_source,
-)
 from sync.ingest.common import (
     Flush,
     IngestError,
@@ -43,6 +36,13 @@ from sync.ingest.common import (
     Publish,
     cloud_event,
 )
+from sync.mapping.association import (
+    TYPE_REMOVED,
+    TYPE_UPSERTED,
+    MemberKey,
+    association_source,
+)
+from sync.mapping.association import Member as MemberData
 
 __all__ = ["AssociationIngestSummary", "default_source_version", "ingest_association_csv"]
 
@@ -163,7 +163,7 @@ class _Run:
             if before is not None and before["digest"] == digest and before["present"]:
                 self.summary.members_unchanged += 1
                 continue
-            await self.publish(self._event(ASSOCIATION_UPSERTED, member.data.member_id,
+            await self.publish(self._event(TYPE_UPSERTED, member.data.member_id,
                                            member.data.model_dump(mode="json", by_alias=True)))
             changed.append((member.data.member_id, digest))
         self.summary.members_upserted += len(changed)
@@ -185,11 +185,10 @@ class _Run:
             raise IngestError(f"{self.name} lists no member at all: refusing to remove all "
                               f"{len(gone)} members of {summary.association_id}")
         for member_id in gone:
-            data = AssociationMemberRemovedData(source_version=summary.source_version,
-                                                association_id=summary.association_id,
-                                                member_id=member_id)
-            await self.publish(self._event(ASSOCIATION_REMOVED, member_id,
-                                           data.model_dump(mode="json", by_alias=True)))
+            data = MemberKey(source_version=summary.source_version,
+                             association_id=summary.association_id, member_id=member_id)
+            await self.publish(self._event(TYPE_REMOVED, member_id, data.model_dump(
+                mode="json", by_alias=True, exclude={"nihii"})))
         summary.members_removed = len(gone)
         await self.conn.execute(_MARK_GONE, summary.association_id, gone, summary.source_version)
 
@@ -222,7 +221,7 @@ class _Run:
         )
 
 
-def _digest(data: AssociationMemberData) -> str:
+def _digest(data: MemberData) -> str:
     """The member's content without sourceVersion: the same row in two exports is equal."""
     content = data.model_dump(mode="json", by_alias=True, exclude={"source_version"})
     text = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))

@@ -15,6 +15,7 @@ with an example: docs/csv-formats.md.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from itertools import chain
 from pathlib import Path
@@ -23,9 +24,9 @@ from typing import Any, NamedTuple
 from pydantic import ValidationError
 
 from sync.csvheader import HeaderError, read_header
-from sync.ingest.association_model import AssociationMemberData
 from sync.ingest.common import IngestError
 from sync.ingest.csvstream import CsvRow, LineSource, csv_rows
+from sync.mapping.association import Member as MemberData
 
 __all__ = ["COLUMNS", "OLD_NAMES", "BadMember", "IgnoredColumns", "Member", "read_members"]
 
@@ -43,13 +44,16 @@ BOOLEANS = {"true": True, "yes": True, "ja": True, "oui": True, "1": True, "y": 
             "false": False, "no": False, "nee": False, "non": False, "0": False, "n": False}
 #: A member list of 100,000 rows is a few tens of MB; anything far larger is not an export.
 MAX_CSV_BYTES = 256 << 20
+#: What the export's RIZIV column must hold once separators are dropped (the mapper then checks
+#: the digits).
+_NIHII = re.compile(r"[0-9]{11}")
 
 
 class Member(NamedTuple):
     """A valid row: the line it starts on and the member it describes."""
 
     line: int
-    data: AssociationMemberData
+    data: MemberData
 
 
 class BadMember(NamedTuple):
@@ -121,7 +125,7 @@ def _member(
         if member_id is None:
             raise _BadValue("member_id is empty")
         fields = _fields(values)
-        data = AssociationMemberData(
+        data = MemberData(
             source_version=version, association_id=association_id, member_id=member_id, **fields
         )
     except _BadValue as error:
@@ -154,6 +158,8 @@ def _fields(values: dict[str, str]) -> dict[str, Any]:
     if fields.get("nihii"):
         # RIZIV numbers are often written 1-87497-04-477 or with spaces: keep the digits.
         fields["nihii"] = "".join(c for c in fields["nihii"] if c not in " .-/")
+        if not _NIHII.fullmatch(fields["nihii"]):
+            raise _BadValue("invalid nihii")
     return fields
 
 

@@ -27,10 +27,27 @@ from sync.mapping.common import (
 )
 from sync.professions import profession_of_label
 
-__all__ = ["TYPE_REMOVED", "TYPE_UPSERTED", "map_association_member"]
+__all__ = [
+    "TYPE_REMOVED",
+    "TYPE_UPSERTED",
+    "Member",
+    "MemberAddress",
+    "MemberKey",
+    "association_source",
+    "map_association_member",
+]
 
 TYPE_UPSERTED = "be.association.member.upserted"
 TYPE_REMOVED = "be.association.member.removed"
+
+
+def association_source(association_id: str) -> str:
+    """The CloudEvents ``source`` of one association's events."""
+    return f"urn:association:{association_id}"
+
+
+# The one model of a member's event data (SOURCES.md §4): the CSV ingest writes it
+# (sync.ingest.association_csv) and the mapper below reads it.
 
 
 class MemberAddress(Inbound):
@@ -41,6 +58,8 @@ class MemberAddress(Inbound):
     municipality: str | None = None
 
 
+# Who the member is; a removal (the member left the latest export) names no NIHII. (No
+# docstrings on these models: a docstring would become the published schema's description.)
 class MemberKey(Inbound):
     source_version: int = Field(alias="sourceVersion")
     association_id: str = Field(alias="associationId", min_length=1)
@@ -48,6 +67,9 @@ class MemberKey(Inbound):
     nihii: str | None = None
 
 
+# One member as the association lists it now, the whole record, not a delta. serviceArea
+# holds municipality names or NIS codes; nihii is optional (tobacco specialists and
+# Bewegen-op-Verwijzing coaches have none).
 class Member(MemberKey):
     first_name: str | None = Field(None, alias="firstName")
     last_name: str | None = Field(None, alias="lastName")

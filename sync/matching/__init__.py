@@ -8,11 +8,12 @@ this inside the apply transaction; ``python -m sync.matching.evaluate`` measures
 
 from __future__ import annotations
 
-from sync.events import FicheUpdate, Identifier, Source, UpdateAction
+from sync.events import FicheUpdate, Identifier, UpdateAction
 from sync.matching.blocking import MATCHED_FROM, blocking_keys, lookup_keys, stored_keys
 from sync.matching.decide import Scored, Verdict, decide, rank
 from sync.matching.profile import Place, Profile, profile_of
 from sync.matching.score import Part, Score, Weights, default_weights, score
+from sync.sources import is_matchable_source
 
 __all__ = [
     "MATCHED_FROM",
@@ -39,8 +40,9 @@ __all__ = [
 
 def is_matchable(update: FicheUpdate) -> bool:
     """Whether an update whose identifiers found no fiche may be matched by its content:
-    an automated source giving values, not an edit, a withdrawal or a decision."""
-    return (update.source is not Source.MANUAL and update.action is UpdateAction.UPSERT
+    a source whose records may be matched (:mod:`sync.sources`) giving values, not an edit, a
+    withdrawal or a decision."""
+    return (is_matchable_source(update.source) and update.action is UpdateAction.UPSERT
             and update.fiche_id is None and update.resolution is None
             and bool(update.identifiers))
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from sync.cloudevents import CloudEvent
 from sync.events import FicheUpdate, derived_id
-from sync.mapping import MappingContext, map_event
+from sync.mapping import MappingContext
 from sync.matching import (
     Profile,
     Verdict,
@@ -39,6 +39,7 @@ from sync.matching import (
     rank,
 )
 from sync.matching.export import ExportRow, fiche_id_of, read_export
+from sync.sources import map_event
 
 __all__ = ["Report", "evaluate", "main"]
 

@@ -21,7 +21,7 @@ from pydantic.alias_generators import to_camel
 from sync.ops.ids import IdProblem, one_of
 from sync.ops.lag import offsets
 from sync.producers.kafka import Outgoing, client_options, new_producer, send_all
-from sync.settings import SOURCE_TOPICS, Settings
+from sync.settings import Settings, source_topic_keys
 
 __all__ = ["REPLAYED_FROM", "DeadLetterView", "ReplaySummary", "UnknownDeadLetters", "dlq_topics",
            "list_dead_letters", "replay"]
@@ -90,7 +90,8 @@ class ReplaySummary:
 def dlq_topics(settings: Settings, topic: str | None = None) -> dict[str, str]:
     """Dead-letter topic -> original topic, for all or for ``topic`` (key, name or DLQ name)."""
     names = settings.topics
-    every = {names.dlq(names.name(k)): (k, names.name(k)) for k in [*SOURCE_TOPICS, "fiche_update"]}
+    every = {names.dlq(names.name(k)): (k, names.name(k))
+             for k in [*source_topic_keys(), "fiche_update"]}
     chosen = {dlq: name for dlq, (key, name) in every.items()
               if topic is None or topic in (key, name, dlq)}
     if not chosen:

@@ -36,13 +36,14 @@ from rich.table import Table
 from sync.cloudevents import CloudEvent
 from sync.errors import PermanentError
 from sync.events import FicheUpdate
-from sync.mapping import MappingContext, map_event
+from sync.mapping import MappingContext
 from sync.matching.export import ExportError, ExportRow, UnknownColumns, read_export
 from sync.ops.cli import fail, settings
 from sync.ops.publish import read_events
 from sync.ops.status import run_ops
 from sync.policy import default_policy
 from sync.settings import Settings
+from sync.sources import map_event
 from sync.store.apply import Applier, ApplyResult
 from sync.store.matching import MatchStore
 

@@ -9,9 +9,9 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from sync.mapping import topic_key_for
 from sync.producers.kafka import Outgoing, send_all
 from sync.settings import Settings
+from sync.sources import topic_key_for
 
 __all__ = ["outgoing_for", "publish_events", "read_events"]
 

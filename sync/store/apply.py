@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import asyncpg
@@ -16,11 +15,13 @@ from sync.matching import Weights, default_weights, is_matchable
 from sync.merge import FicheState, merge, new_state
 from sync.ops import metrics
 from sync.policy import Policy
+from sync.store.decisions import decide
 from sync.store.fiches import Conn, FicheRepository
 from sync.store.identity import IDENTITY_CONFLICT, check_identity
-from sync.store.linking import Held, Link, Linker
+from sync.store.linking import Linker
 from sync.store.match_batch import BatchMatchStore
 from sync.store.outbox import MAX_EVENT_BYTES
+from sync.store.results import ApplyResult, Held, Link
 from sync.store.uow import UnitOfWork
 from sync.store.writes import Writes
 
@@ -39,7 +40,6 @@ ORDER BY source, event_id
 ON CONFLICT (source, event_id) DO NOTHING
 RETURNING source, event_id
 """
-SET_INBOX_OUTCOME = "UPDATE inbox SET outcome = $3 WHERE source = $1 AND event_id = $2"
 SET_INBOX_OUTCOMES = """
 UPDATE inbox AS i SET outcome = u.outcome
 FROM unnest($1::text[], $2::text[], $3::text[]) AS u(source, event_id, outcome)
@@ -50,31 +50,15 @@ DROP_INBOX = """
 DELETE FROM inbox AS i USING unnest($1::text[], $2::text[]) AS u(source, event_id)
 WHERE i.source = u.source AND i.event_id = u.event_id
 """
-#: Editors' decisions on matches run the linker's own SQL on fiches, identifiers and records;
-#: a batch holding one is applied update by update, each in a savepoint.
+#: Editors' decisions on matches and splits write match rows, identifiers and records at once
+#: (not buffered): a batch holding one is applied update by update, each a batch of one in a
+#: savepoint.
 _ONE_BY_ONE = frozenset({UpdateAction.MATCH, UpdateAction.SPLIT})
 InboxKey = tuple[str, str]
 
 
 class _Rejected(Exception):
     """An update of a batched apply was rejected: the batch is applied again one by one."""
-
-
-@dataclass(frozen=True)
-class ApplyResult:
-    """What became of one update: ``applied``, ``unchanged``, ``stale``, ``duplicate``,
-    ``refused``, ``rejected`` (a permanent error: ``reason`` says why) or ``pending-review``
-    (the record probably is a fiche made by hand: it waits for an editor, no fiche was made).
-    ``linked``: the record was linked to an existing fiche by matching."""
-
-    update: FicheUpdate
-    outcome: str
-    fiche_id: uuid.UUID | None = None
-    version: int | None = None
-    event_type: str | None = None
-    reason: str | None = None
-    error: PermanentError | None = None
-    linked: bool = False
 
 
 #: Outcomes that leave rows in the outbox for the relay.
@@ -100,57 +84,72 @@ class Applier:
         """Apply ``updates`` in order, in one transaction; permanent errors are returned,
         transient ones raised (nothing is then committed).
 
-        The batch is applied with batched reads and writes (:class:`FicheRepository` with
-        ``batched=True``): a few statements per table for the whole batch. If one of its
-        updates is rejected, the transaction is rolled back and the batch applied again update
-        by update, each in a savepoint, so that the rejected one leaves no trace."""
+        The batch is read ahead and written in a few statements per table
+        (:class:`FicheRepository`). If one of its updates is rejected, or it holds an editor's
+        match decision or split, it is applied update by update instead: each as a batch of
+        one, the same way, in a savepoint, so that a rejected one leaves no trace."""
         if not any(update.action in _ONE_BY_ONE for update in updates):
             try:
-                return await self._apply_batch(updates, batched=True)
+                return await self._apply_batch(updates)
             except _Rejected:
                 pass
-        results = await self._apply_batch(updates, batched=False)
+        results = await self._apply_one_by_one(updates)
         for result in results:  # counted once the outcome is final (after the commit)
             if result.error is not None and result.error.reason == IDENTITY_CONFLICT:
                 metrics.IDENTITY_CONFLICTS.labels(result.update.source.value).inc()
         return results
 
-    async def _apply_batch(
-        self, updates: Sequence[FicheUpdate], *, batched: bool,
-    ) -> list[ApplyResult]:
+    async def _apply_batch(self, updates: Sequence[FicheUpdate]) -> list[ApplyResult]:
+        async with UnitOfWork(self._pool) as uow:
+            keys, results = await self._claim_inbox(uow.conn, updates)
+            fresh = [i for i, result in enumerate(results) if result is None]
+            writes = Writes()  # everything the batch still has to write, in one statement
+            try:
+                done = await self._run(uow.conn, [updates[i] for i in fresh],
+                                       [keys[i] for i in fresh], writes)
+            except PermanentError as error:
+                raise _Rejected from error
+            for i, result in zip(fresh, done, strict=True):
+                results[i] = result
+            final = self._settle(writes, keys, results)
+            await writes.run(uow.conn)
+            await uow.commit()
+        return final
+
+    async def _apply_one_by_one(self, updates: Sequence[FicheUpdate]) -> list[ApplyResult]:
         async with UnitOfWork(self._pool) as uow:
             conn = uow.conn
-            keys = [(update.origin.source, str(update.update_id)) for update in updates]
-            fresh = await self._claim_inbox(conn, keys)
-            repo = FicheRepository(conn, batched=True,
-                                   max_event_bytes=self._max_event_bytes)
-            linker: Linker | None = None
-            if batched:
-                linker = await self._read_ahead(repo, [
-                    u for u, key in zip(updates, keys, strict=True) if key in fresh])
-            results: list[ApplyResult] = []
-            for update, key in zip(updates, keys, strict=True):
-                if key not in fresh:
-                    results.append(ApplyResult(update, "duplicate"))
+            keys, results = await self._claim_inbox(conn, updates)
+            for i, (update, key) in enumerate(zip(updates, keys, strict=True)):
+                if results[i] is not None:
                     continue
-                fresh.discard(key)  # the same update twice in one batch: the second is a dup
-                if batched:
-                    try:
-                        results.append(await self._apply_in(repo, update, linker))
-                    except PermanentError as error:
-                        raise _Rejected from error
-                else:
-                    results.append(await self._apply_one(conn, update, key))
-            writes = Writes()  # everything the batch still has to write, in one statement
-            await repo.flush(writes)
-            if linker is not None:
-                await linker.store.flush(writes)
-            self._settle_inbox(writes, keys, results, batched)
-            if any(result.event_type or result.linked or result.outcome in _NOTIFYING
-                   for result in results):
-                writes.add("SELECT pg_notify($1, '')", OUTBOX_CHANNEL)
+                try:
+                    async with conn.transaction():  # a savepoint: a rejected one leaves no trace
+                        writes = Writes()
+                        [results[i]] = await self._run(conn, [update], [key], writes)
+                        await writes.run(conn)
+                except PermanentError as error:
+                    results[i] = ApplyResult(update, "rejected", reason=error.reason, error=error)
+            writes = Writes()
+            final = self._settle(writes, keys, results)
             await writes.run(conn)
             await uow.commit()
+        return final
+
+    async def _run(
+        self, conn: Conn, updates: list[FicheUpdate], keys: list[InboxKey], writes: Writes,
+    ) -> list[ApplyResult]:
+        """Apply fresh ``updates`` as one batch; what they still have to write, their inbox
+        outcomes included, goes into ``writes``."""
+        if not updates:
+            return []
+        repo = FicheRepository(conn, max_event_bytes=self._max_event_bytes)
+        linker = await self._read_ahead(repo, updates)
+        results = [await self._apply_in(repo, update, linker) for update in updates]
+        await repo.flush(writes)
+        await linker.store.flush(writes)
+        writes.add(SET_INBOX_OUTCOMES, [k[0] for k in keys], [k[1] for k in keys],
+                   [result.outcome for result in results])
         return results
 
     async def _read_ahead(self, repo: FicheRepository, updates: list[FicheUpdate]) -> Linker:
@@ -160,44 +159,42 @@ class Applier:
         store = BatchMatchStore(repo.conn, repo.flush, repo.holdings)
         await store.prefetch(updates, repo.unplaced, repo.existing(), repo.absent(),
                              self._weights.max_candidates)
-        return Linker(repo.conn, self._weights, self._topics, self._clock, store)
+        return Linker(store, self._weights, self._topics, self._clock)
 
     @staticmethod
-    async def _claim_inbox(conn: Conn, keys: list[InboxKey]) -> set[InboxKey]:
-        """Insert the batch's inbox rows; the keys that were new (the others are duplicates)."""
+    async def _claim_inbox(
+        conn: Conn, updates: Sequence[FicheUpdate],
+    ) -> tuple[list[InboxKey], list[ApplyResult | None]]:
+        """Insert the batch's inbox rows: their keys, and a result for each duplicate (an
+        update seen before, or twice in this batch); None for those to apply."""
+        keys = [(update.origin.source, str(update.update_id)) for update in updates]
         rows = await conn.fetch(CLAIM_INBOX, [k[0] for k in keys], [k[1] for k in keys])
-        return {(row["source"], row["event_id"]) for row in rows}
+        fresh = {(row["source"], row["event_id"]) for row in rows}
+        results: list[ApplyResult | None] = []
+        for update, key in zip(updates, keys, strict=True):
+            results.append(None if key in fresh else ApplyResult(update, "duplicate"))
+            fresh.discard(key)  # the same update twice in one batch: the second is a dup
+        return keys, results
 
     @staticmethod
-    def _settle_inbox(
-        writes: Writes, keys: list[InboxKey], results: list[ApplyResult], batched: bool,
-    ) -> None:
-        """Record each update's outcome (applied one by one, each did already) and drop the
-        inbox rows of rejected updates."""
-        done = [(*key, r.outcome) for key, r in zip(keys, results, strict=True)
-                if r.outcome not in ("duplicate", "rejected")]
-        if batched and done:
-            writes.add(SET_INBOX_OUTCOMES, *map(list, zip(*done, strict=True)))
-        dropped = [key for key, r in zip(keys, results, strict=True) if r.outcome == "rejected"]
+    def _settle(
+        writes: Writes, keys: list[InboxKey], results: list[ApplyResult | None],
+    ) -> list[ApplyResult]:
+        """Drop the inbox rows of rejected updates and wake the relay if there is news."""
+        final = [result for result in results if result is not None]
+        assert len(final) == len(keys), "every update has its result"
+        dropped = [key for key, r in zip(keys, final, strict=True) if r.outcome == "rejected"]
         if dropped:
             writes.add(DROP_INBOX, [k[0] for k in dropped], [k[1] for k in dropped])
-
-    async def _apply_one(self, conn: Conn, update: FicheUpdate, key: InboxKey) -> ApplyResult:
-        try:
-            async with conn.transaction():  # a savepoint: a rejected update leaves no trace
-                repo = FicheRepository(conn, max_event_bytes=self._max_event_bytes)
-                result = await self._apply_in(repo, update)
-                await conn.execute(SET_INBOX_OUTCOME, *key, result.outcome)
-                return result
-        except PermanentError as error:
-            return ApplyResult(update, "rejected", reason=error.reason, error=error)
+        if any(r.event_type or r.linked or r.outcome in _NOTIFYING for r in final):
+            writes.add("SELECT pg_notify($1, '')", OUTBOX_CHANNEL)
+        return final
 
     async def _apply_in(
-        self, repo: FicheRepository, update: FicheUpdate, linker: Linker | None = None,
+        self, repo: FicheRepository, update: FicheUpdate, linker: Linker,
     ) -> ApplyResult:
-        linker = linker or Linker(repo.conn, self._weights, self._topics, self._clock)
         if update.action in _ONE_BY_ONE:
-            return await linker.decide(repo, update, self)
+            return await decide(self, repo, linker, update)
         return await self.place(repo, update, linker)
 
     async def place(self, repo: FicheRepository, update: FicheUpdate,
@@ -217,7 +214,7 @@ class Applier:
         now = self._clock()
         if decision.outcome == "stale":
             return ApplyResult(update, "stale", state.fiche_id, state.version)
-        await repo.add_identifiers(state.fiche_id, update.identifiers)
+        repo.add_identifiers(state.fiche_id, update.identifiers)
         if state.version == 0 and len(await repo.find(update.identifiers)) > 1:
             # Another instance created a fiche for one of these identifiers at the same time
             # and committed first: retrying finds that fiche instead of making a second one.
@@ -255,8 +252,7 @@ class Applier:
         if update.action in (UpdateAction.PIN, UpdateAction.RESOLVE, UpdateAction.VERIFY) \
                 or update.source is Source.PROVIDER:
             raise PermanentError("unknown-fiche", f"no fiche {fiche_id}")
-        await repo.create(fiche_id, update.kind)
-        await repo.load(fiche_id)  # takes the row lock on the new fiche
+        repo.create(fiche_id, update.kind)  # its row is inserted with its first save
         return new_state(fiche_id, update.kind)
 
     async def _fiche_id(
@@ -272,8 +268,10 @@ class Applier:
         matches = await repo.find(update.identifiers)
         await check_identity(repo, update, matches)
         if matches:
-            # Several fiches share this record's identifiers: the oldest id wins, the
-            # record's other identifiers stay where they are (linking is a review matter).
+            # Several fiches share this record's identifiers: the lowest id wins (ids are
+            # UUIDv5, so not the oldest fiche, but the same choice on every instance and every
+            # replay); the record's other identifiers stay where they are (linking is a review
+            # matter).
             return matches[0]
         if not update.identifiers:
             raise PermanentError("no-identifier", "the update names no identifier")

@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "CLAIM_IDENTIFIERS",
     "DELETE_PIN",
+    "DELETE_RECORD",
     "DELETE_VALUES",
     "FICHE_OF_CONFLICT",
     "FIND_BY_IDENTIFIERS",
@@ -17,6 +18,7 @@ __all__ = [
     "INSERT_HISTORY",
     "INSERT_OUTBOX",
     "LOCK_FICHES",
+    "MOVE_IDENTIFIERS",
     "OWNERS_OF_IDENTIFIERS",
     "SELECT_CONFLICTS",
     "SELECT_IDENTIFIERS",
@@ -29,7 +31,6 @@ __all__ = [
     "UPSERT_PIN",
     "UPSERT_RECORDS",
     "UPSERT_VALUES",
-    "WRITE_IDENTITY",
 ]
 
 FIND_BY_IDENTIFIERS = """
@@ -58,28 +59,12 @@ WHERE fiche_id = ANY($1::uuid[])
 SELECT_IDENTIFIERS = """
 SELECT fiche_id, type, value FROM fiche_identifier WHERE fiche_id = ANY($1::uuid[])
 """
-#: Applied one update at a time (direct, not batched): a fiche's row when it is new, with its
-#: first version's values, a record it now holds and its new identifiers, written at once.
-#: Returns the identifiers that were added (one that belongs to another fiche stays there).
-WRITE_IDENTITY = """
-WITH new_fiche AS (
-    INSERT INTO fiche (id, kind, version, status, inactive_reason, visible, verified_at)
-    SELECT $1::uuid, $2::text, $3::integer, $4::text, $5::text, $6::text::jsonb,
-           $7::timestamptz
-    WHERE $8::boolean
-), new_record AS (
-    INSERT INTO source_record (source, record_id, fiche_id, source_version)
-    SELECT $9::text, $10::text, $1::uuid, $11::bigint WHERE $12::boolean
-    ON CONFLICT (fiche_id, source, record_id) DO UPDATE
-    SET source_version = EXCLUDED.source_version
-), added AS (
-    INSERT INTO fiche_identifier (type, value, fiche_id)
-    SELECT type, value, $1::uuid FROM unnest($13::text[], $14::text[]) AS u(type, value)
-    ON CONFLICT (type, value) DO NOTHING
-    RETURNING type, value
-)
-SELECT type, value FROM added
+#: A split gives identifiers of one fiche to another, and the record's versions leave it.
+MOVE_IDENTIFIERS = """
+UPDATE fiche_identifier SET fiche_id = $2
+WHERE fiche_id = $1 AND (type, value) IN (SELECT * FROM unnest($3::text[], $4::text[]))
 """
+DELETE_RECORD = "DELETE FROM source_record WHERE fiche_id = $1 AND source = $2 AND record_id = $3"
 #: Fiches first written in this batch, with the values of their last save in it.
 INSERT_FICHES = """
 INSERT INTO fiche (id, kind, version, status, inactive_reason, visible, verified_at)

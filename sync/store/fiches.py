@@ -1,24 +1,25 @@
 """Reading and writing fiches (the statements are named in :mod:`sync.store.fiche_sql`).
 
-A :class:`FicheRepository` works in one of two ways on the connection of one unit of work:
+A :class:`FicheRepository` serves one batch of updates (one update, when the applier goes one
+by one: a batch of one) on the connection of one unit of work. :meth:`FicheRepository.prefetch`
+loads and locks, in a handful of statements, every fiche the batch names; reads are then served
+from memory, kept current by the repository's own writes; writes are buffered and
+:meth:`FicheRepository.flush` sends them as one set-based statement per table (``unnest``),
+before the transaction commits.
 
-* **direct** (the default): every method reads or writes at once, one statement at a time;
-* **batched** (``batched=True``, what the apply consumer uses): :meth:`FicheRepository.prefetch`
-  loads and locks, in a handful of statements, every fiche a batch of updates names; reads are
-  then served from memory, kept current by the repository's own writes; writes are buffered and
-  :meth:`FicheRepository.flush` sends them as one set-based statement per table (``unnest``),
-  before the transaction commits.
-
-Batching changes how many round trips a batch costs, not what is written: the buffered writes
+Buffering changes how many round trips a batch costs, not what is written: the buffered writes
 are the same rows, coalesced per key where a later write of the same key in the batch replaces
 an earlier one, and outbox rows keep the order in which they were enqueued. A read that memory
 cannot serve, and any SQL other code of the transaction runs (the matching of
 :mod:`sync.store.linking` calls :meth:`FicheRepository.flush` before it reads), first sends
-what is buffered: every read sees the batch's own writes.
+what is buffered: every read sees the batch's own writes. The two writes a split makes on
+other rows than the batch's own (:meth:`FicheRepository.move_identifiers`,
+:meth:`FicheRepository.forget_record`) go at once, after the buffered ones, and keep memory
+current.
 
 New identifiers are claimed in memory and inserted at the flush; one that another transaction
 took meanwhile (memory said it was free) fails the batch with a :class:`TransientError`, and the
-retry, which reads the committed owner, does what the direct way would have done.
+retry, which reads the committed owner, leaves the identifier where it is.
 """
 
 from __future__ import annotations
@@ -33,13 +34,14 @@ import asyncpg
 import structlog
 
 from sync.emitted import Emitted
-from sync.errors import TransientError
 from sync.events import FicheKind, FicheUpdate, Identifier, Source, derived_id
 from sync.jsontext import dumps
 from sync.merge import Conflict, Decision, FicheState, Pin, Provenance
+from sync.sources import is_authentic
 from sync.store.fiche_sql import (
     CLAIM_IDENTIFIERS,
     DELETE_PIN,
+    DELETE_RECORD,
     DELETE_VALUES,
     FICHE_OF_CONFLICT,
     FIND_BY_IDENTIFIERS,
@@ -48,6 +50,7 @@ from sync.store.fiche_sql import (
     INSERT_HISTORY,
     INSERT_OUTBOX,
     LOCK_FICHES,
+    MOVE_IDENTIFIERS,
     OWNERS_OF_IDENTIFIERS,
     SELECT_CONFLICTS,
     SELECT_IDENTIFIERS,
@@ -60,7 +63,6 @@ from sync.store.fiche_sql import (
     UPSERT_PIN,
     UPSERT_RECORDS,
     UPSERT_VALUES,
-    WRITE_IDENTITY,
 )
 from sync.store.outbox import MAX_EVENT_BYTES, park_reason
 from sync.store.writes import Writes
@@ -99,11 +101,8 @@ def _grouped_values(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
 class FicheRepository:
     """Fiche state in PostgreSQL, on the connection of one unit of work."""
 
-    def __init__(
-        self, conn: Conn, *, batched: bool = False, max_event_bytes: int = MAX_EVENT_BYTES,
-    ) -> None:
+    def __init__(self, conn: Conn, *, max_event_bytes: int = MAX_EVENT_BYTES) -> None:
         self.conn = conn
-        self.batched = batched
         self.max_event_bytes = max_event_bytes
         self._states: dict[uuid.UUID, FicheState | None] = {}  # None: known not to exist
         self._owners: dict[Key, uuid.UUID | None] = {}  # None: known to belong to no fiche
@@ -111,8 +110,8 @@ class FicheRepository:
         self._stored: set[uuid.UUID] = set()  # fiches whose row exists in the database
         self._stored_records: set[tuple[uuid.UUID, Source, str]] = set()
         self._new_identifiers: dict[uuid.UUID, list[Identifier]] = {}
-        self._new_fiches: dict[uuid.UUID, tuple[Any, ...]] = {}  # batched: inserted at flush
-        self._claimed: list[tuple[str, str, uuid.UUID]] = []  # batched: identifiers to insert
+        self._new_fiches: dict[uuid.UUID, tuple[Any, ...]] = {}  # inserted at the flush
+        self._claimed: list[tuple[str, str, uuid.UUID]] = []  # identifiers to insert
         self._values: list[tuple[str, ValueKey, tuple[Any, ...] | None]] = []
         self._record_versions: dict[tuple[uuid.UUID, str, str], int] = {}
         self._ordered: list[tuple[str, tuple[Any, ...]]] = []  # pins and conflicts, in order
@@ -144,10 +143,11 @@ class FicheRepository:
         await self._load_many(candidates - set(self._states))
 
     async def find(self, identifiers: Iterable[Identifier]) -> list[uuid.UUID]:
-        """The fiches holding any of ``identifiers``, oldest id first."""
+        """The fiches holding any of ``identifiers``, in ascending id order (ids are UUIDv5
+        values, so this order is arbitrary but the same on every instance and every replay)."""
         items = list(identifiers)
         keys = [(i.type, i.value) for i in items]
-        if self.batched and all(key in self._owners for key in keys):
+        if all(key in self._owners for key in keys):
             return sorted({owner for key in keys if (owner := self._owners[key]) is not None})
         await self._before_read()
         rows = await self.conn.fetch(
@@ -160,7 +160,7 @@ class FicheRepository:
         return value
 
     async def identifiers(self, fiche_id: uuid.UUID) -> list[Identifier]:
-        if not self.batched or fiche_id not in self._identifiers:
+        if fiche_id not in self._identifiers:
             await self._before_read()
             rows = await self.conn.fetch(SELECT_IDENTIFIERS, [fiche_id])
             self._identifiers[fiche_id] = [
@@ -169,7 +169,7 @@ class FicheRepository:
 
     async def load(self, fiche_id: uuid.UUID) -> FicheState | None:
         """The fiche's state, locked until the end of the transaction."""
-        if not self.batched or fiche_id not in self._states:
+        if fiche_id not in self._states:
             await self._load_many({fiche_id})
         return self._states[fiche_id]
 
@@ -234,7 +234,7 @@ class FicheRepository:
         return not any(self._owners.get((i.type, i.value)) for i in update.identifiers)
 
     def existing(self) -> list[uuid.UUID]:
-        """The fiches loaded so far that exist in the database (batched: after prefetch)."""
+        """The fiches loaded so far that exist in the database."""
         return sorted(fid for fid, state in self._states.items()
                       if state is not None and fid in self._stored)
 
@@ -243,8 +243,8 @@ class FicheRepository:
         return sorted(fid for fid, state in self._states.items() if state is None)
 
     async def _before_read(self) -> None:
-        """Batched, a read goes to the database: send the buffered writes first."""
-        if self.batched and self.has_pending():
+        """A read goes to the database: send the buffered writes first."""
+        if self.has_pending():
             await self.flush()
 
     def has_pending(self) -> bool:
@@ -254,23 +254,17 @@ class FicheRepository:
 
     # -- writes ------------------------------------------------------------------------------
 
-    async def create(self, fiche_id: uuid.UUID, kind: FicheKind) -> None:
-        """A new fiche (version 0). Batched, its row is written with its first save."""
+    def create(self, fiche_id: uuid.UUID, kind: FicheKind) -> None:
+        """A new fiche (version 0); its row is written with its first save."""
         self._states[fiche_id] = FicheState(fiche_id=fiche_id, kind=kind)
         self._identifiers.setdefault(fiche_id, [])
-        if not self.batched:
-            await self.conn.execute(INSERT_FICHE, fiche_id, kind.value)
-            self._stored.add(fiche_id)
-            self._states.pop(fiche_id)
 
-    async def add_identifiers(self, fiche_id: uuid.UUID, items: Iterable[Identifier]) -> None:
+    def add_identifiers(self, fiche_id: uuid.UUID, items: Iterable[Identifier]) -> None:
         """Give ``items`` to the fiche, except those that already belong to a fiche."""
         wanted = self._new_identifiers.setdefault(fiche_id, [])
         for item in items:
             if self._owners.get((item.type, item.value)) is None and item not in wanted:
                 wanted.append(item)
-        if not self.batched and wanted:
-            await self._write_identity(fiche_id)
 
     async def save(
         self, decision: Decision, *, source: Source, record_id: str, source_version: int,
@@ -280,7 +274,7 @@ class FicheRepository:
         state = decision.state
         fid = state.fiche_id
         for p in decision.provenance_upserts:
-            verified = p.observed_at if p.source in (Source.COBRHA, Source.KBO) else None
+            verified = p.observed_at if is_authentic(p.source) else None
             row = (fid, p.field, p.source.value, p.record_id, p.value, p.source_version,
                    p.observed_at, verified, p.as_given)
             self._values.append(("upsert", (fid, p.field, p.source.value, p.record_id), row))
@@ -303,64 +297,30 @@ class FicheRepository:
         new_record = holds_record and (fid, source, record_id) not in self._stored_records
         if fid not in self._stored:  # new: its row is written now, with these values
             self._fiches.pop(fid, None)
-            await self._write_identity(fid, fiche_row, state.kind,
-                                       (source, record_id, source_version) if new_record
-                                       else None)
+            self._claim(fid, fiche_row, state.kind,
+                        (source, record_id, source_version) if new_record else None)
         else:
             if fid in self._new_fiches:  # made in this batch, not inserted yet
                 self._new_fiches[fid] = (*fiche_row, state.kind.value)
             else:
                 self._fiches[fid] = fiche_row
             if new_record or self._new_identifiers.get(fid):
-                await self._write_identity(fid, record=(source, record_id, source_version)
-                                           if new_record else None)
+                self._claim(fid, record=(source, record_id, source_version)
+                            if new_record else None)
         if holds_record and not new_record:
             self._record_versions[(fid, source.value, record_id)] = source_version
         if decision.event_type is not None:
             self._history.append((fid, state.version, decision.event_type,
                                   dumps(list(decision.changed_fields)), cause[0], cause[1]))
         self._states[fid] = state
-        await self._direct()
 
-    async def _write_identity(
+    def _claim(
         self, fiche_id: uuid.UUID, fiche_row: tuple[Any, ...] | None = None,
         kind: FicheKind | None = None, record: tuple[Source, str, int] | None = None,
     ) -> None:
-        """Write at once, in one statement, what matching reads in the same transaction: the
-        fiche row when it is new, a record it now holds, and its new identifiers (batched:
-        claimed in memory, written at the flush)."""
+        """Claim in memory what matching reads in the same transaction: the fiche row when it
+        is new, a record it now holds, and its new identifiers (all written at the flush)."""
         new = self._new_identifiers.pop(fiche_id, [])
-        if self.batched:
-            self._claim(fiche_id, new, fiche_row, kind, record)
-            return
-        _, version, status, reason, visible, verified = fiche_row or (None,) * 6
-        rows = await self.conn.fetch(
-            WRITE_IDENTITY, fiche_id, kind.value if kind else None, version, status, reason,
-            visible, verified, fiche_row is not None,
-            record[0].value if record else None, record[1] if record else None,
-            record[2] if record else None, record is not None,
-            [i.type for i in new], [i.value for i in new])
-        self._stored.add(fiche_id)
-        if record is not None:
-            self._stored_records.add((fiche_id, record[0], record[1]))
-        added = {(row["type"], row["value"]) for row in rows}
-        if fiche_row is not None and len(added) < len(new):
-            # A fiche made just now whose identifier is someone else's: another instance made
-            # a fiche for it and committed after this batch looked (retrying finds that one).
-            raise TransientError("a fiche for these identifiers was created concurrently")
-        known = self._identifiers.setdefault(fiche_id, [])
-        for item in new:
-            key = (item.type, item.value)
-            if key in added:
-                self._owners[key] = fiche_id
-                known.append(item)
-            else:
-                self._owners.pop(key, None)  # someone else's: ask the database next time
-
-    def _claim(
-        self, fiche_id: uuid.UUID, new: list[Identifier], fiche_row: tuple[Any, ...] | None,
-        kind: FicheKind | None, record: tuple[Source, str, int] | None,
-    ) -> None:
         if fiche_row is not None and kind is not None:
             self._new_fiches[fiche_id] = (*fiche_row, kind.value)
         self._stored.add(fiche_id)
@@ -383,7 +343,6 @@ class FicheRepository:
                             topic=topics[event.topic], key=event.key, reason=reason)
             self._outbox.append((event.event_id, topics[event.topic], event.key, payload,
                                  reason))
-        await self._direct()
 
     async def touch_progress(
         self, source: str, now: datetime, event_time: datetime | None,
@@ -393,11 +352,37 @@ class FicheRepository:
         if seen is not None and seen[1] is not None:
             event_time = seen[1] if event_time is None else max(seen[1], event_time)
         self._progress[source] = (now, event_time)
-        await self._direct()
 
-    async def _direct(self) -> None:
-        if not self.batched:
-            await self.flush()
+    # -- a split: rows that are not the batch's own, written at once --------------------------
+
+    async def move_identifiers(
+        self, old: uuid.UUID, new: uuid.UUID, items: Sequence[Identifier],
+    ) -> None:
+        """Give ``items`` of fiche ``old`` to fiche ``new``, which gets its row now if it has
+        none yet."""
+        await self.flush()
+        made = self._states.get(new)
+        if new not in self._stored and made is not None:
+            await self.conn.execute(INSERT_FICHE, new, made.kind.value)
+            self._stored.add(new)
+        await self.conn.execute(MOVE_IDENTIFIERS, old, new, [i.type for i in items],
+                                [i.value for i in items])
+        moved = {(i.type, i.value) for i in items}
+        self._identifiers[old] = [i for i in self._identifiers.get(old, [])
+                                  if (i.type, i.value) not in moved]
+        known = self._identifiers.setdefault(new, [])
+        for item in items:
+            self._owners[(item.type, item.value)] = new
+            known.append(item)
+
+    async def forget_record(self, fiche_id: uuid.UUID, source: Source, record_id: str) -> None:
+        """The fiche no longer holds the record (its versions are tracked on another fiche)."""
+        await self.flush()
+        await self.conn.execute(DELETE_RECORD, fiche_id, source.value, record_id)
+        self._stored_records.discard((fiche_id, source, record_id))
+        state = self._states.get(fiche_id)
+        if state is not None:
+            state.records.pop((source, record_id), None)
 
     async def flush(self, writes: Writes | None = None) -> None:
         """Send every buffered write: one set-based write per table, all in one statement

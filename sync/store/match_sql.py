@@ -10,7 +10,6 @@ __all__ = [
     "COUNT_BY_STATUS",
     "DELETE_KEYS",
     "DELETE_KEY_ROWS",
-    "DELETE_RECORD",
     "EXTRA_OF",
     "FICHES_AFTER",
     "IDENTIFIERS_OF",
@@ -20,7 +19,6 @@ __all__ = [
     "LOCK_CANDIDATE",
     "LOCK_FICHE",
     "MARK_SPLIT",
-    "MOVE_IDENTIFIERS",
     "PENDING_OF_RECORD",
     "PENDING_OF_RECORDS",
     "SELECT_EXTRA",
@@ -135,11 +133,6 @@ MARK_SPLIT = """
 UPDATE match_link SET split_into = $4, split_by = $5, split_at = $6
 WHERE fiche_id = $1 AND source = $2 AND record_id = $3
 """
-MOVE_IDENTIFIERS = """
-UPDATE fiche_identifier SET fiche_id = $2
-WHERE fiche_id = $1 AND (type, value) IN (SELECT * FROM unnest($3::text[], $4::text[]))
-"""
-DELETE_RECORD = "DELETE FROM source_record WHERE fiche_id = $1 AND source = $2 AND record_id = $3"
 SET_INBOX_OUTCOME = "UPDATE inbox SET outcome = $3 WHERE source = $1 AND event_id = $2"
 WAITING = """
 SELECT c.*, p.profile AS fiche_profile FROM match_candidate c

@@ -33,7 +33,6 @@ from sync.store.match_sql import (
     CANDIDATES,
     COUNT_BY_STATUS,
     DELETE_KEYS,
-    DELETE_RECORD,
     FICHES_AFTER,
     IDENTIFIERS_OF,
     INSERT_REJECTION,
@@ -41,7 +40,6 @@ from sync.store.match_sql import (
     LOCK_CANDIDATE,
     LOCK_FICHE,
     MARK_SPLIT,
-    MOVE_IDENTIFIERS,
     PENDING_OF_RECORD,
     SELECT_EXTRA,
     SELECT_KEYS,
@@ -301,13 +299,3 @@ class MatchStore:
     ) -> None:
         await self.conn.execute(MARK_SPLIT, link.fiche_id, link.source.value, link.record_id,
                                 new_fiche_id, editor, now)
-
-    async def move_identifiers(
-        self, old: uuid.UUID, new: uuid.UUID, identifiers: Sequence[Identifier],
-    ) -> None:
-        await self.conn.execute(MOVE_IDENTIFIERS, old, new, [i.type for i in identifiers],
-                                [i.value for i in identifiers])
-
-    async def forget_record(self, fiche_id: uuid.UUID, source: Source, record_id: str) -> None:
-        """The fiche no longer holds the record (its versions are tracked on the new fiche)."""
-        await self.conn.execute(DELETE_RECORD, fiche_id, source.value, record_id)

@@ -29,9 +29,10 @@ import pytest
 
 from sync.cloudevents import CloudEvent
 from sync.events import EventOrigin, FicheKind, FicheUpdate, PinInfo, Source, UpdateAction
-from sync.mapping import MappingContext, map_event
+from sync.mapping import MappingContext
 from sync.mapping.common import address
 from sync.policy import default_policy
+from sync.sources import map_event
 from sync.store.apply import Applier, ApplyResult
 from sync.store.dsn import create_database, drop_database
 from tests.support.builders import nihii, professional, professional_removed

@@ -7,8 +7,9 @@ import asyncpg
 
 from sync.cloudevents import CloudEvent
 from sync.events import FicheUpdate
-from sync.mapping import MappingContext, map_event
+from sync.mapping import MappingContext
 from sync.policy import default_policy
+from sync.sources import map_event
 from sync.store.apply import Applier
 from tests.support.builders import nihii, professional, ssin
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncpg
 
 from sync.cloudevents import CloudEvent
-from sync.mapping import MappingContext, map_event
+from sync.mapping import MappingContext
 from sync.policy import default_policy
+from sync.sources import map_event
 from sync.store.apply import Applier
 from sync.store.queries import fiche_report, resolve_fiche_id
 

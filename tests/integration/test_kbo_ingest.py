@@ -14,8 +14,9 @@ import pytest
 from sync.cloudevents import CloudEvent
 from sync.ingest.common import IngestError, InvalidRow
 from sync.ingest.kbo import KboIngestSummary, ingest_kbo_zip
-from sync.mapping import MappingContext, map_event
+from sync.mapping import MappingContext
 from sync.policy import default_policy
+from sync.sources import map_event
 from sync.store.apply import Applier, ApplyResult
 from tests.support.infra import Infrastructure
 from tests.support.ingest_db import Published, fresh_database

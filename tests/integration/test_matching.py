@@ -22,9 +22,10 @@ from sync.events import (
     SplitRequest,
     UpdateAction,
 )
-from sync.mapping import MappingContext, map_event
+from sync.mapping import MappingContext
 from sync.mapping.common import address
 from sync.policy import default_policy
+from sync.sources import map_event
 from sync.store.apply import Applier
 from tests.support.builders import nihii, professional
 

@@ -8,7 +8,8 @@ import pytest
 
 from sync.cloudevents import decode, encode
 from sync.errors import PermanentError
-from sync.mapping import MappingContext, map_event, mapper_for, topic_key_for
+from sync.mapping import MappingContext
+from sync.sources import map_event, mapper_for, topic_key_for
 
 CONTEXT = MappingContext(ssin_secret=b"test-secret")
 EVENT = {"specversion": "1.0", "id": "kbo-250-0403019261", "source": "urn:be:fgov:economie:kbo",

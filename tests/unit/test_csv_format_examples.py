@@ -7,10 +7,11 @@ from pathlib import Path
 
 from sync.cloudevents import CloudEvent
 from sync.ingest.association_csv import Member, read_members
-from sync.ingest.association_model import ASSOCIATION_UPSERTED, association_source
 from sync.ingest.common import cloud_event
-from sync.mapping import MappingContext, map_event
+from sync.mapping import MappingContext
+from sync.mapping.association import TYPE_UPSERTED, association_source
 from sync.matching.export import ExportRow, read_export
+from sync.sources import map_event
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 
@@ -23,7 +24,7 @@ def test_the_association_example_maps_every_member_with_canonical_values() -> No
     for row in rows:
         assert isinstance(row, Member)
         event = cloud_event(id=f"x-{row.data.member_id}", source=association_source("vvkp"),
-                            type=ASSOCIATION_UPSERTED, subject=f"vvkp:{row.data.member_id}",
+                            type=TYPE_UPSERTED, subject=f"vvkp:{row.data.member_id}",
                             time=datetime.now(UTC),
                             data=row.data.model_dump(mode="json", by_alias=True))
         [update] = map_event(CloudEvent.model_validate(event), MappingContext(b"k"))

@@ -37,13 +37,14 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from sync import mapping
+from sync import sources
 from sync.cloudevents import MAX_MESSAGE_BYTES, decode
 from sync.emitted import edit_refused
 from sync.errors import PermanentError
 from sync.events import FicheUpdate
-from sync.mapping import MappingContext, map_event
+from sync.mapping import MappingContext
 from sync.producers.dlq import DeadLetter, dead_letter
+from sync.sources import map_event
 
 CONTEXT = MappingContext(ssin_secret=b"fuzz-secret")
 SAMPLES = Path(__file__).resolve().parents[2] / "schemas" / "samples"
@@ -85,7 +86,7 @@ def _load(name: str) -> list[dict[str, Any]]:
 DOCUMENTS = {topic: _load(name) for topic, name in TOPICS.items()}
 EVERY_DOCUMENT = [doc for docs in DOCUMENTS.values() for doc in docs]
 #: Every type a mapper is registered for: a new mapper is fuzzed without editing this file.
-REGISTERED_TYPES = sorted(mapping._BY_TYPE)
+REGISTERED_TYPES = sorted(t for spec in sources.BUILT_IN for t in spec.mappers)
 #: Each source topic equally often, whatever its number of samples.
 any_document = st.sampled_from(list(DOCUMENTS.values())).flatmap(st.sampled_from)
 

@@ -9,10 +9,11 @@ import pytest
 from sync.cloudevents import CloudEvent
 from sync.errors import PermanentError
 from sync.events import FicheKind, Identifier, Source, UpdateAction
-from sync.mapping import MappingContext, map_event
+from sync.mapping import MappingContext
 from sync.mapping.association import map_association_member
 from sync.policy import default_policy
 from sync.professions import LOCAL_SYSTEM
+from sync.sources import map_event
 
 CONTEXT = MappingContext(ssin_secret=b"test-secret")
 

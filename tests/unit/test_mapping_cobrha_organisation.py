@@ -9,8 +9,9 @@ import pytest
 from sync.cloudevents import CloudEvent
 from sync.errors import PermanentError
 from sync.events import FicheKind, Identifier, Source, UpdateAction
-from sync.mapping import MappingContext, map_event
+from sync.mapping import MappingContext
 from sync.mapping.cobrha_organisation import map_cobrha_organisation
+from sync.sources import map_event
 
 CONTEXT = MappingContext(ssin_secret=b"test-secret")
 COBRHA = "urn:be:fgov:ehealth:cobrha"

@@ -10,10 +10,11 @@ import pytest
 from sync.cloudevents import CloudEvent
 from sync.errors import PermanentError
 from sync.events import FicheKind, Identifier, Source, UpdateAction
-from sync.mapping import MappingContext, map_event
+from sync.mapping import MappingContext
 from sync.mapping.kbo import map_kbo_entity
 from sync.merge import Decision, merge, new_state
 from sync.policy import default_policy
+from sync.sources import map_event
 from tests.unit.test_mapping_cobrha_organisation import organisation
 
 CONTEXT = MappingContext(ssin_secret=b"test-secret")

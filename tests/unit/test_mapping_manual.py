@@ -13,10 +13,11 @@ import pytest
 from sync.cloudevents import CloudEvent
 from sync.errors import PermanentError
 from sync.events import ConflictDecision, FicheKind, PinInfo, Source, UpdateAction
-from sync.mapping import MappingContext, map_event
+from sync.mapping import MappingContext
 from sync.mapping.manual import map_manual
 from sync.merge import merge, new_state
 from sync.policy import Policy, default_policy
+from sync.sources import map_event
 
 CONTEXT = MappingContext(ssin_secret=b"test-secret")
 EDITOR = "urn:socialekaart:editor"

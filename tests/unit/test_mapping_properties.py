@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from sync.cloudevents import CloudEvent
 from sync.errors import PermanentError
 from sync.identifiers import IdentifierError, hash_ssin, normalize_ssin
-from sync.mapping import MappingContext, map_event
+from sync.mapping import MappingContext
+from sync.sources import map_event
 
 CONTEXT = MappingContext(ssin_secret=b"property-secret")
 CODES = ["PHYSICIAN", "DENTIST", "PHARMACIST", "MIDWIFE", "NURSE", "PRACTICAL_NURSE",

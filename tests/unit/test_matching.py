@@ -13,7 +13,7 @@ from pydantic import JsonValue
 
 from sync.cloudevents import decode
 from sync.errors import PermanentError
-from sync.mapping import MappingContext, map_event
+from sync.mapping import MappingContext
 from sync.mapping.common import address
 from sync.matching import (
     MATCHED_FROM,
@@ -31,6 +31,7 @@ from sync.matching import (
     stored_keys,
 )
 from sync.matching.export import read_export
+from sync.sources import map_event
 
 W = default_weights()
 SAMPLES = Path(__file__).resolve().parents[2] / "schemas" / "samples"

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from sync.cloudevents import CloudEvent
-from sync.mapping import MappingContext, map_event
+from sync.mapping import MappingContext
 from sync.mapping.common import e164
+from sync.sources import map_event
 
 SAMPLES = Path(__file__).resolve().parents[2] / "schemas" / "samples"
 

@@ -1,0 +1,1 @@
+"""The labelled matching evaluation set of ``scripts/make_matching_eval.py``."""
