@@ -70,6 +70,10 @@ IDENTITY_CONFLICTS = Counter(
     "sksync_identity_conflicts_total",
     "Records refused (dead-lettered) because their identifiers name two people: a fiche found "
     "through a shared identifier (an SSIN) holds another NIHII person number.", ["source"])
+#: Each source's series exists from the start, at 0: the alert's ``increase()`` then sees the
+#: first conflict too (the values of :class:`sync.events.Source`).
+for _source in ("cobrha", "kbo", "association", "manual"):
+    IDENTITY_CONFLICTS.labels(_source)
 
 # -- the relay, the shared producer and retention ---------------------------------------------
 __all__ += [
