@@ -13,14 +13,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from aiokafka import AIOKafkaProducer
 from pydantic import ValidationError
 
 from sync.errors import PermanentError
 from sync.events import FicheUpdate
 from sync.ops import metrics
 from sync.producers.dlq import DeadLetter, dead_letter
-from sync.producers.kafka import Outgoing, send_all
+from sync.producers.kafka import Outgoing, Producer, send_all
 from sync.retry import retry_transient
 from sync.settings import Settings
 from sync.store.apply import Applier, ApplyResult
@@ -37,7 +36,7 @@ class ApplyStage:
 
     settings: Settings
     applier: Applier
-    producer: AIOKafkaProducer
+    producer: Producer
     _batches: int = 0
 
     async def handle(self, records: Sequence[Record]) -> None:

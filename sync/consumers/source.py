@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from aiokafka import AIOKafkaProducer
 
 from sync.cloudevents import CloudEvent, decode, with_masked_id
 from sync.emitted import edit_refused
@@ -18,7 +17,7 @@ from sync.errors import PermanentError
 from sync.mapping import MappingContext, map_event
 from sync.ops import metrics
 from sync.producers.dlq import DeadLetter, dead_letter
-from sync.producers.kafka import Outgoing, send_all
+from sync.producers.kafka import Outgoing, Producer, send_all
 from sync.retry import retry_transient
 from sync.settings import Settings
 
@@ -33,7 +32,7 @@ class SourceStage:
     """Maps a batch of source records and publishes the results; the caller commits after."""
 
     settings: Settings
-    producer: AIOKafkaProducer
+    producer: Producer
     context: MappingContext
 
     async def handle(self, records: Sequence[Record]) -> None:
