@@ -102,3 +102,10 @@ RETENTION_DELETED = Counter(
 TABLE_ROWS = Gauge(
     "sksync_table_rows", "Rows in a growing table, as PostgreSQL estimates them (pg_class).",
     ["table"])
+
+# -- background tasks -------------------------------------------------------------------------
+__all__ += ["TASK_RESTARTS"]
+TASK_RESTARTS = Counter(
+    "sksync_task_restarts_total",
+    "Background tasks (relay, gauges, verification) that ended or failed unexpectedly and were "
+    "started again.", ["task"])
