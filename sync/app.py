@@ -40,6 +40,7 @@ from sync.store.apply import OUTBOX_CHANNEL, Applier
 from sync.store.migrate import migrate, pending_migrations
 from sync.store.uow import UnitOfWork
 from sync.store.verification import raise_verification_due
+from sync.supervise import Supervisor
 
 __all__ = ["Service", "asyncapi_app", "build_broker"]
 
@@ -147,6 +148,7 @@ class Service:
     settings: Settings
     serve_http: bool = True
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    _supervisor: Supervisor | None = None
     _pool: asyncpg.Pool | None = None
     _producer: SharedProducer | None = None
     _broker: KafkaBroker | None = None
@@ -179,18 +181,20 @@ class Service:
         )
         self._broker = await self._until_up("consumers", lambda: self._start_broker(stages),
                                             what="broker-start")
+        # Never gone silently: a background task that ends is started again (sync.supervise).
+        supervisor = self._supervisor = Supervisor(settings.retry_max_backoff_s)
         if settings.runs("relay"):
             relay = OutboxRelay(settings.database_url, self._producer,
                                 batch_size=settings.relay_batch_size,
                                 poll_interval_s=settings.relay_poll_interval_s,
                                 session_timeout_s=settings.relay_session_timeout_s,
                                 retention=retention(settings))
-            self._tasks.append(asyncio.create_task(relay.run(), name="relay"))
+            supervisor.start("relay", relay.run)
         if settings.runs("apply"):
-            self._tasks.append(asyncio.create_task(self._verification_loop(),
-                                                   name="verification"))
-        self._tasks.append(asyncio.create_task(
-            poll_gauges(settings, self._pool, settings.gauges_interval_s), name="gauges"))
+            supervisor.start("verification", self._verification_loop)
+        pool = self._pool
+        supervisor.start("gauges", lambda: poll_gauges(settings, pool, settings.gauges_interval_s))
+        self._tasks.extend(supervisor.tasks)
         if settings.console_enabled:
             from sync.console.serve import console_server, serve_until_cancelled
 
@@ -331,6 +335,8 @@ class Service:
         checks["broker"] = None if connected else "no broker known"
         checks["producer"] = producer.problem() if producer is not None else "not started"
         checks["consumers"] = self._assignment_problem()
+        checks["tasks"] = (self._supervisor.problems() if self._supervisor is not None
+                           else "not started")
         checks.update(self._waiting)
         return checks
 

@@ -13,14 +13,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from aiokafka import AIOKafkaProducer
 from pydantic import ValidationError
 
 from sync.errors import PermanentError
 from sync.events import FicheUpdate
 from sync.ops import metrics
-from sync.producers.dlq import DeadLetter, dead_letter
-from sync.producers.kafka import Outgoing, send_all
+from sync.producers.dlq import DeadLetter, dead_letter, send_dead_letters
+from sync.producers.kafka import Outgoing, Producer
 from sync.retry import retry_transient
 from sync.settings import Settings
 from sync.store.apply import Applier, ApplyResult
@@ -37,7 +36,7 @@ class ApplyStage:
 
     settings: Settings
     applier: Applier
-    producer: AIOKafkaProducer
+    producer: Producer
     _batches: int = 0
 
     async def handle(self, records: Sequence[Record]) -> None:
@@ -63,7 +62,8 @@ class ApplyStage:
         for (topic, source, outcome), count in outcomes.items():
             metrics.OUTCOMES.labels(topic, source, outcome).inc(count)
         if dead:
-            await retry_transient(lambda: send_all(self.producer, dead), what="dlq-publish",
+            await retry_transient(lambda: send_dead_letters(self.producer, dead),
+                                  what="dlq-publish",
                                   max_backoff_s=self.settings.retry_max_backoff_s)
         self._maybe_crash()
 

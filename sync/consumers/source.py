@@ -10,15 +10,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from aiokafka import AIOKafkaProducer
 
 from sync.cloudevents import CloudEvent, decode, with_masked_id
 from sync.emitted import edit_refused
 from sync.errors import PermanentError
 from sync.mapping import MappingContext
 from sync.ops import metrics
-from sync.producers.dlq import DeadLetter, dead_letter
-from sync.producers.kafka import Outgoing, send_all
+from sync.producers.dlq import DeadLetter, dead_letter, send_dead_letters
+from sync.producers.kafka import Outgoing, Producer, PublishFailed, send_all
 from sync.retry import retry_transient
 from sync.settings import Settings
 from sync.sources import map_event
@@ -34,22 +33,63 @@ class SourceStage:
     """Maps a batch of source records and publishes the results; the caller commits after."""
 
     settings: Settings
-    producer: AIOKafkaProducer
+    producer: Producer
     context: MappingContext
 
     async def handle(self, records: Sequence[Record]) -> None:
-        outgoing: list[Outgoing] = []
         mapped: Counter[tuple[str, str]] = Counter()
-        for record in records:
-            outgoing.extend(self._translate(record, mapped))
+        translated = [(record, self._translate(record, mapped)) for record in records]
         # Counted once per batch and label set: a labelled increment per record costs more
         # than the mapping of a small event.
         for topic, count in Counter(record.topic for record in records).items():
             metrics.CONSUMED.labels(topic).inc(count)
         for (topic, source), count in mapped.items():
             metrics.OUTCOMES.labels(topic, source, "mapped").inc(count)
-        await retry_transient(lambda: send_all(self.producer, outgoing), what="map-publish",
+        await retry_transient(lambda: self._publish(translated), what="map-publish",
                               max_backoff_s=self.settings.retry_max_backoff_s)
+
+    async def _publish(self, translated: list[tuple[Record, list[Outgoing]]]) -> None:
+        """Send what the records map to. When the broker refuses a message for what it is
+        (too large for ``sk.fiche.update``, say), sending it again can never succeed: each
+        record's messages are then sent alone, in order, and a record with a refused message
+        is dead-lettered instead; the others' messages are published."""
+        try:
+            await send_all(self.producer, [m for _, messages in translated for m in messages])
+        except PublishFailed as failure:
+            if not failure.refused:
+                raise
+            for record, messages in translated:
+                await self._publish_alone(record, messages)
+
+    async def _publish_alone(self, record: Record, messages: list[Outgoing]) -> None:
+        """Send one record's messages one by one (messages of the batch written before the
+        refusal are written again, with the same ids: the apply stage dedupes on them)."""
+        dlq = self.settings.topics.dlq(record.topic)
+        refused: list[tuple[Outgoing, PublishFailed]] = []
+        for message in messages:
+            if message[0] == dlq:
+                await send_dead_letters(self.producer, [message])  # shortened if need be
+                continue
+            try:
+                await send_all(self.producer, [message])
+            except PublishFailed as failure:
+                if not failure.refused:
+                    raise
+                refused.append((message, failure))
+        if not refused:
+            return
+        bound = self._bound(record, None)
+        if any(message[0] == dlq for message in messages):
+            # Dead-lettered already; what was refused is the editor's notice of it.
+            bound.warning("notice refused by the broker", topic=refused[0][0][0],
+                          error=type(refused[0][1].error).__name__)
+            return
+        (topic, _, value, _), refusal = refused[0]
+        error = PermanentError(
+            "too-large" if refusal.too_large else "refused",
+            f"{topic} refused a message of {len(value)} bytes that the event maps to "
+            f"({type(refusal.error).__name__})")
+        await send_dead_letters(self.producer, [self._dead(record, error, bound)])
 
     def _translate(self, record: Record, mapped: Counter[tuple[str, str]]) -> list[Outgoing]:
         event = None

@@ -29,6 +29,8 @@ __all__ = [
 
 #: Fields holding one phone number. Numbers without a country code are Belgian.
 PHONE_FIELDS = ("contact.phone",)
+#: The field of the establishment units, each with a phone of its own.
+UNITS_FIELD = "establishments"
 PHONE_REGION = "BE"
 
 M = TypeVar("M", bound=BaseModel)
@@ -113,7 +115,10 @@ def with_e164_phones(update: FicheUpdate) -> FicheUpdate:
     """``update`` with its phone numbers in E.164, so that one number written two ways by two
     sources (KBO's ``080 18 86 57``, CoBRHA's ``+3280188657``) is one value, not a conflict.
     The text as the source wrote it goes to ``as_given`` (kept in provenance). Text that is no
-    phone number stays as it was: dropping it would hide what the source said."""
+    phone number stays as it was: dropping it would hide what the source said.
+
+    The phones of the establishment units (``establishments``) too: there ``as_given`` holds,
+    by unit number, the text of each unit whose phone was rewritten."""
     fields, given = dict(update.fields), dict(update.as_given)
     for name in PHONE_FIELDS:
         text = fields.get(name)
@@ -122,6 +127,26 @@ def with_e164_phones(update: FicheUpdate) -> FicheUpdate:
         number = e164(text)
         if number is not None and number != text:
             fields[name], given[name] = number, text
+    units = fields.get(UNITS_FIELD)
+    if isinstance(units, list):
+        fields[UNITS_FIELD], unit_texts = _units_in_e164(units)
+        if unit_texts:
+            given[UNITS_FIELD] = unit_texts
     if fields == update.fields:
         return update
     return update.model_copy(update={"fields": fields, "as_given": given})
+
+
+def _units_in_e164(units: list[JsonValue]) -> tuple[list[JsonValue], dict[str, JsonValue]]:
+    """The units with their phones in E.164, and the rewritten texts by unit number."""
+    normalised: list[JsonValue] = []
+    texts: dict[str, JsonValue] = {}
+    for unit in units:
+        text = unit.get("phone") if isinstance(unit, dict) else None
+        number = e164(text) if isinstance(text, str) else None
+        if not isinstance(unit, dict) or number is None or number == text:
+            normalised.append(unit)
+            continue
+        normalised.append({**unit, "phone": number})
+        texts[str(unit.get("establishmentNumber"))] = text
+    return normalised, texts

@@ -70,6 +70,10 @@ IDENTITY_CONFLICTS = Counter(
     "sksync_identity_conflicts_total",
     "Records refused (dead-lettered) because their identifiers name two people: a fiche found "
     "through a shared identifier (an SSIN) holds another NIHII person number.", ["source"])
+#: Each source's series exists from the start, at 0: the alert's ``increase()`` then sees the
+#: first conflict too (the values of :class:`sync.events.Source`).
+for _source in ("cobrha", "kbo", "association", "manual"):
+    IDENTITY_CONFLICTS.labels(_source)
 
 # -- the relay, the shared producer and retention ---------------------------------------------
 __all__ += [
@@ -98,3 +102,10 @@ RETENTION_DELETED = Counter(
 TABLE_ROWS = Gauge(
     "sksync_table_rows", "Rows in a growing table, as PostgreSQL estimates them (pg_class).",
     ["table"])
+
+# -- background tasks -------------------------------------------------------------------------
+__all__ += ["TASK_RESTARTS"]
+TASK_RESTARTS = Counter(
+    "sksync_task_restarts_total",
+    "Background tasks (relay, gauges, verification) that ended or failed unexpectedly and were "
+    "started again.", ["task"])

@@ -37,8 +37,8 @@ Outgoing = tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]  # topic, ke
 #: refuses, no right to write it): sending it again cannot succeed. Other non-retriable errors
 #: (OUT_OF_ORDER_SEQUENCE_NUMBER, a fenced or unknown producer id, a timeout) are the
 #: producer's state, not the message's: a new producer sends the same message fine.
-REFUSED = (MessageSizeTooLargeError, RecordTooLargeError, RecordListTooLargeError,
-           InvalidTopicError, TopicAuthorizationFailedError, CorruptRecordException)
+TOO_LARGE = (MessageSizeTooLargeError, RecordTooLargeError, RecordListTooLargeError)
+REFUSED = (*TOO_LARGE, InvalidTopicError, TopicAuthorizationFailedError, CorruptRecordException)
 #: How long a replaced producer may take to hand over what it still holds before it is dropped.
 CLOSE_TIMEOUT_S = 10.0
 
@@ -55,6 +55,11 @@ class PublishFailed(TransientError):
     def refused(self) -> bool:
         """Whether the broker (or the client) refused a message for what it is."""
         return isinstance(self.error, REFUSED)
+
+    @property
+    def too_large(self) -> bool:
+        """Whether the message was refused for its size (by the client or the topic)."""
+        return isinstance(self.error, TOO_LARGE)
 
 
 def client_options(settings: Settings) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from tests.support.infra import Infrastructure
 
 pytestmark = pytest.mark.slow
 
-CHECKS = {"database", "migrations", "broker", "producer", "consumers"}
+CHECKS = {"database", "migrations", "broker", "producer", "consumers", "tasks"}
 #: /readyz must answer within this even when the database does not (its own bound is 3 s).
 ANSWER_WITHIN_S = 8.0
 

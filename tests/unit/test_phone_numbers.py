@@ -52,3 +52,22 @@ def test_a_phone_text_that_is_no_number_is_kept_as_the_source_wrote_it() -> None
     [update] = map_event(CloudEvent.model_validate(first), MappingContext(b"k"))
     assert update.fields["contact.phone"] == "zie website"
     assert update.as_given == {}
+
+
+def test_the_phones_of_establishment_units_become_e164_and_keep_their_own_text() -> None:
+    """A unit's phone is a phone like the others: KBO's ``055 23 11 11`` is ``+3255231111``,
+    and the text KBO wrote is kept by unit number; a phone already in E.164 or no number at
+    all is left as it is."""
+    first = json.loads((SAMPLES / "kbo-entity.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    phones = {"2123456791": "055 23 11 11", "2000000339": "+3255231112",
+              "2000000438": "zie website"}
+    units = [{"establishmentNumber": number, "contacts": [{"type": "TEL", "value": text}]}
+             for number, text in phones.items()]
+    first["data"]["establishments"] = [
+        {"startDate": "1998-01-01", "denominations": [], "addresses": [], "activities": [], **u}
+        for u in units]
+    [update] = map_event(CloudEvent.model_validate(first), MappingContext(b"k"))
+    shown = {u["establishmentNumber"]: u["phone"] for u in update.fields["establishments"]}
+    assert shown == {"2123456791": "+3255231111", "2000000339": "+3255231112",
+                      "2000000438": "zie website"}
+    assert update.as_given["establishments"] == {"2123456791": "055 23 11 11"}
