@@ -172,7 +172,7 @@ def _command() -> list[str]:
     script = Path(sys.executable).parent / "sksync"
     if script.exists():
         return [str(script), "run"]
-    return [sys.executable, "-c", "from sync.ops.cli import main; main()", "run"]
+    return [sys.executable, "-c", "from sync.cli.main import main; main()", "run"]
 
 
 @dataclass

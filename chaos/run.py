@@ -37,7 +37,7 @@ from chaos.infra import Infra, infrastructure, new_workdir, remove_workdir
 from chaos.report import print_report, write_report
 from chaos.scenario import FaultPlan, Pass, drop, new_run_id, prepare, run_pass
 from chaos.stream import Stream, generate
-from sync.ops.logging import configure_logging
+from sync.observability.logging import configure_logging
 
 __all__ = ["main"]
 

@@ -25,8 +25,8 @@ from sync.consumers.source import SourceStage
 from sync.errors import TransientError
 from sync.events import FicheEventData, FicheUpdate, NotificationData
 from sync.mapping import MappingContext
+from sync.observability.http import http_app
 from sync.ops.gauges import poll_gauges
-from sync.ops.http import http_app
 from sync.ops.status import describe
 from sync.ops.topics import ensure_topics
 from sync.policy import default_policy

@@ -25,7 +25,7 @@ from tenacity import (
 from sync.cloudevents import redact
 from sync.errors import PermanentError
 from sync.failures import is_outage, is_transient, signature
-from sync.ops import metrics
+from sync.observability import metrics
 
 __all__ = ["RepeatedFailure", "retry_transient"]
 

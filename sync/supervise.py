@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
-from sync.ops import metrics
+from sync.observability import metrics
 
 __all__ = ["Supervisor"]
 

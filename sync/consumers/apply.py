@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from sync.errors import PermanentError
 from sync.events import FicheUpdate
-from sync.ops import metrics
+from sync.observability import metrics
 from sync.producers.dlq import DeadLetter, dead_letter, send_dead_letters
 from sync.producers.kafka import Outgoing, Producer
 from sync.retry import retry_transient

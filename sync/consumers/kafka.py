@@ -18,7 +18,7 @@ from typing import Any
 import structlog
 from aiokafka import TopicPartition
 
-from sync.ops import metrics
+from sync.observability import metrics
 
 __all__ = ["Redelivery", "raw_body", "rewind", "tolerant_parser"]
 

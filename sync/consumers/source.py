@@ -15,7 +15,7 @@ from sync.cloudevents import CloudEvent, decode, with_masked_id
 from sync.emitted import edit_refused
 from sync.errors import PermanentError
 from sync.mapping import MappingContext
-from sync.ops import metrics
+from sync.observability import metrics
 from sync.producers.dlq import DeadLetter, dead_letter, send_dead_letters
 from sync.producers.kafka import Outgoing, Producer, PublishFailed, send_all
 from sync.retry import retry_transient

@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 import structlog
 
-from sync.ops import metrics
+from sync.observability import metrics
 from sync.ops.status import consumer_groups, database_figures, lag_rows
 from sync.settings import Settings
 

@@ -1,43 +1,37 @@
-"""``sksync matches`` and ``sksync fiche split``: reviewing probable matches, undoing a link.
+"""Match review decisions and splits: checked against the database, then published.
 
 Like a conflict decision, a review decision or a split is not written to the database here: it
 is published as a CloudEvent on the manual-edit topic (``be.socialekaart.match.accepted``,
 ``...match.rejected``, ``be.socialekaart.fiche.split``) and applied by the service like any
 other update (inbox, merge rules, fiche history, downstream events). This module only reads
-the database to check the request and to list what waits.
+the database to check the request. The CLI (``sksync matches``, ``sksync fiche split``:
+:mod:`sync.cli.matches`) and the console both decide through :func:`decide_match` and
+:func:`split_fiche`.
 """
 
 from __future__ import annotations
 
-import json
-import sys
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal, TypeVar
 
 import asyncpg
-import typer
-from rich.console import Console
 
 from sync.errors import DecisionRefused
 from sync.events import Source
 from sync.mapping.matches import TYPE_ACCEPTED, TYPE_REJECTED, TYPE_SPLIT
-from sync.ops.cli import fail, settings
-from sync.ops.ids import IdProblem, is_id_text, resolve_fiche, resolve_id
-from sync.ops.listing import print_rows
+from sync.ops.ids import IdProblem, resolve_fiche, resolve_id
 from sync.ops.publish import publish_with_own_producer
-from sync.ops.status import run_ops
 from sync.settings import Settings
 from sync.store.conflicts import fiche_exists
 from sync.store.matching import CandidateRow, MatchStore
 
-__all__ = ["CLI_SOURCE", "decide_match", "decision_event", "matches_app", "split_command",
-           "split_event", "split_fiche"]
+__all__ = ["CLI_SOURCE", "decide_match", "decision_event", "read_matches", "split_event",
+           "split_fiche"]
 
+T = TypeVar("T")
 CLI_SOURCE = "urn:socialekaart:sksync-cli"
-matches_app = typer.Typer(help="Review probable matches between source records and fiches.",
-                          no_args_is_help=True)
-Editor = Annotated[str, typer.Option(help="Who decides (recorded with the decision).")]
 
 
 def _now() -> str:
@@ -69,7 +63,8 @@ def split_event(fiche_id: uuid.UUID, source: Source, record_id: str, editor: str
     }
 
 
-async def _read(config: Settings, what: Any) -> Any:
+async def read_matches(config: Settings, what: Callable[[MatchStore], Awaitable[T]]) -> T:
+    """What ``what`` reads from the match store, on a connection of its own."""
     conn = await asyncpg.connect(config.database_url)
     try:
         return await what(MatchStore(conn))
@@ -81,102 +76,10 @@ async def _publish(config: Settings, event: dict[str, Any]) -> None:
     await publish_with_own_producer(config, [event], config.topics.name("manual_edit"))
 
 
-def _editor(editor: str) -> str:
-    if not editor.strip() or len(editor) > 200:
-        raise typer.BadParameter("must be 1 to 200 characters", param_hint="--editor")
-    return editor.strip()
-
-
-@matches_app.command("list")
-def list_command(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    limit: Annotated[int, typer.Option(min=1, help="Show at most this many.")] = 500,
-) -> None:
-    """Candidates waiting for review, oldest first: record, fiche, score and why."""
-    config = settings()
-    rows: list[CandidateRow] = run_ops(lambda: _read(config, lambda s: s.waiting(limit)))
-    if as_json:
-        sys.stdout.write(json.dumps([row.as_json() for row in rows], ensure_ascii=False,
-                                    indent=2) + "\n")
-        return
-    listing = []
-    for row in rows:
-        listed = row.as_json()
-        why = ", ".join(f"{p['feature']} {p['level']}" for p in row.parts
-                        if p["level"] != "missing")
-        listing.append((str(row.id), f"{row.source.value} {row.record_id}\n{listed['record']}",
-                        f"{row.fiche_id}\n{row.fiche_display}", f"{row.score:g}", why,
-                        row.created_at.isoformat()[:19]))
-    console = Console()
-    print_rows(console, f"{len(rows)} candidate(s) waiting for review",
-               ("match", "record", "fiche", "score", "why", "since"), listing)
-    if len(rows) == limit:
-        console.print(f"(the first {limit}; use --limit to see more)")
-
-
-@matches_app.command("reindex")
-def reindex_command(
-    batch: Annotated[int, typer.Option(min=1, max=10000, help="Fiches per transaction.")] = 1000,
-) -> None:
-    """Rebuild every fiche's matching profile and blocking keys (after an upgrade: fiches that
-    have not changed since keep no profile and are never candidates)."""
-    config = settings()
-
-    async def go() -> int:
-        conn = await asyncpg.connect(config.database_url)
-        done, after = 0, uuid.UUID(int=0)
-        try:
-            while True:
-                async with conn.transaction():
-                    last, count = await MatchStore(conn).reindex(after, batch, datetime.now(UTC))
-                if last is None:
-                    return done
-                done, after = done + count, last
-        finally:
-            await conn.close()
-
-    count = run_ops(go)
-    Console().print(f"reindexed {count} fiche(s)", highlight=False)
-
-
 async def _candidate(store: MatchStore, match: str) -> CandidateRow | None:
     """The candidate ``match`` (an id or its start) names; :class:`IdProblem` if none."""
     return await store.candidate(await resolve_id(store.conn, "match_candidate", match,
                                                   "match candidate"))
-
-
-def _decide(match: str, editor: str, decision: Literal["accept", "reject"]) -> None:
-    if not is_id_text(match):
-        raise typer.BadParameter(f"{match!r} is not a match id (a UUID) nor its start",
-                                 param_hint="ID")
-    who = _editor(editor)
-    config = settings()
-    try:
-        row, event = run_ops(lambda: decide_match(config, match, decision, who))
-    except DecisionRefused as error:
-        fail(str(error))
-    Console().print(f"published {event['type']} {event['id']}: {row.source.value} record "
-                    f"{row.record_id} and fiche {row.fiche_id}", highlight=False)
-
-
-@matches_app.command("accept")
-def accept_command(
-    match: Annotated[str, typer.Argument(
-        metavar="ID", help="The match candidate's id, or enough of its start.")],
-    editor: Editor,
-) -> None:
-    """The record is this fiche: link it (its values and identifiers join the fiche)."""
-    _decide(match, editor, "accept")
-
-
-@matches_app.command("reject")
-def reject_command(
-    match: Annotated[str, typer.Argument(
-        metavar="ID", help="The match candidate's id, or enough of its start.")],
-    editor: Editor,
-) -> None:
-    """The record is not this fiche: never propose the pair again."""
-    _decide(match, editor, "reject")
 
 
 async def _linked(config: Settings, fiche: str, source: Source, record_id: str,
@@ -192,32 +95,8 @@ async def _linked(config: Settings, fiche: str, source: Source, record_id: str,
         exists = await fiche_exists(store.conn, fiche_id)
         return fiche_id, (f"{source.value} record {record_id} was not linked to fiche "
                           f"{fiche_id} by matching" if exists else f"no fiche {fiche_id}")
-    result: tuple[uuid.UUID | None, str | None] = await _read(config, check)
+    result: tuple[uuid.UUID | None, str | None] = await read_matches(config, check)
     return result
-
-
-def split_command(
-    fiche: Annotated[str, typer.Argument(
-        metavar="FICHE_ID", help="The fiche's id, or enough of its start.")],
-    record: Annotated[str, typer.Option(
-        help="The linked record, SOURCE:RECORD_ID (cobrha:professional:18749704).")],
-    editor: Editor,
-) -> None:
-    """Undo a wrong link: the record and its identifiers leave the fiche for a new one."""
-    if not is_id_text(fiche):
-        raise typer.BadParameter(f"{fiche!r} is not a fiche id (a UUID) nor its start",
-                                 param_hint="FICHE_ID")
-    source_text, _, record_id = record.partition(":")
-    if source_text not in ("cobrha", "kbo", "association") or not record_id:
-        raise typer.BadParameter("give SOURCE:RECORD_ID with SOURCE cobrha, kbo or association",
-                                 param_hint="--record")
-    source, who, config = Source(source_text), _editor(editor), settings()
-    try:
-        fiche_id, event = run_ops(lambda: split_fiche(config, fiche, source, record_id, who))
-    except DecisionRefused as error:
-        fail(str(error))
-    Console().print(f"published {TYPE_SPLIT} {event['id']}: {source.value} record {record_id} "
-                    f"leaves fiche {fiche_id}", highlight=False)
 
 
 async def decide_match(
@@ -227,7 +106,7 @@ async def decide_match(
     """Check that the candidate (an id or its start) is pending and publish the decision (the
     CLI's and the console's one path). Raises :class:`DecisionRefused` saying why not."""
     try:
-        row: CandidateRow | None = await _read(config, lambda s: _candidate(s, match))
+        row: CandidateRow | None = await read_matches(config, lambda s: _candidate(s, match))
     except IdProblem as problem:
         raise DecisionRefused(str(problem)) from None
     if row is None:

@@ -1,27 +1,21 @@
-"""``sksync status``: lag, outbox, dead letters, conflicts, fiches and sources at a glance.
+"""The status figures: lag, outbox, dead letters, conflicts, fiches and sources.
 
 Reads only the broker and the database, so it works while no service runs (that is when an
-operator needs it most). The Prometheus gauges (:mod:`sync.ops.gauges`) use the same figures.
+operator needs it most). ``sksync status`` (:mod:`sync.cli.status`), the console and the
+Prometheus gauges (:mod:`sync.ops.gauges`) show the same figures.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import asyncpg
-import typer
 from aiokafka.errors import KafkaError
-from rich.console import Console
-from rich.table import Table
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_fixed
 
-from sync.errors import TransientError
-from sync.ops.cli import fail, run_async, settings
 from sync.ops.lag import PartitionLag, group_lag, offsets
 from sync.settings import Settings
 from sync.store.conflicts import Conn, count_open_conflicts
@@ -29,7 +23,7 @@ from sync.store.outbox import PARKED, TABLE_ESTIMATES
 
 __all__ = [
     "broker_figures", "collect_status", "consumer_groups", "database_figures", "describe",
-    "lag_rows", "patiently", "run_ops", "status",
+    "lag_rows", "patiently",
 ]
 
 T = TypeVar("T")
@@ -56,22 +50,6 @@ def describe(error: BaseException) -> str:
     name, lines = type(error).__name__, str(error).splitlines()
     text = lines[0] if lines else ""
     return text if text.startswith(name) else f"{name}: {text}".rstrip(": ")
-
-
-def run_ops(factory: Callable[[], Awaitable[T]]) -> T:
-    """:func:`sync.ops.cli.run_async`, with the broker's errors and a missing migration
-    reported as one line as well."""
-    async def guarded() -> T:
-        try:
-            return await factory()
-        except (KafkaError, TransientError) as error:
-            fail(f"broker: {describe(error)}")
-        except asyncpg.UndefinedTableError:
-            fail("the database is not migrated: run `sksync migrate`")
-        except TimeoutError as error:
-            fail(f"timed out: {error}")
-
-    return run_async(guarded)
 
 
 def consumer_groups(settings: Settings) -> list[tuple[str, list[str]]]:
@@ -172,82 +150,3 @@ async def _database(settings: Settings) -> dict[str, Any]:
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
-
-
-def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.1f} {unit}"
-    return f"{seconds:.1f} s"
-
-
-def render(doc: dict[str, Any]) -> Table:
-    """The status document as one table, a section per subject."""
-    table = Table("what", "which", "value", title=f"sksync status at {doc['at'][:19]}Z")
-    for row in doc.get("lag", []):
-        table.add_row("lag", f"{row['group']}  {row['topic']}", str(row["lag"]))
-    table.add_section()
-    for topic, count in doc.get("deadLetters", {}).items():
-        table.add_row("dead letters", topic, str(count))
-    table.add_section()
-    if "outbox" in doc:
-        table.add_row("outbox", "backlog", str(doc["outbox"]["backlog"]))
-        table.add_row("outbox", "oldest unsent", _age(doc["outbox"]["oldestUnsentAgeSeconds"]))
-        for reason, rows in doc["outbox"]["parked"].items():
-            table.add_row("outbox", f"parked ({reason})", str(rows))
-        for name, rows in doc["tableRowsEstimate"].items():
-            table.add_row("table rows (estimate)", name, str(rows))
-        table.add_row("conflicts", "open", str(doc["openConflicts"]))
-    for row in doc.get("fiches", []):
-        table.add_row("fiches", f"{row['kind']} {row['status']}", str(row["count"]))
-    for row in doc.get("sources", []):
-        table.add_row("last apply", row["source"],
-                      f"{row['lastAppliedAt'][:19]}Z ({_age(row['ageSeconds'])} ago)")
-    for problem in doc["problems"]:
-        table.add_row("[red]problem[/red]", "", problem)
-    return table
-
-
-async def _show(config: Settings, as_json: bool, watch: float | None, count: int | None) -> bool:
-    """Print the status once, or every ``watch`` seconds; True when the last one had problems."""
-    console = Console()
-    shown = 0
-    while True:
-        doc = await collect_status(config)
-        shown += 1
-        if as_json:
-            indent = None if watch is not None else 2
-            sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=indent) + "\n")
-            sys.stdout.flush()
-        else:
-            if watch is not None and console.is_terminal:
-                console.clear()
-            console.print(render(doc))
-        if watch is None or (count is not None and shown >= count):
-            return bool(doc["problems"])
-        await asyncio.sleep(watch)
-
-
-def status(
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
-    watch: Annotated[float | None, typer.Option(
-        metavar="SECONDS", help="Refresh every SECONDS until Ctrl-C.")] = None,
-    count: Annotated[int | None, typer.Option(
-        metavar="N", help="With --watch: stop after N refreshes.")] = None,
-) -> None:
-    """Lag, outbox, dead letters, conflicts, fiches and sources (needs no running service)."""
-    if watch is not None and not watch > 0:
-        raise typer.BadParameter("must be a number of seconds above 0", param_hint="--watch")
-    if count is not None and count < 1:
-        raise typer.BadParameter("must be 1 or more", param_hint="--count")
-    if count is not None and watch is None:
-        raise typer.BadParameter("only makes sense with --watch", param_hint="--count")
-    config = settings()
-    try:
-        problems = run_ops(lambda: _show(config, as_json, watch, count))
-    except KeyboardInterrupt:
-        raise typer.Exit(0) from None
-    if problems and watch is None:
-        raise typer.Exit(1)

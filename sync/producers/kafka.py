@@ -22,7 +22,7 @@ from aiokafka.errors import (
 )
 
 from sync.errors import TransientError
-from sync.ops import metrics
+from sync.observability import metrics
 from sync.settings import Settings
 
 __all__ = [

@@ -26,7 +26,7 @@ import asyncpg
 import structlog
 
 from sync.errors import TransientError
-from sync.ops import metrics
+from sync.observability import metrics
 from sync.producers.kafka import Outgoing, Producer, PublishFailed, send_all
 from sync.producers.session import PreparedSession
 from sync.retry import retry_transient

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sync.ops.logging import configure_logging
+from sync.observability.logging import configure_logging
 from sync.search.query import search_body
 from sync.search.settings import SearchSettings
 from sync.settings import Settings

@@ -27,8 +27,8 @@ from opensearchpy.exceptions import ConnectionError as SearchConnectionError
 from opensearchpy.exceptions import TransportError
 from tenacity import AsyncRetrying, retry_if_exception, stop_never, wait_random_exponential
 
+from sync.observability.metrics import CONSUMER_LAG
 from sync.ops.lag import group_lag, offsets
-from sync.ops.metrics import CONSUMER_LAG
 from sync.producers.kafka import client_options
 from sync.search import metrics
 from sync.search.document import IndexAction, index_action

@@ -13,7 +13,7 @@ from sync.errors import PermanentError, TransientError
 from sync.events import FicheUpdate, Source, UpdateAction, derived_id
 from sync.matching import Weights, default_weights, is_matchable
 from sync.merge import FicheState, merge, new_state
-from sync.ops import metrics
+from sync.observability import metrics
 from sync.policy import Policy
 from sync.store.decisions import decide
 from sync.store.fiches import Conn, FicheRepository

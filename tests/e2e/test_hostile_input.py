@@ -31,8 +31,8 @@ from aiokafka.errors import TopicAlreadyExistsError
 from typer.testing import CliRunner
 
 from sync.app import Service
+from sync.cli.main import build_app
 from sync.ingest.association import ingest_association_csv
-from sync.ops.cli import build_app
 from sync.producers.dlq import TRUNCATED, TRUNCATED_HEAD_BYTES
 from sync.producers.kafka import client_options
 from sync.settings import Settings

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from sync.ops.cli import build_app
+from sync.cli.main import build_app
 from sync.settings import Settings
 from tests.support.kafka import TopicReader
 from tests.support.process import service_env

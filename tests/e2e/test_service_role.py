@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sync.app import Service
-from sync.ops.cli import build_app
+from sync.cli.main import build_app
 from sync.settings import Settings
 from sync.store.queries import resolve_fiche_id
 from tests.support.builders import nihii, professional

@@ -7,7 +7,7 @@ import asyncio
 import asyncpg
 from typer.testing import CliRunner
 
-from sync.ops.cli import build_app
+from sync.cli.main import build_app
 from sync.settings import Settings
 from sync.web.accounts import check_password
 from tests.support.process import service_env

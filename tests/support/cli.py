@@ -7,7 +7,7 @@ import asyncio
 from click.testing import Result
 from typer.testing import CliRunner
 
-from sync.ops.cli import build_app
+from sync.cli.main import build_app
 from sync.settings import Settings
 from tests.support.process import service_env
 

@@ -11,7 +11,7 @@ import pytest
 SCRIPT = """
 import logging, sys
 from aiokafka.errors import GroupCoordinatorNotAvailableError, KafkaConnectionError
-from sync.ops.logging import configure_logging
+from sync.observability.logging import configure_logging
 configure_logging("json", sys.argv[1])
 log = logging.getLogger("aiokafka.consumer.group_coordinator")
 # The very calls aiokafka makes when a coordinator lookup fails:

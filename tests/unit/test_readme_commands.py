@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from sync.ops.cli import build_app
+from sync.cli.main import build_app
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sync.schemas import MODELS, generate
+from sync.cli.schemas import MODELS, generate
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 

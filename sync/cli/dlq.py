@@ -12,10 +12,9 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
-from sync.ops.cli import fail, settings
+from sync.cli.common import fail, run_ops, settings
 from sync.ops.dlq import ReplaySummary, UnknownDeadLetters, dlq_topics, list_dead_letters, replay
 from sync.ops.listing import print_rows
-from sync.ops.status import run_ops
 from sync.settings import Settings
 
 __all__ = ["dlq_app"]

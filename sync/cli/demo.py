@@ -22,8 +22,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from sync.observability.logging import configure_logging
 from sync.ops.lag import group_lag, offsets
-from sync.ops.logging import configure_logging
 from sync.ops.publish import publish_events, read_events
 from sync.producers.kafka import new_producer
 from sync.settings import Settings, Topics

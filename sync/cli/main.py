@@ -6,18 +6,16 @@ import asyncio
 import json
 import signal
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import asyncpg
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from sync.ops.logging import configure_logging
-from sync.settings import Settings
+from sync.cli.common import fail, run_async, settings
+from sync.observability.logging import configure_logging
 
 __all__ = ["app", "build_app", "main"]
 
@@ -27,35 +25,6 @@ app = typer.Typer(help="Keeps the Sociale Kaart in sync with its authentic sourc
 fiche_app = typer.Typer(help="Look at fiches.", no_args_is_help=True)
 app.add_typer(fiche_app, name="fiche")
 console = Console()
-
-
-def fail(message: str) -> NoReturn:
-    """One line on stderr, exit code 1: how a bad argument or a missing service is reported."""
-    Console(stderr=True).print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(1)
-
-
-def settings(**overrides: Any) -> Settings:
-    """The settings from the environment (and ``overrides``); a bad one is one line naming the
-    setting and what is wrong with it."""
-    try:
-        return Settings(**overrides)
-    except ValidationError as error:
-        first = error.errors()[0]
-        name = "_".join(str(part) for part in first["loc"]) or "settings"
-        fail(f"bad configuration: {name}: {first['msg']}")
-    except Exception as error:  # e.g. a variable that is not valid JSON where JSON is due
-        fail(f"bad configuration: {str(error).splitlines()[0]}")
-
-
-def run_async(factory: Callable[[], Awaitable[T]]) -> T:
-    async def wrapped() -> T:
-        return await factory()
-
-    try:
-        return asyncio.run(wrapped())
-    except (OSError, asyncpg.PostgresError) as error:
-        fail(f"{type(error).__name__}: {error}")
 
 
 @app.command()
@@ -210,7 +179,7 @@ def write_schemas(
     root: Annotated[Path, typer.Option(help="Folder to write into.")] = Path("schemas"),
 ) -> None:
     """Regenerate the JSON Schemas and the AsyncAPI document from the code."""
-    from sync.schemas import write
+    from sync.cli.schemas import write
 
     changed = write(root)
     console.print(f"{len(changed)} file(s) changed" + (": " + ", ".join(changed)
@@ -224,42 +193,42 @@ def build_app() -> typer.Typer:
     from sync.ops.stack import stack_app
 
     app.add_typer(stack_app, name="stack")
-    from sync.ops.demo import demo
+    from sync.cli.demo import demo
 
     app.command()(demo)
-    from sync.ops.dlq_cli import dlq_app
+    from sync.cli.dlq import dlq_app
 
     app.add_typer(dlq_app, name="dlq")
-    from sync.ops.conflicts import conflicts_app
+    from sync.cli.conflicts import conflicts_app
 
     app.add_typer(conflicts_app, name="conflicts")
-    from sync.ops.status import status
+    from sync.cli.status import status
 
     app.command("status")(status)
-    from sync.ops.ingest_cli import ingest_app
+    from sync.cli.ingest import ingest_app
 
     app.command("schemas")(write_schemas)
 
     app.add_typer(ingest_app, name="ingest")
-    from sync.ops.matches import matches_app, split_command
+    from sync.cli.matches import matches_app, split_command
 
     app.add_typer(matches_app, name="matches")
     fiche_app.command("split")(split_command)
-    from sync.ops.link_initial import link_initial
+    from sync.cli.link_initial import link_initial
 
     app.command("link-initial")(link_initial)
     from sync.search.cli import index_command, search_command
 
     app.command("index")(index_command)
     app.command("search")(search_command)
-    from sync.ops.search_demo import demo_search
+    from sync.cli.search_demo import demo_search
 
     app.command("demo-search")(demo_search)
-    from sync.ops.outbox_cli import outbox_app
+    from sync.cli.outbox import outbox_app
 
     app.add_typer(outbox_app, name="outbox")
 
-    from sync.console.cli import console_command, users_app
+    from sync.cli.console import console_command, users_app
 
     app.command("console")(console_command)
     app.add_typer(users_app, name="users")

@@ -17,8 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sync.ops.cli import fail, settings
-from sync.ops.status import run_ops
+from sync.cli.common import fail, run_ops, settings
 from sync.store.apply import OUTBOX_CHANNEL
 from sync.store.outbox import LIST_PARKED, RELEASE
 

@@ -17,9 +17,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from sync.ops.demo import SAMPLES, _print, _run
+from sync.cli.demo import SAMPLES, _print, _run
+from sync.observability.logging import configure_logging
 from sync.ops.lag import group_lag
-from sync.ops.logging import configure_logging
 from sync.search.cli import render_hits
 from sync.search.indexer import Indexer, search_client
 from sync.search.query import search_body

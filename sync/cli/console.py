@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from sync.ops.cli import fail, run_async, settings
+from sync.cli.common import fail, run_async, settings
 from sync.web.accounts import ROLES, add_account, list_accounts, remove_account
 
 __all__ = ["console_command", "users_app"]
@@ -24,7 +24,7 @@ def console_command(
     port: Annotated[int | None, typer.Option(help="Port (default SKSYNC_CONSOLE_PORT).")] = None,
 ) -> None:
     """Serve the console alone (no consumers), until stopped."""
-    from sync.ops.logging import configure_logging
+    from sync.observability.logging import configure_logging
     from sync.store.migrate import migrate
 
     config = settings(**({"console_port": port} if port is not None else {}))

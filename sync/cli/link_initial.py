@@ -33,14 +33,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from sync.cli.common import fail, run_ops, settings
 from sync.cloudevents import CloudEvent
 from sync.errors import PermanentError
 from sync.events import FicheUpdate
 from sync.mapping import MappingContext
 from sync.matching.export import ExportError, ExportRow, UnknownColumns, read_export
-from sync.ops.cli import fail, settings
 from sync.ops.publish import read_events
-from sync.ops.status import run_ops
 from sync.policy import default_policy
 from sync.settings import Settings
 from sync.sources import map_event

@@ -94,8 +94,8 @@ Work = Callable[[asyncpg.Connection, BatchingPublisher, Callable[[str, int], Non
 
 def _ingest(file: Path, work: Work, describe: Callable[[Any, int], str]) -> None:
     """Run one ingest with a progress display; print its summary and its invalid rows."""
+    from sync.cli.common import fail, settings
     from sync.ingest import IngestError
-    from sync.ops.cli import fail, settings
 
     if not file.is_file():
         fail(f"no such file: {file}")

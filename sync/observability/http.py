@@ -8,7 +8,7 @@ from typing import Any
 
 from prometheus_client import make_asgi_app
 
-from sync.ops import metrics
+from sync.observability import metrics
 
 __all__ = ["ReadinessCheck", "http_app"]
 
