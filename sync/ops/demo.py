@@ -22,6 +22,7 @@ from rich.table import Table
 from sync.ops.lag import group_lag, offsets
 from sync.ops.logging import configure_logging
 from sync.ops.publish import publish_events, read_events
+from sync.ops.stack_cli import local_extra
 from sync.producers.kafka import new_producer
 from sync.settings import Settings, Topics
 from sync.store.dsn import create_database, drop_database
@@ -40,7 +41,8 @@ def demo(
     = False,
 ) -> None:
     """Run the service on the embedded default with the sample feed, print a summary."""
-    from sync.ops.stack import LocalStack
+    with local_extra():
+        from devstack.stack import LocalStack
 
     files = sorted(samples.glob("*.jsonl"))
     if not files:
