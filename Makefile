@@ -36,7 +36,7 @@ down: $(STAMP)
 	$(BIN)/sksync stack down
 
 lint: $(STAMP)
-	$(BIN)/ruff check sync tests scripts bench chaos
+	$(BIN)/ruff check sync devstack tests scripts bench chaos
 	$(BIN)/mypy
 
 schemas: $(STAMP)

@@ -54,6 +54,7 @@ _SCRAM_PASSWORD = re.compile(r"[!#-+\--\[^-~]{1,128}")  # printable ASCII but " 
 
 
 def new_cluster_id() -> str:
+    """A fresh KRaft cluster id (base64url of 16 random bytes, as ``kafka-storage random-uuid``)."""
     while True:  # like Kafka's Uuid.randomUuid: an id starting with '-' would read as an option
         cluster_id = base64.urlsafe_b64encode(secrets.token_bytes(16)).rstrip(b"=").decode()
         if not cluster_id.startswith("-"):

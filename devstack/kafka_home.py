@@ -31,6 +31,7 @@ _ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 def kafka_version(pom: Path) -> str:
+    """The Kafka version ``pom`` resolves."""
     text = pom.read_text()
     match = re.search(r"<kafka\.version>\s*([^<\s]+)\s*</kafka\.version>", text) or re.search(
         r"<artifactId>kafka_[\d.]+</artifactId>\s*<version>\s*([^<\s$]+)\s*</version>", text
@@ -114,6 +115,7 @@ def kafka_lib_dir(pom: Path | None = None, cache_root: Path | None = None) -> Pa
 
 
 def log4j_config(data_dir: Path) -> Path:
+    """The broker's log4j2 configuration: the repository's, else one written into ``data_dir``."""
     shipped = repo_root() / "deploy" / "kafka" / "log4j2.properties"
     if shipped.is_file():
         return shipped

@@ -69,6 +69,7 @@ class StackError(RuntimeError):
 
 
 def say(message: str) -> None:
+    """A progress line on stderr (stdout is kept for ``export`` lines)."""
     print(f"[stack] {message}", file=sys.stderr, flush=True)
 
 
@@ -84,6 +85,7 @@ def default_stack_dir() -> Path:
 
 
 def cache_home() -> Path:
+    """``$XDG_CACHE_HOME``, else ``~/.cache``: where fetched jars and servers are kept."""
     xdg = os.environ.get("XDG_CACHE_HOME")
     return Path(xdg) if xdg else Path.home() / ".cache"
 
@@ -97,6 +99,7 @@ def free_port() -> int:
 
 
 def port_is_free(port: int) -> bool:
+    """Whether nothing listens on ``port`` of 127.0.0.1 (a bind succeeds)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -107,6 +110,7 @@ def port_is_free(port: int) -> bool:
 
 
 def port_accepts(port: int) -> bool:
+    """Whether something accepts connections on ``port`` of 127.0.0.1."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5):
             return True
@@ -115,6 +119,7 @@ def port_accepts(port: int) -> bool:
 
 
 def proc_cmdline(pid: int) -> str:
+    """The command line of process ``pid`` (empty when it cannot be read)."""
     try:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
@@ -150,6 +155,7 @@ def process_alive(pid: int, marker: str | None = None) -> bool:
 
 
 def wait_gone(pid: int, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> bool:
+    """Whether ``pid`` (or ``proc``, when given) exited within ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
         if proc is not None:
@@ -208,6 +214,7 @@ def run_coro(factory: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
 
 @contextlib.contextmanager
 def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (made if missing) for the block."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
@@ -218,12 +225,14 @@ def file_lock(path: Path) -> Iterator[None]:
 
 
 def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text)
     tmp.replace(path)
 
 
 def read_json(path: Path) -> dict[str, Any] | None:
+    """The JSON object in ``path``; ``None`` when missing, unreadable or not an object."""
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
@@ -232,6 +241,7 @@ def read_json(path: Path) -> dict[str, Any] | None:
 
 
 def read_pid(path: Path) -> int | None:
+    """The pid written first in ``path``; ``None`` when there is none."""
     try:
         return int(path.read_text().split()[0])
     except (OSError, ValueError, IndexError):
@@ -242,6 +252,7 @@ def read_pid(path: Path) -> int | None:
 
 
 def java_binary() -> str:
+    """The ``java`` to run: ``$JAVA_HOME/bin/java``, else the one on PATH."""
     java_home = os.environ.get("JAVA_HOME")
     if java_home and (Path(java_home) / "bin" / "java").is_file():
         return str(Path(java_home) / "bin" / "java")

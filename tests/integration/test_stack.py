@@ -1,4 +1,4 @@
-"""The local stack (sync/ops/stack.py) against real servers: a Kafka broker and embedded PostgreSQL.
+"""The local stack (devstack/) against real servers: a Kafka broker and embedded PostgreSQL.
 
 When ``SKSYNC_KAFKA_BOOTSTRAP_SERVERS`` / ``SKSYNC_DATABASE_URL`` are set, that server is not
 started here: the client checks run against the given one and the lifecycle checks are skipped.
