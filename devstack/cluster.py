@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from devstack.kafka import LocalKafka, new_cluster_id
+from devstack.kafka import LocalKafka
+from devstack.kafka_config import new_cluster_id
 from devstack.procs import (
     StackError,
     free_port,
