@@ -37,8 +37,7 @@ def local_extra() -> Iterator[None]:
 
 
 def stack(ctx: typer.Context) -> None:
-    """Local Kafka broker + embedded PostgreSQL for development and tests (up, down, env,
-    status; `sksync stack --help`)."""
+    """Local Kafka + PostgreSQL for development and tests: up, down, env, status."""
     with local_extra():
         from devstack.cli import stack_app
     # The sub-app parses its own arguments (and --help), so its options stay where they live.
