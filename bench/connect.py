@@ -33,7 +33,7 @@ import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.kafka_io import bulk_producer, consumer, partitions
-from sync.ops.stack import free_port
+from devstack import free_port
 from sync.producers.kafka import client_options
 from sync.settings import Settings
 

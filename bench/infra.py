@@ -20,7 +20,7 @@ from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from sync.ops.stack import free_port
+from devstack import free_port
 from sync.producers.kafka import client_options
 from sync.settings import Settings, Topics, as_environment
 from sync.store.dsn import create_database, drop_database
@@ -66,7 +66,7 @@ def endpoints() -> Iterator[Endpoints]:
     if kafka and database:
         yield Endpoints(kafka, database, local=False)
         return
-    from sync.ops.stack import LocalStack
+    from devstack import LocalStack
 
     workdir = Path(tempfile.mkdtemp(prefix="sksync-bench-"))
     workdir.chmod(0o755)  # the embedded PostgreSQL runs as its own user when we are root

@@ -230,7 +230,7 @@ def _ratios(result: dict[str, Any]) -> None:
 
 
 async def _versions(settings: Settings) -> dict[str, str]:
-    from sync.ops.stack import _kafka_version, repo_root
+    from devstack import kafka_version, repo_root
 
     conn = await asyncpg.connect(settings.database_url)
     try:
@@ -239,7 +239,7 @@ async def _versions(settings: Settings) -> dict[str, str]:
         await conn.close()
     kafka = "external"
     with contextlib.suppress(Exception):
-        kafka = _kafka_version(repo_root() / "deploy" / "kafka" / "pom.xml")
+        kafka = kafka_version(repo_root() / "deploy" / "kafka" / "pom.xml")
     return {"postgresql": postgres, "kafka": kafka}
 
 

@@ -22,14 +22,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sync.ops.stack import (
+from devstack import (
     ENV_DATABASE_URL,
     ENV_KAFKA_BOOTSTRAP_SERVERS,
     LocalStack,
     StackEndpoints,
     StackError,
 )
-from sync.ops.stack_cluster import LocalKafkaCluster
+from devstack.cluster import LocalKafkaCluster
 from sync.settings import Settings, as_environment
 
 __all__ = ["Fleet", "Infra", "infrastructure", "service_env"]

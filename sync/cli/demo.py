@@ -22,6 +22,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from sync.cli.stack import local_extra
 from sync.observability.logging import configure_logging
 from sync.ops.lag import group_lag, offsets
 from sync.ops.publish import publish_events, read_events
@@ -46,7 +47,8 @@ def demo(
              "a demo login).")] = False,
 ) -> None:
     """Run the service on the embedded default with the sample feed, print a summary."""
-    from sync.ops.stack import LocalStack
+    with local_extra():
+        from devstack.stack import LocalStack
 
     files = sorted(samples.glob("*.jsonl"))
     if not files:
@@ -80,7 +82,7 @@ def demo(
 
 def _console_port(wanted: int = 8081) -> int:
     """The console's usual port when it is free, else any free one."""
-    from sync.ops.stack import free_port
+    from devstack import free_port
 
     with socket.socket() as probe:
         try:

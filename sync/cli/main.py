@@ -188,11 +188,12 @@ def write_schemas(
 
 def build_app() -> typer.Typer:
     """``app`` with every command registered (once; tests drive the result with CliRunner)."""
-    if any(group.name == "stack" for group in app.registered_groups):
+    if any(command.name == "stack" for command in app.registered_commands):
         return app
-    from sync.ops.stack import stack_app
+    from sync.cli.stack import stack
 
-    app.add_typer(stack_app, name="stack")
+    app.command("stack", add_help_option=False, context_settings={
+        "allow_extra_args": True, "ignore_unknown_options": True})(stack)
     from sync.cli.demo import demo
 
     app.command()(demo)

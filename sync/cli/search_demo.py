@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 
 from sync.cli.demo import SAMPLES, _print, _run
+from sync.cli.stack import local_extra
 from sync.observability.logging import configure_logging
 from sync.ops.lag import group_lag
 from sync.search.cli import render_hits
@@ -40,8 +41,9 @@ def demo_search(
     keep_stack: Annotated[bool, typer.Option(help="Leave the stack running.")] = False,
 ) -> None:
     """The sample feed through the service, then the search index, then a few searches."""
-    from sync.ops.opensearch_stack import start_search
-    from sync.ops.stack import LocalStack
+    with local_extra():
+        from devstack.opensearch import start_search
+        from devstack.stack import LocalStack
 
     configure_logging("console", "WARNING")
     console, stack = Console(), LocalStack()

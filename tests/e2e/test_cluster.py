@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
+from devstack.cluster import LocalKafkaCluster
 from sync.app import Service
-from sync.ops.stack_cluster import LocalKafkaCluster
 from sync.producers.kafka import client_options
 from sync.settings import Settings
 from tests.support.builders import nihii, professional

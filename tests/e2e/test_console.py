@@ -16,10 +16,10 @@ import asyncpg
 import pytest
 from selenium.webdriver.remote.webdriver import WebDriver
 
+from devstack import free_port
 from sync.app import Service
 from sync.events import derived_id
 from sync.matching.export import fiche_id_of
-from sync.ops.stack import free_port
 from sync.settings import Settings
 from sync.web.accounts import add_account
 from tests.e2e.test_conflict_flow import conflict_raised, edit, fiche_events

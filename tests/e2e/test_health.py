@@ -12,8 +12,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from devstack import free_port
 from sync.app import Service
-from sync.ops.stack import free_port
 from sync.settings import Settings
 from tests.support.infra import Infrastructure
 

@@ -20,8 +20,8 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from devstack import free_port
 from sync.app import Service
-from sync.ops.stack import free_port
 from sync.ops.status import collect_status
 from sync.settings import Settings
 from tests.support.builders import nihii, professional

@@ -34,8 +34,8 @@ import asyncpg
 import httpx
 import pytest
 
+from devstack import free_port
 from sync.identifiers import IdentifierError, hash_ssin, normalize_ssin
-from sync.ops.stack import free_port
 from sync.settings import Settings
 from tests.support.builders import nihii, professional, ssin
 from tests.support.kafka import TopicReader, publish, publish_raw

@@ -10,9 +10,9 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from prometheus_client import REGISTRY
 
+from devstack import free_port
 from sync.app import Service
 from sync.errors import TransientError
-from sync.ops.stack import free_port
 from sync.producers.kafka import SharedProducer, client_options, new_producer, send_all
 from sync.settings import Settings
 

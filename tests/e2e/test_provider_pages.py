@@ -21,9 +21,9 @@ import pytest
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select
 
+from devstack import free_port
 from sync.app import Service
 from sync.events import derived_id
-from sync.ops.stack import free_port
 from sync.providers.binding import Binding
 from sync.providers.store import create_link
 from sync.settings import Settings

@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from devstack import LocalKafka
 from sync.app import Service
-from sync.ops.stack import LocalKafka
 from sync.producers.login import KafkaAuthenticationError
 from sync.settings import KafkaSecurity, Settings
 from tests.support.builders import nihii, professional

@@ -42,7 +42,7 @@ def search_url() -> Iterator[str]:
     if given:
         yield given
         return
-    from sync.ops.opensearch_stack import LocalOpenSearch
+    from devstack.opensearch import LocalOpenSearch
 
     workdir = Path(tempfile.mkdtemp(prefix="sksync-search-"))
     workdir.chmod(0o755)  # the node runs as its own user when the suite runs as root

@@ -20,8 +20,8 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
+from devstack import LocalKafka, free_port
 from sync.app import Service
-from sync.ops.stack import LocalKafka, free_port
 from sync.producers.kafka import client_options
 from sync.settings import Settings
 from tests.support.builders import nihii, professional

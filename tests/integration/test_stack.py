@@ -1,4 +1,4 @@
-"""The local stack (sync/ops/stack.py) against real servers: a Kafka broker and embedded PostgreSQL.
+"""The local stack (devstack/) against real servers: a Kafka broker and embedded PostgreSQL.
 
 When ``SKSYNC_KAFKA_BOOTSTRAP_SERVERS`` / ``SKSYNC_DATABASE_URL`` are set, that server is not
 started here: the client checks run against the given one and the lifecycle checks are skipped.
@@ -18,7 +18,7 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from sync.ops.stack import (
+from devstack import (
     ENV_DATABASE_URL,
     ENV_ENVIRONMENT,
     ENV_KAFKA_BOOTSTRAP_SERVERS,
@@ -139,7 +139,7 @@ async def test_local_postgres(tmp_path: Path) -> None:
 def run_cli(stack_dir: Path, *args: str, timeout: float = 200) -> subprocess.CompletedProcess[str]:
     """``stack <args>`` in a child process, as a user would run it."""
     return subprocess.run(  # noqa: S603 - fixed argv
-        [sys.executable, "-c", "from sync.ops.stack import stack_app; stack_app()", *args],
+        [sys.executable, "-c", "from devstack.cli import stack_app; stack_app()", *args],
         cwd=repo_root(),
         env={**os.environ, ENV_STACK_DIR: str(stack_dir)},
         capture_output=True,

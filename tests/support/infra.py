@@ -53,7 +53,7 @@ def infrastructure(workdir: Path) -> Iterator[Infrastructure]:
     if kafka and database:
         yield Infrastructure(kafka, database)
         return
-    from sync.ops.stack import LocalStack, StackError
+    from devstack import LocalStack, StackError
 
     stack = LocalStack(workdir / "stack")
     try:

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from sync.ops.stack import free_port
+from devstack import free_port
 
 __all__ = ["FakeProvider", "running_provider"]
 

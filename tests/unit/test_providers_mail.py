@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from sync.ops.stack import free_port
+from devstack import free_port
 from sync.providers.mail import FileSender, Mail, SmtpSender, sender_from
 from sync.settings import Settings
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 
+from devstack.cli import stack_app
 from sync.cli.main import build_app
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -19,6 +20,8 @@ def commands(group: Any, prefix: str = "sksync") -> list[str]:
     for name, command in group.commands.items():
         if hasattr(command, "commands"):  # a group of commands
             found += commands(command, f"{prefix} {name}")
+        elif f"{prefix} {name}" == "sksync stack":  # hands over to the development stack's app
+            found += commands(typer.main.get_command(stack_app), f"{prefix} {name}")
         else:
             found.append(f"{prefix} {name}")
     return found

@@ -17,14 +17,14 @@ import subprocess
 import zipfile
 from pathlib import Path
 
-from sync.ops.stack import (
-    _MAVEN_DEPENDENCY_PLUGIN,
+from devstack.procs import (
+    MAVEN_DEPENDENCY_PLUGIN,
     StackError,
-    _cache_home,
-    _file_lock,
-    _say,
-    _write_atomic,
+    cache_home,
+    file_lock,
     repo_root,
+    say,
+    write_atomic,
 )
 
 __all__ = ["MODULE", "opensearch_home"]
@@ -60,7 +60,7 @@ def opensearch_home(pom: Path | None = None, cache_root: Path | None = None) -> 
     if not pom.is_file():
         raise StackError(f"{pom} not found: run from a checkout, or set OPENSEARCH_HOME")
     version = _version(pom)
-    base = (cache_root or _cache_home() / "sociale-kaart-sync") / f"opensearch-{version}"
+    base = (cache_root or cache_home() / "sociale-kaart-sync") / f"opensearch-{version}"
     home, marker = base / "home", base / ".fetched"
     # The descriptor is ours, not Maven's: a change to it must also refetch.
     digest = hashlib.sha256(pom.read_bytes() + _descriptor(version).encode()).hexdigest()
@@ -73,10 +73,10 @@ def opensearch_home(pom: Path | None = None, cache_root: Path | None = None) -> 
 
     if fetched():
         return home
-    with _file_lock(base / ".lock"):
+    with file_lock(base / ".lock"):
         if not fetched():
             _fetch(pom, base, version)
-            _write_atomic(marker, digest + "\n")
+            write_atomic(marker, digest + "\n")
     return home
 
 
@@ -85,11 +85,11 @@ def _fetch(pom: Path, base: Path, version: str) -> None:
     if mvn is None:
         raise StackError("mvn not found on PATH: install Maven to fetch OpenSearch, "
                          "or set OPENSEARCH_HOME to an unpacked distribution")
-    _say(f"fetching OpenSearch {version} with Maven into {base}")
+    say(f"fetching OpenSearch {version} with Maven into {base}")
     download = base / f"download.tmp-{os.getpid()}"
     shutil.rmtree(download, ignore_errors=True)
     cmd = [mvn, "-q", "-B", "-Dstyle.color=never", "-f", str(pom),
-           f"{_MAVEN_DEPENDENCY_PLUGIN}:copy-dependencies",
+           f"{MAVEN_DEPENDENCY_PLUGIN}:copy-dependencies",
            "-DexcludeTransitive=true", f"-DoutputDirectory={download}"]
     try:
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)  # noqa: S603 - fixed argv

@@ -17,14 +17,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sync.ops.stack import (
-    LocalKafka,
+from devstack.kafka import LocalKafka
+from devstack.kafka_config import new_cluster_id
+from devstack.procs import (
     StackError,
-    _new_cluster_id,
-    _read_json,
-    _run_coro,
-    _write_atomic,
     free_port,
+    read_json,
+    run_coro,
+    write_atomic,
 )
 
 __all__ = ["CLUSTER_FILE", "ClusterNode", "LocalKafkaCluster", "cluster_size"]
@@ -36,7 +36,7 @@ CLUSTER_FILE = "cluster.json"
 def cluster_size(data_dir: Path) -> int | None:
     """How many nodes the :class:`LocalKafkaCluster` in ``data_dir`` has; ``None`` when
     ``data_dir`` holds no cluster (one broker, or nothing yet)."""
-    size = (_read_json(data_dir / CLUSTER_FILE) or {}).get("size")
+    size = (read_json(data_dir / CLUSTER_FILE) or {}).get("size")
     return size if isinstance(size, int) else None
 
 
@@ -86,18 +86,18 @@ class ClusterNode(LocalKafka):
 
 class LocalKafkaCluster:
     """Three (or ``size``) :class:`ClusterNode` under ``data_dir``, managed as one; the same
-    interface as :class:`LocalKafka` where :class:`~sync.ops.stack.LocalStack` uses it."""
+    interface as :class:`LocalKafka` where :class:`~devstack.stack.LocalStack` uses it."""
 
     def __init__(self, data_dir: Path, size: int = 3) -> None:
         self.data_dir = data_dir.expanduser().absolute()
-        state = _read_json(self.data_dir / CLUSTER_FILE) or {}
+        state = read_json(self.data_dir / CLUSTER_FILE) or {}
         if state.get("size") == size:
             ports, controllers = state["ports"], state["controller_ports"]
             self.cluster_id = str(state["cluster_id"])
         else:
             ports = [free_port() for _ in range(size)]
             controllers = [free_port() for _ in range(size)]
-            self.cluster_id = _new_cluster_id()
+            self.cluster_id = new_cluster_id()
         voters = ",".join(f"{n + 1}@127.0.0.1:{port}" for n, port in enumerate(controllers))
         self.nodes = [ClusterNode(self.data_dir / f"node-{n + 1}", n + 1, ports[n],
                                   controllers[n], voters) for n in range(size)]
@@ -134,12 +134,12 @@ class LocalKafkaCluster:
         """Start every node side by side (formatting each the first time); the bootstrap list
         once each serves."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        _write_atomic(self.data_dir / CLUSTER_FILE, json.dumps(self._state, indent=2))
+        write_atomic(self.data_dir / CLUSTER_FILE, json.dumps(self._state, indent=2))
         for node in self.nodes:
             node.data_dir.mkdir(parents=True, exist_ok=True)
-            known = _read_json(node.data_dir / "kafka.json") or {}
+            known = read_json(node.data_dir / "kafka.json") or {}
             if known.get("cluster_id") != self.cluster_id:
-                _write_atomic(node.data_dir / "kafka.json",
+                write_atomic(node.data_dir / "kafka.json",
                               json.dumps({"cluster_id": self.cluster_id}))
         with concurrent.futures.ThreadPoolExecutor(len(self.nodes)) as pool:
             started = [pool.submit(node.start, timeout) for node in self.nodes]
@@ -154,7 +154,7 @@ class LocalKafkaCluster:
         """Until the cluster names all its brokers (a restarted node has rejoined)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if _run_coro(lambda: _brokers(self.bootstrap)) >= len(self.nodes):
+            if run_coro(lambda: _brokers(self.bootstrap)) >= len(self.nodes):
                 return
             time.sleep(0.25)
         raise StackError(f"the Kafka cluster at {self.bootstrap} did not see "
@@ -178,7 +178,7 @@ class LocalKafkaCluster:
 
     def leader_of(self, topic: str, partition: int = 0) -> int:
         """The ``node.id`` leading ``topic``'s ``partition`` now."""
-        return _run_coro(lambda: _leader(self.bootstrap, topic, partition))
+        return run_coro(lambda: _leader(self.bootstrap, topic, partition))
 
 
 async def _brokers(bootstrap: str) -> int:

@@ -1,6 +1,6 @@
 """A local single-node OpenSearch for the embedded stack, the search index's engine.
 
-The server comes from :func:`sync.ops.opensearch_home.opensearch_home` (Maven Central, cached).
+The server comes from :func:`devstack.opensearch_home.opensearch_home` (Maven Central, cached).
 
 :class:`LocalOpenSearch` runs one node in a data directory: ``config/`` (written on every
 start), ``data/``, ``logs/``, ``opensearch.log`` (the process's output), ``opensearch.pid`` and
@@ -27,19 +27,19 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from sync.ops.opensearch_home import MODULE, opensearch_home
-from sync.ops.stack import (
+from devstack.opensearch_home import MODULE, opensearch_home
+from devstack.procs import (
     StackError,
-    _java,
-    _port_is_free,
-    _read_json,
-    _read_pid,
-    _say,
-    _tail,
-    _terminate,
-    _write_atomic,
     free_port,
+    java_binary,
+    port_is_free,
     process_alive,
+    read_json,
+    read_pid,
+    say,
+    tail,
+    terminate,
+    write_atomic,
 )
 
 __all__ = ["ENV_SEARCH_URL", "SERVER_USER", "LocalOpenSearch", "start_search"]
@@ -84,14 +84,14 @@ class LocalOpenSearch:
         """The node's pid when it runs (this process's child or a previous run's), else None."""
         if self._proc is not None and self._proc.poll() is None:
             return self._proc.pid
-        pid = _read_pid(self.pid_file)
+        pid = read_pid(self.pid_file)
         return pid if pid is not None and process_alive(pid, str(self.config_dir)) else None
 
     def is_running(self) -> bool:
         return self.pid is not None
 
     def _load_state(self) -> None:
-        state: dict[str, Any] = _read_json(self.data_dir / "opensearch.json") or {}
+        state: dict[str, Any] = read_json(self.data_dir / "opensearch.json") or {}
         if self.port is None and isinstance(state.get("port"), int):
             self.port = state["port"]
         if self.transport_port is None and isinstance(state.get("transport_port"), int):
@@ -105,7 +105,7 @@ class LocalOpenSearch:
         if self.is_running():
             self._wait_ready(started + timeout, None, 0)
             return self.url
-        java_home = Path(os.path.realpath(_java())).parent.parent
+        java_home = Path(os.path.realpath(java_binary())).parent.parent
         home = self._runnable_home(opensearch_home())
         self._pick_ports()
         self._write_config(home)
@@ -120,21 +120,21 @@ class LocalOpenSearch:
                 [str(home / "bin" / "opensearch")], stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT, cwd=self.data_dir, env=env, user=user,
                 start_new_session=True)
-        _write_atomic(self.pid_file, f"{self._proc.pid}\n")
+        write_atomic(self.pid_file, f"{self._proc.pid}\n")
         try:
             self._wait_ready(started + timeout, self._proc, offset)
         except BaseException:
             self.stop(timeout=10)
             raise
-        _say(f"OpenSearch ready at {self.url} in {time.monotonic() - started:.1f}s")
+        say(f"OpenSearch ready at {self.url} in {time.monotonic() - started:.1f}s")
         return self.url
 
     def _pick_ports(self) -> None:
-        if self.port is None or not _port_is_free(self.port):
+        if self.port is None or not port_is_free(self.port):
             self.port = free_port()
-        if self.transport_port is None or not _port_is_free(self.transport_port):
+        if self.transport_port is None or not port_is_free(self.transport_port):
             self.transport_port = free_port()
-        _write_atomic(self.data_dir / "opensearch.json", json.dumps(
+        write_atomic(self.data_dir / "opensearch.json", json.dumps(
             {"port": self.port, "transport_port": self.transport_port}, indent=2))
 
     def _write_config(self, home: Path) -> None:
@@ -156,7 +156,7 @@ class LocalOpenSearch:
             "action.auto_create_index": False,
         }
         (self.config_dir / "opensearch.yml").write_text(
-            "# Written by sync/ops/opensearch_stack.py on every start.\n"
+            "# Written by devstack/opensearch.py on every start.\n"
             + "".join(f"{key}: {json.dumps(value)}\n" for key, value in settings.items()))
         # ``.stack`` data and a per-session home: only the node's own user writes here.
         user = self._server_user()
@@ -188,12 +188,12 @@ class LocalOpenSearch:
             if proc is not None and proc.poll() is not None:
                 raise StackError(f"OpenSearch exited with code {proc.returncode} during startup;"
                                  f" last lines of {self.log_file}:",
-                                 _tail(self.log_file, start=offset))
+                                 tail(self.log_file, start=offset))
             if self._healthy():
                 return
             if time.monotonic() >= deadline:
                 raise StackError(f"OpenSearch at {self.url} not ready in time; last lines of "
-                                 f"{self.log_file}:", _tail(self.log_file, start=offset))
+                                 f"{self.log_file}:", tail(self.log_file, start=offset))
             time.sleep(0.5)
 
     def _healthy(self) -> bool:
@@ -208,8 +208,8 @@ class LocalOpenSearch:
         """SIGTERM, wait up to ``timeout`` s, then SIGKILL. No-op when it does not run."""
         pid = self.pid
         if pid is not None:
-            _terminate(pid, timeout, self._proc)
-            _say(f"OpenSearch (pid {pid}) stopped")
+            terminate(pid, timeout, self._proc)
+            say(f"OpenSearch (pid {pid}) stopped")
         if self._proc is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self._proc.wait(timeout=1)
@@ -223,7 +223,7 @@ def start_search(stack_dir: Path, env_file: Path, timeout: float = 180) -> str:
     url = LocalOpenSearch(stack_dir / "opensearch").start(timeout=timeout)
     lines = [line for line in env_file.read_text().splitlines()
              if not line.startswith(f"export {ENV_SEARCH_URL}=")]
-    _write_atomic(env_file, "\n".join([*lines, f"export {ENV_SEARCH_URL}={shlex.quote(url)}"])
+    write_atomic(env_file, "\n".join([*lines, f"export {ENV_SEARCH_URL}={shlex.quote(url)}"])
                   + "\n")
     return url
 
