@@ -26,12 +26,13 @@ from sync.ops.publish import publish_with_own_producer
 from sync.providers import pages, signin, signin_oidc
 from sync.providers.context import PROVIDER_COOKIE, ProviderPages, ProviderWeb, Publish
 from sync.providers.mail import MailSender, sender_from
-from sync.providers.oidc import OidcClient, oidc_config
+from sync.providers.oidc import oidc_claims, oidc_config
 from sync.providers.store import ProviderSession, valid_session
 from sync.providers.tokens import Limits
 from sync.settings import Settings
 from sync.web import app as web
 from sync.web.app import NavItem, templates_of
+from sync.web.oidc import OidcClient
 from sync.web.security import Guard, GuardOptions
 
 __all__ = ["ProviderGuard", "provider_app", "provider_server"]
@@ -100,6 +101,7 @@ def provider_app(settings: Settings, pool: asyncpg.Pool, *, publish: Publish | N
     state = ProviderPages(
         web=site, sender=sender or sender_from(settings), publish=publish or own_producer,
         public_url=public_url, oidc=oidc or (OidcClient(config) if config else None),
+        oidc_claims=oidc_claims(settings),
         link_ttl=timedelta(minutes=settings.provider_link_minutes),
         limits=Limits(timedelta(minutes=settings.provider_limit_window_minutes),
                       settings.provider_limit_per_identifier,

@@ -24,8 +24,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from sync.providers.app import provider_app
-from sync.providers.oidc import OidcClient, oidc_config
+from sync.providers.oidc import oidc_config
 from sync.settings import Settings
+from sync.web.oidc import OidcClient
 from tests.integration.test_provider_signin import Outbox, Published, a_fiche
 from tests.support.builders import nihii
 

@@ -3,7 +3,9 @@ code flow with PKCE, state and nonce; the ID token checked; roles from a claim."
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import asyncpg
 import httpx
@@ -22,14 +24,18 @@ async def provider() -> AsyncIterator[FakeProvider]:
         yield running
 
 
+def with_provider(provider: FakeProvider) -> Settings:
+    return Settings(database_url="postgresql://unused/unused",
+                    console_oidc_issuer=provider.issuer, console_oidc_client_id=CLIENT_ID,
+                    console_oidc_client_secret=SecretStr(CLIENT_SECRET),
+                    console_public_url="http://console")
+
+
 @pytest.fixture
 async def client(pg_pool: asyncpg.Pool, provider: FakeProvider,
                  ) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(database_url="postgresql://unused/unused",
-                        console_oidc_issuer=provider.issuer, console_oidc_client_id=CLIENT_ID,
-                        console_oidc_client_secret=SecretStr(CLIENT_SECRET),
-                        console_public_url="http://console")
-    transport = httpx.ASGITransport(app=console_app(settings, pg_pool))  # type: ignore[arg-type]
+    app = console_app(with_provider(provider), pg_pool)
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url="http://console") as http:
         yield http
 
@@ -94,3 +100,23 @@ async def test_a_callback_with_another_state_is_refused(
     await client.get("/oidc/start")
     refused = await client.get("/oidc/callback?code=stolen&state=forged")
     assert refused.status_code == 403
+
+
+async def test_the_console_closes_its_client_to_the_provider_when_it_stops(
+    pg_pool: asyncpg.Pool, provider: FakeProvider,
+) -> None:
+    """No connection to the provider outlives the console."""
+    guard = console_app(with_provider(provider), pg_pool)
+    oidc = guard.app.state.web.oidc  # type: ignore[attr-defined]
+    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    running = asyncio.create_task(guard({"type": "lifespan", "asgi": {"version": "3.0"}},
+                                        inbox.get, outbox.put))
+    async with asyncio.timeout(10):
+        await inbox.put({"type": "lifespan.startup"})
+        assert (await outbox.get())["type"] == "lifespan.startup.complete"
+        assert not oidc._http.is_closed
+        await inbox.put({"type": "lifespan.shutdown"})
+        assert (await outbox.get())["type"] == "lifespan.shutdown.complete"
+        await running
+    assert oidc._http.is_closed
