@@ -28,8 +28,8 @@ from sync.ops.stack import LocalKafka
 from sync.producers.login import KafkaAuthenticationError
 from sync.settings import KafkaSecurity, Settings
 from tests.support.builders import nihii, professional
-from tests.support.kafka import TopicReader, publish
 from tests.support.process import service_env
+from tests.support.service import fiche_event_of, running_service
 
 pytestmark = pytest.mark.slow
 
@@ -78,14 +78,8 @@ async def test_with_the_right_credentials_a_source_event_becomes_a_fiche_event(
 ) -> None:
     """Subscribers, producer, relay and admin client all log in."""
     config = with_login(settings, sasl_kafka, PASSWORD)
-    service = Service(config, serve_http=False)
-    await service.start()
-    try:
-        await publish(config, [professional(nihii("1"), last="Scram")])
-        async with TopicReader(config, config.topics.name("fiche_event")) as events:
-            [event] = await events.until(lambda v: len(v) >= 1, what="the fiche event")
-    finally:
-        await service.stop()
+    async with running_service(config):
+        event = await fiche_event_of(config, professional(nihii("1"), last="Scram"))
     assert event["data"]["snapshot"]["name.last"] == "Scram"
 
 
@@ -95,14 +89,8 @@ async def test_over_tls_with_scram_a_source_event_becomes_a_fiche_event(
     """SASL_SSL: every client verifies the broker's certificate against the local authority,
     logs in with SCRAM-SHA-512, and the whole flow runs encrypted."""
     config = with_login(settings, sasl_ssl_kafka, PASSWORD)
-    service = Service(config, serve_http=False)
-    await service.start()
-    try:
-        await publish(config, [professional(nihii("2"), last="Encrypted")])
-        async with TopicReader(config, config.topics.name("fiche_event")) as events:
-            [event] = await events.until(lambda v: len(v) >= 1, what="the fiche event")
-    finally:
-        await service.stop()
+    async with running_service(config):
+        event = await fiche_event_of(config, professional(nihii("2"), last="Encrypted"))
     assert event["data"]["snapshot"]["name.last"] == "Encrypted"
     listeners = sasl_ssl_kafka.properties_file.read_text()
     assert f"SASL_SSL://{sasl_ssl_kafka.sasl_bootstrap}" in listeners
