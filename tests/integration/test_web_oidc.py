@@ -3,9 +3,7 @@ code flow with PKCE, state and nonce; the ID token checked; roles from a claim."
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
 
 import asyncpg
 import httpx
@@ -15,6 +13,7 @@ from pydantic import SecretStr
 from sync.console import console_app
 from sync.settings import Settings
 from sync.web.accounts import check_password
+from tests.support.lifespan import in_lifespan
 from tests.support.oidc_provider import CLIENT_ID, CLIENT_SECRET, FakeProvider, running_provider
 
 
@@ -108,15 +107,6 @@ async def test_the_console_closes_its_client_to_the_provider_when_it_stops(
     """No connection to the provider outlives the console."""
     guard = console_app(with_provider(provider), pg_pool)
     oidc = guard.app.state.web.oidc  # type: ignore[attr-defined]
-    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    running = asyncio.create_task(guard({"type": "lifespan", "asgi": {"version": "3.0"}},
-                                        inbox.get, outbox.put))
-    async with asyncio.timeout(10):
-        await inbox.put({"type": "lifespan.startup"})
-        assert (await outbox.get())["type"] == "lifespan.startup.complete"
+    async with in_lifespan(guard):
         assert not oidc._http.is_closed
-        await inbox.put({"type": "lifespan.shutdown"})
-        assert (await outbox.get())["type"] == "lifespan.shutdown.complete"
-        await running
     assert oidc._http.is_closed
