@@ -38,30 +38,28 @@ USER, PASSWORD, WRONG = "sksync", "Scram-Secret-42!", "not-the-password"
 FAIL_WITHIN_S = 30
 
 
-@pytest.fixture(scope="module")
-def sasl_kafka() -> Iterator[LocalKafka]:
-    """A broker with a SASL_PLAINTEXT listener and one SCRAM user, for this module only."""
-    folder = Path(tempfile.mkdtemp(prefix="sksync-sasl-"))
-    kafka = LocalKafka(folder / "kafka", sasl_users={USER: PASSWORD})
+def own_broker(prefix: str, tls: bool) -> Iterator[LocalKafka]:
+    """A broker of its own in a temporary folder, with one SCRAM user; removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    kafka = LocalKafka(folder / "kafka", sasl_users={USER: PASSWORD}, tls=tls)
     try:
         kafka.start()
         yield kafka
     finally:
         kafka.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def sasl_kafka() -> Iterator[LocalKafka]:
+    """A broker with a SASL_PLAINTEXT listener and one SCRAM user, for this module only."""
+    yield from own_broker("sksync-sasl-", tls=False)
 
 
 @pytest.fixture(scope="module")
 def sasl_ssl_kafka() -> Iterator[LocalKafka]:
     """A broker with a SASL_SSL listener (certificate made with keytool) and one SCRAM user."""
-    folder = Path(tempfile.mkdtemp(prefix="sksync-tls-"))
-    kafka = LocalKafka(folder / "kafka", sasl_users={USER: PASSWORD}, tls=True)
-    try:
-        kafka.start()
-        yield kafka
-    finally:
-        kafka.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+    yield from own_broker("sksync-tls-", tls=True)
 
 
 def with_login(settings: Settings, kafka: LocalKafka, password: str) -> Settings:
