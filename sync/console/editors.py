@@ -9,8 +9,10 @@ and ``sksync fiche split``. The service applies them; the page says the decision
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -41,6 +43,8 @@ __all__ = ["CONSOLE_SOURCE", "routes"]
 CONSOLE_SOURCE = "urn:socialekaart:sksync-console"
 QUEUE_LIMIT = 200
 COMMENT_MAX = 1000
+#: The queue each kind of decision goes back to.
+QUEUES = {"conflict": "/conflicts", "match": "/matches"}
 
 
 def _uuid(text: str) -> uuid.UUID | None:
@@ -66,24 +70,15 @@ async def conflicts(request: Request) -> Response:
 @needs("editor")
 async def resolve(request: Request) -> Response:
     """Keep or accept, with an optional comment (kept in the audit row)."""
-    console = console_of(request)
-    form = await request.form()
-    conflict_id = _uuid(request.path_params["conflict_id"])
-    decision = str(form.get("decision", ""))
-    if conflict_id is None or decision not in ("accept", "keep"):
-        return refusal(request, 400, "Not found")
-    chosen: Literal["accept", "keep"] = "accept" if decision == "accept" else "keep"
-    try:
-        found, event = await resolve_conflict(console.settings, str(conflict_id), chosen,
+
+    async def send(conflict_id: str, decision: str, form: FormData) -> dict[str, Any]:
+        chosen: Literal["accept", "keep"] = "accept" if decision == "accept" else "keep"
+        found, event = await resolve_conflict(console_of(request).settings, conflict_id, chosen,
                                               who(request), CONSOLE_SOURCE)
-    except DecisionRefused as error:
-        return refusal(request, 409, str(error))
-    async with console.web.pool.acquire() as conn:
-        await audit(conn, who(request), f"conflict-{chosen}", f"conflict:{conflict_id}",
-                    form_from(form), {"fiche": str(found.fiche_id), "field": found.field,
-                                      "event": event["id"],
-                                      "comment": str(form.get("comment", ""))[:COMMENT_MAX]})
-    return RedirectResponse(f"/conflicts?sent={conflict_id}", status_code=303)
+        return {"fiche": str(found.fiche_id), "field": found.field, "event": event["id"],
+                "comment": str(form.get("comment", ""))[:COMMENT_MAX]}
+
+    return await _decided(request, "conflict", ("accept", "keep"), send)
 
 
 def _record(row: Any) -> dict[str, Any]:
@@ -108,23 +103,39 @@ async def matches(request: Request) -> Response:
 @needs("editor")
 async def decide(request: Request) -> Response:
     """Accept or reject one candidate."""
+
+    async def send(match_id: str, decision: str, form: FormData) -> dict[str, Any]:
+        chosen: Literal["accept", "reject"] = "accept" if decision == "accept" else "reject"
+        row, event = await decide_match(console_of(request).settings, match_id, chosen,
+                                        who(request), CONSOLE_SOURCE)
+        return {"fiche": str(row.fiche_id), "source": row.source.value,
+                "record": row.record_id, "event": event["id"]}
+
+    return await _decided(request, "match", ("accept", "reject"), send)
+
+
+Send = Callable[[str, str, FormData], Awaitable[dict[str, Any]]]
+
+
+async def _decided(request: Request, kind: str, choices: tuple[str, str], send: Send,
+                   ) -> Response:
+    """An editor's decision on the ``kind`` (conflict, match) in the path: checked, sent by
+    ``send(id, decision, form)`` (which says what to audit), audited, and back to the queue
+    (``/conflicts``, ``/matches``). A decision the check refuses is a 409 saying why."""
     console = console_of(request)
     form = await request.form()
-    match_id = _uuid(request.path_params["match_id"])
+    item_id = _uuid(request.path_params[f"{kind}_id"])
     decision = str(form.get("decision", ""))
-    if match_id is None or decision not in ("accept", "reject"):
+    if item_id is None or decision not in choices:
         return refusal(request, 400, "Not found")
-    chosen: Literal["accept", "reject"] = "accept" if decision == "accept" else "reject"
     try:
-        row, event = await decide_match(console.settings, str(match_id), chosen,
-                                        who(request), CONSOLE_SOURCE)
+        details = await send(str(item_id), decision, form)
     except DecisionRefused as error:
         return refusal(request, 409, str(error))
     async with console.web.pool.acquire() as conn:
-        await audit(conn, who(request), f"match-{chosen}", f"match:{match_id}", form_from(form),
-                    {"fiche": str(row.fiche_id), "source": row.source.value,
-                     "record": row.record_id, "event": event["id"]})
-    return RedirectResponse(f"/matches?sent={match_id}", status_code=303)
+        await audit(conn, who(request), f"{kind}-{decision}", f"{kind}:{item_id}",
+                    form_from(form), details)
+    return RedirectResponse(f"{QUEUES[kind]}?sent={item_id}", status_code=303)
 
 
 async def search(request: Request) -> Response:

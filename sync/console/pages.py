@@ -19,7 +19,7 @@ from sync.console.readable import readable
 from sync.settings import Settings
 from sync.web.accounts import Account
 from sync.web.app import NavItem, Web, templates_of, web_app
-from sync.web.oidc import OidcConfig, OidcProvider
+from sync.web.oidc import OidcClient, OidcConfig
 from sync.web.security import Guard
 
 __all__ = ["CONSOLE_SOURCE", "console_app"]
@@ -35,17 +35,17 @@ def _home(account: Account) -> str:
     return "/conflicts" if account.may("editor") else "/ops"
 
 
-def _oidc(settings: Settings) -> OidcProvider | None:
-    """The OIDC provider when one is configured (issuer, client id and secret)."""
+def _oidc(settings: Settings) -> OidcClient | None:
+    """The OIDC client when a provider is configured (issuer, client id and secret)."""
     issuer, client, secret = (settings.console_oidc_issuer, settings.console_oidc_client_id,
                               settings.console_oidc_client_secret)
     if not (issuer and client and secret):
         return None
     public = (settings.console_public_url
               or f"http://{settings.console_host}:{settings.console_port}").rstrip("/")
-    return OidcProvider(OidcConfig(
+    return OidcClient(OidcConfig(
         issuer=issuer, client_id=client, client_secret=secret.get_secret_value(),
-        redirect_url=f"{public}/oidc/callback", roles_claim=settings.console_oidc_roles_claim))
+        redirect_url=f"{public}/oidc/callback", scope="openid profile"))
 
 
 def console_app(settings: Settings, pool: asyncpg.Pool,
@@ -55,7 +55,8 @@ def console_app(settings: Settings, pool: asyncpg.Pool,
     templates = templates_of([Path(__file__).parent / "templates"], {"readable": readable})
     web = Web(pool=pool, templates=templates,
               nav=NAV, home=_home, idle=timedelta(minutes=settings.console_session_idle_minutes),
-              secure_cookies=settings.console_secure_cookies, oidc=_oidc(settings))
+              secure_cookies=settings.console_secure_cookies, oidc=_oidc(settings),
+              oidc_roles_claim=settings.console_oidc_roles_claim)
     sampler = Sampler(settings, pool, readiness, settings.console_sample_interval_s)
 
     @contextlib.asynccontextmanager
@@ -67,6 +68,8 @@ def console_app(settings: Settings, pool: asyncpg.Pool,
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            if web.oidc is not None:
+                await web.oidc.aclose()
 
     return web_app(web, [*operators.routes, *editors.routes],
                    lifetime=timedelta(hours=settings.console_session_max_hours),

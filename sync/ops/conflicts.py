@@ -15,9 +15,8 @@ from typing import Any, Literal
 
 import asyncpg
 
-from sync.errors import DecisionRefused
-from sync.ops.ids import IdProblem, resolve_id
-from sync.ops.publish import publish_with_own_producer
+from sync.ops.decisions import publish_decision, waiting
+from sync.ops.ids import resolve_id
 from sync.settings import Settings
 from sync.store.conflicts import ConflictRow, conflict_by_id
 
@@ -50,10 +49,6 @@ async def _find(config: Settings, conflict: str) -> ConflictRow | None:
         await conn.close()
 
 
-async def _publish(config: Settings, event: dict[str, Any]) -> None:
-    await publish_with_own_producer(config, [event], config.topics.name("manual_edit"))
-
-
 async def resolve_conflict(
     config: Settings, conflict: str, decision: Literal["accept", "keep"], editor: str,
     source: str = CLI_SOURCE,
@@ -61,14 +56,7 @@ async def resolve_conflict(
     """Check that the conflict (an id or its start) is open and publish the decision (the
     CLI's and the console's one path); the service applies it. Raises
     :class:`DecisionRefused` saying why not."""
-    try:
-        found = await _find(config, conflict)
-    except IdProblem as problem:
-        raise DecisionRefused(str(problem)) from None
-    if found is None:
-        raise DecisionRefused(f"no conflict {conflict}")
-    if found.status != "open":
-        raise DecisionRefused(f"conflict {found.id} is {found.status}, not open")
+    found = await waiting(_find(config, conflict), "conflict", conflict, "open")
     event = resolution_event(found, decision, editor, source)
-    await _publish(config, event)
+    await publish_decision(config, event)
     return found, event

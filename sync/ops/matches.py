@@ -21,8 +21,8 @@ import asyncpg
 from sync.errors import DecisionRefused
 from sync.events import Source
 from sync.mapping.matches import TYPE_ACCEPTED, TYPE_REJECTED, TYPE_SPLIT
+from sync.ops.decisions import publish_decision, waiting
 from sync.ops.ids import IdProblem, resolve_fiche, resolve_id
-from sync.ops.publish import publish_with_own_producer
 from sync.settings import Settings
 from sync.store.conflicts import fiche_exists
 from sync.store.matching import CandidateRow, MatchStore
@@ -72,10 +72,6 @@ async def read_matches(config: Settings, what: Callable[[MatchStore], Awaitable[
         await conn.close()
 
 
-async def _publish(config: Settings, event: dict[str, Any]) -> None:
-    await publish_with_own_producer(config, [event], config.topics.name("manual_edit"))
-
-
 async def _candidate(store: MatchStore, match: str) -> CandidateRow | None:
     """The candidate ``match`` (an id or its start) names; :class:`IdProblem` if none."""
     return await store.candidate(await resolve_id(store.conn, "match_candidate", match,
@@ -105,16 +101,10 @@ async def decide_match(
 ) -> tuple[CandidateRow, dict[str, Any]]:
     """Check that the candidate (an id or its start) is pending and publish the decision (the
     CLI's and the console's one path). Raises :class:`DecisionRefused` saying why not."""
-    try:
-        row: CandidateRow | None = await read_matches(config, lambda s: _candidate(s, match))
-    except IdProblem as problem:
-        raise DecisionRefused(str(problem)) from None
-    if row is None:
-        raise DecisionRefused(f"no match candidate {match}")
-    if row.status != "pending":
-        raise DecisionRefused(f"match candidate {row.id} is {row.status}, not pending")
+    row = await waiting(read_matches(config, lambda s: _candidate(s, match)),
+                        "match candidate", match, "pending")
     event = decision_event(row, decision, editor, source)
-    await _publish(config, event)
+    await publish_decision(config, event)
     return row, event
 
 
@@ -129,5 +119,5 @@ async def split_fiche(
     if problem is not None or fiche_id is None:
         raise DecisionRefused(problem or f"no fiche {fiche}")
     event = split_event(fiche_id, source, record_id, editor, event_source)
-    await _publish(config, event)
+    await publish_decision(config, event)
     return fiche_id, event

@@ -7,7 +7,9 @@ static files; everything else needs a provider session, and every change its CSR
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -26,12 +28,13 @@ from sync.ops.publish import publish_with_own_producer
 from sync.providers import pages, signin, signin_oidc
 from sync.providers.context import PROVIDER_COOKIE, ProviderPages, ProviderWeb, Publish
 from sync.providers.mail import MailSender, sender_from
-from sync.providers.oidc import OidcClient, oidc_config
+from sync.providers.oidc import oidc_claims, oidc_config
 from sync.providers.store import ProviderSession, valid_session
 from sync.providers.tokens import Limits
 from sync.settings import Settings
 from sync.web import app as web
 from sync.web.app import NavItem, templates_of
+from sync.web.oidc import OidcClient
 from sync.web.security import Guard, GuardOptions
 
 __all__ = ["ProviderGuard", "provider_app", "provider_server"]
@@ -97,15 +100,17 @@ def provider_app(settings: Settings, pool: asyncpg.Pool, *, publish: Publish | N
 
     public_url = _public_url(settings)
     config = oidc_config(settings, public_url)
+    own_oidc = None if oidc or config is None else OidcClient(config)
     state = ProviderPages(
         web=site, sender=sender or sender_from(settings), publish=publish or own_producer,
-        public_url=public_url, oidc=oidc or (OidcClient(config) if config else None),
+        public_url=public_url, oidc=oidc or own_oidc,
+        oidc_claims=oidc_claims(settings),
         link_ttl=timedelta(minutes=settings.provider_link_minutes),
         limits=Limits(timedelta(minutes=settings.provider_limit_window_minutes),
                       settings.provider_limit_per_identifier,
                       settings.provider_limit_per_address, settings.provider_limit_per_client),
         lifetime=lifetime)
-    app = Starlette(routes=list(_routes()))
+    app = Starlette(routes=list(_routes()), lifespan=_closing(own_oidc))
     app.state.web, app.state.provider_pages = site, state
     app.add_exception_handler(404, lambda request, exc: web.refusal(request, 404, "not-found"))
 
@@ -118,12 +123,27 @@ def provider_app(settings: Settings, pool: asyncpg.Pool, *, publish: Publish | N
     return ProviderGuard(app, pool, options, refuse)
 
 
+def _closing(oidc: OidcClient | None,
+             ) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """A lifespan that closes the OIDC client these pages made, when they stop."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if oidc is not None:
+                await oidc.aclose()
+
+    return lifespan
+
+
 def provider_server(settings: Settings, pool: asyncpg.Pool,
                     publish: Publish | None = None) -> uvicorn.Server:
     """A server for the provider pages on ``provider_host:provider_port``."""
     config = uvicorn.Config(provider_app(settings, pool, publish=publish),
                             host=settings.provider_host, port=settings.provider_port,
-                            log_level="warning", lifespan="off", access_log=False,
+                            log_level="warning", lifespan="on", access_log=False,
                             server_header=False, proxy_headers=True,
                             forwarded_allow_ips=settings.provider_trusted_proxies)
     return uvicorn.Server(config)

@@ -14,10 +14,10 @@ from starlette.responses import Response
 from sync.policy import Policy, default_policy
 from sync.providers.i18n import translate
 from sync.providers.mail import MailSender
-from sync.providers.oidc import OidcClient
 from sync.providers.store import ProviderSession
 from sync.providers.tokens import Limits
 from sync.web.app import Web, language_of, session_of
+from sync.web.oidc import OidcClient
 
 __all__ = ["PROVIDER_COOKIE", "ProviderPages", "ProviderWeb", "Publish", "pages_of",
            "signed_in"]
@@ -51,6 +51,8 @@ class ProviderPages:
     limits: Limits
     lifetime: timedelta
     oidc: OidcClient | None = None
+    #: Which ID token claims carry numbers: claim name -> binding kind.
+    oidc_claims: dict[str, str] = field(default_factory=dict)
     policy: Policy = field(default_factory=default_policy)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 

@@ -8,9 +8,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from sync.providers.context import PROVIDER_COOKIE, pages_of
-from sync.providers.oidc import OidcError, Pending, binding_from_claims
+from sync.providers.oidc import binding_from_claims
 from sync.providers.store import open_session
 from sync.web.app import refusal
+from sync.web.oidc import OidcError, Pending
 
 __all__ = ["OIDC_COOKIE", "oidc_callback", "oidc_start"]
 
@@ -34,7 +35,7 @@ async def oidc_start(request: Request) -> Response:
         return _failed(request, FAILED)
     response = RedirectResponse(target, status_code=303)
     # Lax, not strict: the browser comes back from the identity provider's site.
-    response.set_cookie(OIDC_COOKIE, pending.cookie(), max_age=600, httponly=True,
+    response.set_cookie(OIDC_COOKIE, pending.encode(), max_age=600, httponly=True,
                         samesite="lax", secure=pages.web.secure_cookies, path=PATH)
     return response
 
@@ -42,7 +43,7 @@ async def oidc_start(request: Request) -> Response:
 async def oidc_callback(request: Request) -> Response:
     """Back from the identity provider: check, exchange, bind, open a session."""
     pages = pages_of(request)
-    pending = Pending.from_cookie(request.cookies.get(OIDC_COOKIE, ""))
+    pending = Pending.decode(request.cookies.get(OIDC_COOKIE, ""))
     code, state = request.query_params.get("code"), request.query_params.get("state")
     if pages.oidc is None or pending is None or not code or state != pending.state:
         return _failed(request, FAILED)
@@ -51,7 +52,7 @@ async def oidc_callback(request: Request) -> Response:
     except (OidcError, OSError, ValueError) as error:
         log.warning("oidc sign-in refused", error=str(error)[:200])
         return _failed(request, FAILED)
-    binding = binding_from_claims(claims, pages.oidc.config.claims)
+    binding = binding_from_claims(claims, pages.oidc_claims)
     if binding is None:
         return _failed(request, NO_NUMBER)
     async with pages.web.pool.acquire() as conn:

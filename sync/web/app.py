@@ -25,7 +25,7 @@ from starlette.types import Scope
 
 from sync.web.accounts import Account
 from sync.web.i18n import LANGUAGES, translate
-from sync.web.oidc import OidcProvider
+from sync.web.oidc import OidcClient
 from sync.web.security import Guard, GuardOptions
 from sync.web.sessions import Session
 
@@ -56,7 +56,9 @@ class Web:
     idle: timedelta
     secure_cookies: bool = False
     title: str = "Sociale Kaart console"
-    oidc: OidcProvider | None = None
+    oidc: OidcClient | None = None
+    #: The ID token claim that lists an OIDC sign-in's console roles.
+    oidc_roles_claim: str = "roles"
     extra: dict[str, Any] = field(default_factory=dict)
 
     def render(self, request: Request, name: str, context: dict[str, Any] | None = None,

@@ -1,10 +1,11 @@
-"""Sign-in through an OpenID Connect provider (the Flemish government login is one), when
-configured: the authorization code flow with PKCE, a state and a nonce.
+"""An OpenID Connect client, shared by the console's and the provider pages' sign-in: the
+authorization code flow with PKCE, a state and a nonce.
 
-The provider vouches for who someone is and which console roles they hold (a claim listing
-``operator`` and/or ``editor``); the console then keeps its own session as for a local
-account. Such accounts are named ``oidc:<name>``, carry no password, and take their roles
-from each sign-in.
+The client reads the identity provider's discovery document (once), sends the browser there
+with a random ``state``, ``nonce`` and PKCE challenge (the caller keeps them in a short-lived
+cookie), exchanges the code that comes back for an ID token and checks that token: signature
+by the provider's published keys, issuer, audience, expiry and nonce. What the claims then
+mean (console roles, a provider's number) is each caller's business.
 """
 
 from __future__ import annotations
@@ -12,138 +13,156 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 import jwt
 
-from sync.store.conflicts import Conn
-from sync.web.accounts import ROLES, Account
-
-__all__ = ["OidcConfig", "OidcError", "OidcProvider", "Pending", "oidc_account"]
+__all__ = ["OidcClient", "OidcConfig", "OidcError", "Pending"]
 
 TIMEOUT_S = 10.0
 ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]
-#: Never a valid argon2 hash: an OIDC account cannot sign in with a password.
-NO_PASSWORD = "!oidc"  # noqa: S105 (a marker that no password can match, not a secret)
-UPSERT = """
-INSERT INTO console_user (name, password_hash, roles) VALUES ($1, $2, $3)
-ON CONFLICT (name) DO UPDATE SET roles = EXCLUDED.roles
-WHERE console_user.password_hash = $2
-RETURNING name
-"""
 
 
 class OidcError(Exception):
-    """A sign-in through the provider that cannot be trusted or gives no console role."""
+    """A sign-in through the provider that cannot be completed or trusted (the message
+    says why)."""
 
 
 @dataclass(frozen=True)
 class OidcConfig:
-    """The provider and this console's registration with it."""
+    """The identity provider and this site's registration with it.
+
+    ``secret_in_form``: send the client secret in the token request's form
+    (``client_secret_post``) rather than as HTTP Basic authentication
+    (``client_secret_basic``, the default of the standard)."""
 
     issuer: str
     client_id: str
-    client_secret: str
+    client_secret: str | None
     redirect_url: str
-    roles_claim: str = "roles"
-    name_claim: str = "preferred_username"
-    scope: str = "openid profile"
+    scope: str = "openid"
+    secret_in_form: bool = False
 
 
 @dataclass(frozen=True)
 class Pending:
-    """What the browser keeps (in a short-lived cookie) between leaving and coming back."""
+    """What the browser carries (in a cookie) between leaving and coming back: the state,
+    nonce and PKCE verifier of this sign-in, and the page to land on afterwards."""
 
     state: str
     nonce: str
     verifier: str
-    next: str
+    next: str = ""
+
+    @classmethod
+    def new(cls, next_page: str = "") -> Pending:
+        """A fresh sign-in that lands on ``next_page``."""
+        return cls(secrets.token_urlsafe(24), secrets.token_urlsafe(24),
+                   secrets.token_urlsafe(48), next_page)
 
     def encode(self) -> str:
+        """The cookie's value."""
         return "|".join((self.state, self.nonce, self.verifier, self.next))
 
-    @staticmethod
-    def decode(text: str) -> Pending | None:
+    @classmethod
+    def decode(cls, text: str) -> Pending | None:
+        """The sign-in a cookie's value holds, or None when it holds none."""
         parts = text.split("|", 3)
-        return Pending(*parts) if len(parts) == 4 else None
+        return cls(*parts) if len(parts) == 4 and all(parts[:3]) else None
+
+    @property
+    def challenge(self) -> str:
+        """The PKCE challenge (S256) of the verifier."""
+        digest = hashlib.sha256(self.verifier.encode()).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-@dataclass
-class OidcProvider:
-    """The provider's endpoints (from its discovery document, read once) and its keys."""
+class OidcClient:
+    """Talks to one identity provider (its discovery document and keys fetched once, the
+    keys again when a token names one not seen yet)."""
 
-    config: OidcConfig
-    _metadata: dict[str, Any] = field(default_factory=dict)
+    def __init__(self, config: OidcConfig, http: httpx.AsyncClient | None = None) -> None:
+        self.config = config
+        self._owns_http = http is None
+        self._http = http or httpx.AsyncClient(timeout=TIMEOUT_S)
+        self._meta: dict[str, Any] | None = None
+        self._keys: jwt.PyJWKSet | None = None
 
-    async def _discover(self) -> dict[str, Any]:
-        if not self._metadata:
-            url = self.config.issuer.rstrip("/") + "/.well-known/openid-configuration"
-            self._metadata = await _get_json(url)
-            if self._metadata.get("issuer") != self.config.issuer:
-                raise OidcError("the provider's discovery document names another issuer")
-        return self._metadata
+    async def aclose(self) -> None:
+        """Close the HTTP client, unless it was given (then its giver closes it)."""
+        if self._owns_http:
+            await self._http.aclose()
 
-    async def start(self, next_page: str) -> tuple[str, Pending]:
-        """Where to send the browser, and what to keep until it comes back."""
-        metadata = await self._discover()
-        pending = Pending(secrets.token_urlsafe(24), secrets.token_urlsafe(24),
-                          secrets.token_urlsafe(48), next_page)
-        challenge = base64.urlsafe_b64encode(
-            hashlib.sha256(pending.verifier.encode()).digest()).rstrip(b"=").decode()
+    async def authorize_url(self, pending: Pending) -> str:
+        """Where to send the browser to sign in."""
+        meta = await self._metadata()
         query = urlencode({
             "response_type": "code", "client_id": self.config.client_id,
             "redirect_uri": self.config.redirect_url, "scope": self.config.scope,
-            "state": pending.state, "nonce": pending.nonce, "code_challenge": challenge,
-            "code_challenge_method": "S256"})
-        return f"{metadata['authorization_endpoint']}?{query}", pending
+            "state": pending.state, "nonce": pending.nonce,
+            "code_challenge": pending.challenge, "code_challenge_method": "S256"})
+        return f"{meta['authorization_endpoint']}?{query}"
 
-    async def finish(self, code: str, pending: Pending) -> dict[str, Any]:
-        """The ID token's verified claims for ``code`` (signature, issuer, audience, expiry
-        and nonce checked)."""
-        metadata = await self._discover()
-        async with httpx.AsyncClient(timeout=TIMEOUT_S) as http:
-            response = await http.post(metadata["token_endpoint"], data={
-                "grant_type": "authorization_code", "code": code,
-                "redirect_uri": self.config.redirect_url, "code_verifier": pending.verifier,
-            }, auth=(self.config.client_id, self.config.client_secret))
-        if response.status_code != 200 or "id_token" not in response.json():
+    async def claims(self, code: str, pending: Pending) -> dict[str, Any]:
+        """The checked claims of the ID token the ``code`` is exchanged for."""
+        meta = await self._metadata()
+        response = await self._http.post(meta["token_endpoint"], **self._token_request(
+            code, pending))
+        token = response.json().get("id_token") if response.status_code == 200 else None
+        if not isinstance(token, str):
             raise OidcError(f"the provider refused the code (HTTP {response.status_code})")
-        token = response.json()["id_token"]
-        keys = jwt.PyJWKSet.from_dict(await _get_json(metadata["jwks_uri"]))
-        kid = jwt.get_unverified_header(token).get("kid")
-        key = next((k for k in keys.keys if kid is None or k.key_id == kid), None)
-        if key is None:
-            raise OidcError("the ID token is signed with a key the provider does not publish")
+        return await self._checked(token, pending.nonce, meta)
+
+    def _token_request(self, code: str, pending: Pending) -> dict[str, Any]:
+        """The token request's form, and its authentication when there is a secret."""
+        form = {"grant_type": "authorization_code", "code": code,
+                "redirect_uri": self.config.redirect_url, "code_verifier": pending.verifier}
+        secret = self.config.client_secret
+        if self.config.secret_in_form or not secret:
+            form["client_id"] = self.config.client_id
+            if secret:
+                form["client_secret"] = secret
+            return {"data": form}
+        return {"data": form, "auth": (self.config.client_id, secret)}
+
+    async def _metadata(self) -> dict[str, Any]:
+        if self._meta is None:
+            issuer = self.config.issuer.rstrip("/")
+            meta = await self._get_json(f"{issuer}/.well-known/openid-configuration")
+            if str(meta.get("issuer", "")).rstrip("/") != issuer:
+                raise OidcError("the provider's discovery document names another issuer")
+            self._meta = meta
+        return self._meta
+
+    async def _get_json(self, url: str) -> dict[str, Any]:
+        response = await self._http.get(url)
+        if response.status_code != 200:
+            raise OidcError(f"{url} answered {response.status_code}")
+        document: dict[str, Any] = response.json()
+        return document
+
+    async def _checked(self, token: str, nonce: str, meta: dict[str, Any]) -> dict[str, Any]:
         try:
+            kid = jwt.get_unverified_header(token).get("kid")
+            key = await self._key(kid, meta)
             claims: dict[str, Any] = jwt.decode(
-                token, key=key.key, algorithms=ALGORITHMS, audience=self.config.client_id,
-                issuer=self.config.issuer, options={"require": ["exp", "iat", "sub"]})
-        except jwt.PyJWTError as error:
-            raise OidcError(f"the ID token is not valid: {error}") from None
-        if claims.get("nonce") != pending.nonce:
+                token, key, algorithms=ALGORITHMS, audience=self.config.client_id,
+                issuer=meta["issuer"], options={"require": ["exp", "iat", "iss", "aud", "sub"]})
+        except (jwt.PyJWTError, KeyError) as error:
+            raise OidcError(f"the ID token is not valid: {type(error).__name__}") from None
+        if not secrets.compare_digest(str(claims.get("nonce", "")), nonce):
             raise OidcError("the ID token was not issued for this sign-in (nonce)")
         return claims
 
-
-async def _get_json(url: str) -> dict[str, Any]:
-    async with httpx.AsyncClient(timeout=TIMEOUT_S) as http:
-        response = await http.get(url)
-    response.raise_for_status()
-    document: dict[str, Any] = response.json()
-    return document
-
-
-async def oidc_account(conn: Conn, claims: dict[str, Any], config: OidcConfig) -> Account:
-    """The console account of a verified sign-in: ``oidc:<name>`` with the roles the
-    provider gives it now. A sign-in without a console role is refused."""
-    given = claims.get(config.roles_claim) or []
-    roles = [role for role in ROLES if isinstance(given, list) and role in given]
-    if not roles:
-        raise OidcError("the provider gives this person no console role")
-    name = "oidc:" + str(claims.get(config.name_claim) or claims["sub"])[:90]
-    if await conn.fetchval(UPSERT, name, NO_PASSWORD, roles) is None:
-        raise OidcError(f"{name} is a local account")
-    return Account(name, tuple(roles))
+    async def _key(self, kid: str | None, meta: dict[str, Any]) -> Any:
+        """The provider's key ``kid``; the key set is fetched again once for a new key."""
+        for attempt in range(2):
+            if self._keys is None or attempt:
+                self._keys = jwt.PyJWKSet.from_dict(await self._get_json(meta["jwks_uri"]))
+            for key in self._keys.keys:
+                if kid is None or key.key_id == kid:
+                    return key.key
+        raise OidcError("the ID token is signed with a key the provider does not publish")

@@ -15,7 +15,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from sync.web.accounts import Account, check_password
 from sync.web.app import Web, refusal, safe_next, web_of
 from sync.web.audit import audit, recent_refusals
-from sync.web.oidc import OidcError, Pending, oidc_account
+from sync.web.oidc import OidcError, Pending
+from sync.web.oidc_accounts import oidc_account
 from sync.web.security import LOGIN_CSRF_COOKIE, SESSION_COOKIE
 from sync.web.sessions import end_session, open_session
 
@@ -75,7 +76,8 @@ async def oidc_start(request: Request) -> Response:
     web = web_of(request)
     if web.oidc is None:
         return refusal(request, 404, "not-found")
-    target, pending = await web.oidc.start(safe_next(request.query_params.get("next"), ""))
+    pending = Pending.new(safe_next(request.query_params.get("next"), ""))
+    target = await web.oidc.authorize_url(pending)
     response = RedirectResponse(target, status_code=303)
     # Lax: the cookie must come along when the provider sends the browser back.
     response.set_cookie(OIDC_COOKIE, pending.encode(), httponly=True, samesite="lax",
@@ -92,9 +94,9 @@ async def oidc_callback(request: Request) -> Response:
             state, pending.state):
         return refusal(request, 403, "csrf")
     try:
-        claims = await web.oidc.finish(code, pending)
+        claims = await web.oidc.claims(code, pending)
         async with web.pool.acquire() as conn:
-            account = await oidc_account(conn, claims, web.oidc.config)
+            account = await oidc_account(conn, claims, web.oidc_roles_claim)
     except OidcError as error:
         return refusal(request, 403, str(error))
     signed_in = await _signed_in(web, account, safe_next(pending.next, web.home(account)),

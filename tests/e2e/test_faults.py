@@ -19,6 +19,7 @@ from tests.support.downstream import check_order, one_id_per_version
 from tests.support.infra import Infrastructure
 from tests.support.kafka import TopicReader, publish
 from tests.support.process import ServiceProcesses
+from tests.support.service import running_service, with_few_attempts
 
 pytestmark = pytest.mark.slow
 
@@ -161,14 +162,9 @@ def retries(operation: str) -> float:
 async def impatient(settings: Settings) -> AsyncIterator[Settings]:
     """The service with a bound of two attempts at a failure that repeats identically (and
     short waits): an outage must be waited out all the same."""
-    bounded = settings.model_copy(update={"retry_max_attempts_deterministic": 2,
-                                          "retry_max_backoff_s": 0.5})
-    running = Service(bounded, serve_http=False)
-    await running.start()
-    try:
+    bounded = with_few_attempts(settings, 2)
+    async with running_service(bounded):
         yield bounded
-    finally:
-        await running.stop()
 
 
 async def test_a_read_only_database_is_waited_out_and_every_update_applied_after(

@@ -20,6 +20,7 @@ from sync.producers.kafka import client_options
 from sync.settings import Settings
 from tests.support.builders import nihii, professional
 from tests.support.kafka import TopicReader, publish
+from tests.support.service import running_service
 
 pytestmark = pytest.mark.slow
 
@@ -46,12 +47,8 @@ async def create_topics(settings: Settings, limits: dict[str, int]) -> None:
 @contextlib.asynccontextmanager
 async def running(settings: Settings, limits: dict[str, int]) -> AsyncIterator[Service]:
     await create_topics(settings, limits)
-    service = Service(settings, serve_http=False)
-    await service.start()
-    try:
+    async with running_service(settings) as service:
         yield service
-    finally:
-        await service.stop()
 
 
 async def the_letter_and_the_good_event(settings: Settings, big: dict[str, Any]) -> Any:

@@ -15,6 +15,7 @@ from sync.consumers.source import SourceStage
 from sync.settings import Settings
 from tests.support.builders import nihii, professional
 from tests.support.kafka import TopicReader, publish
+from tests.support.service import running_service, with_few_attempts
 
 pytestmark = pytest.mark.slow
 
@@ -96,14 +97,9 @@ async def test_an_event_with_a_naive_time_is_dead_lettered_and_the_fiche_goes_on
 @pytest.fixture
 async def bounded_service(settings: Settings) -> AsyncIterator[Settings]:
     """The service with few attempts at an error that repeats identically."""
-    bounded = settings.model_copy(update={"retry_max_attempts_deterministic": 3,
-                                          "retry_max_backoff_s": 0.5})
-    running = Service(bounded, serve_http=False)
-    await running.start()
-    try:
+    bounded = with_few_attempts(settings, 3)
+    async with running_service(bounded):
         yield bounded
-    finally:
-        await running.stop()
 
 
 async def refuse_identifier(database_url: str, value: str) -> None:

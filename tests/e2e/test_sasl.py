@@ -28,8 +28,8 @@ from sync.app import Service
 from sync.producers.login import KafkaAuthenticationError
 from sync.settings import KafkaSecurity, Settings
 from tests.support.builders import nihii, professional
-from tests.support.kafka import TopicReader, publish
 from tests.support.process import service_env
+from tests.support.service import fiche_event_of, running_service
 
 pytestmark = pytest.mark.slow
 
@@ -38,30 +38,28 @@ USER, PASSWORD, WRONG = "sksync", "Scram-Secret-42!", "not-the-password"
 FAIL_WITHIN_S = 30
 
 
-@pytest.fixture(scope="module")
-def sasl_kafka() -> Iterator[LocalKafka]:
-    """A broker with a SASL_PLAINTEXT listener and one SCRAM user, for this module only."""
-    folder = Path(tempfile.mkdtemp(prefix="sksync-sasl-"))
-    kafka = LocalKafka(folder / "kafka", sasl_users={USER: PASSWORD})
+def own_broker(prefix: str, tls: bool) -> Iterator[LocalKafka]:
+    """A broker of its own in a temporary folder, with one SCRAM user; removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    kafka = LocalKafka(folder / "kafka", sasl_users={USER: PASSWORD}, tls=tls)
     try:
         kafka.start()
         yield kafka
     finally:
         kafka.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def sasl_kafka() -> Iterator[LocalKafka]:
+    """A broker with a SASL_PLAINTEXT listener and one SCRAM user, for this module only."""
+    yield from own_broker("sksync-sasl-", tls=False)
 
 
 @pytest.fixture(scope="module")
 def sasl_ssl_kafka() -> Iterator[LocalKafka]:
     """A broker with a SASL_SSL listener (certificate made with keytool) and one SCRAM user."""
-    folder = Path(tempfile.mkdtemp(prefix="sksync-tls-"))
-    kafka = LocalKafka(folder / "kafka", sasl_users={USER: PASSWORD}, tls=True)
-    try:
-        kafka.start()
-        yield kafka
-    finally:
-        kafka.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+    yield from own_broker("sksync-tls-", tls=True)
 
 
 def with_login(settings: Settings, kafka: LocalKafka, password: str) -> Settings:
@@ -78,14 +76,8 @@ async def test_with_the_right_credentials_a_source_event_becomes_a_fiche_event(
 ) -> None:
     """Subscribers, producer, relay and admin client all log in."""
     config = with_login(settings, sasl_kafka, PASSWORD)
-    service = Service(config, serve_http=False)
-    await service.start()
-    try:
-        await publish(config, [professional(nihii("1"), last="Scram")])
-        async with TopicReader(config, config.topics.name("fiche_event")) as events:
-            [event] = await events.until(lambda v: len(v) >= 1, what="the fiche event")
-    finally:
-        await service.stop()
+    async with running_service(config):
+        event = await fiche_event_of(config, professional(nihii("1"), last="Scram"))
     assert event["data"]["snapshot"]["name.last"] == "Scram"
 
 
@@ -95,14 +87,8 @@ async def test_over_tls_with_scram_a_source_event_becomes_a_fiche_event(
     """SASL_SSL: every client verifies the broker's certificate against the local authority,
     logs in with SCRAM-SHA-512, and the whole flow runs encrypted."""
     config = with_login(settings, sasl_ssl_kafka, PASSWORD)
-    service = Service(config, serve_http=False)
-    await service.start()
-    try:
-        await publish(config, [professional(nihii("2"), last="Encrypted")])
-        async with TopicReader(config, config.topics.name("fiche_event")) as events:
-            [event] = await events.until(lambda v: len(v) >= 1, what="the fiche event")
-    finally:
-        await service.stop()
+    async with running_service(config):
+        event = await fiche_event_of(config, professional(nihii("2"), last="Encrypted"))
     assert event["data"]["snapshot"]["name.last"] == "Encrypted"
     listeners = sasl_ssl_kafka.properties_file.read_text()
     assert f"SASL_SSL://{sasl_ssl_kafka.sasl_bootstrap}" in listeners

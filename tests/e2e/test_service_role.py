@@ -17,14 +17,13 @@ import asyncpg
 import pytest
 from typer.testing import CliRunner
 
-from sync.app import Service
 from sync.cli.main import build_app
 from sync.settings import Settings
 from sync.store.queries import resolve_fiche_id
 from tests.support.builders import nihii, professional
-from tests.support.kafka import TopicReader, publish
 from tests.support.kbo_zip import enterprise, enterprise_number, write_full_zip
 from tests.support.process import service_env
+from tests.support.service import fiche_event_of, running_service
 
 pytestmark = pytest.mark.slow
 
@@ -55,15 +54,9 @@ async def test_the_service_as_its_own_role_applies_and_relays_a_source_event(
     role_settings: Settings,
 ) -> None:
     """Start (migrations as the owner), apply, outbox, relay, gauges: all as sksync_service."""
-    service = Service(role_settings, serve_http=False)
-    await service.start()
-    try:
-        number = nihii("1")
-        await publish(role_settings, [professional(number, last="Rolmans")])
-        async with TopicReader(role_settings, role_settings.topics.name("fiche_event")) as events:
-            [event] = await events.until(lambda v: len(v) >= 1, what="the fiche event")
-    finally:
-        await service.stop()
+    number = nihii("1")
+    async with running_service(role_settings):
+        event = await fiche_event_of(role_settings, professional(number, last="Rolmans"))
     assert event["data"]["snapshot"]["name.last"] == "Rolmans"
     conn = await asyncpg.connect(role_settings.database_url)
     try:

@@ -27,6 +27,7 @@ from sync.settings import Settings
 from tests.support.builders import nihii, professional
 from tests.support.kafka import TopicReader, publish
 from tests.support.process import ServiceProcesses
+from tests.support.service import fiche_event_of, running_service
 
 pytestmark = pytest.mark.slow
 
@@ -136,14 +137,8 @@ async def test_every_server_of_a_bootstrap_list_is_tried(
     away = f"127.0.0.1:{free_port()}"
     config = settings.model_copy(update={
         "kafka_bootstrap_servers": f"{away},{settings.kafka_bootstrap_servers}"})
-    service = Service(config, serve_http=False)
-    await asyncio.wait_for(service.start(), 90)
-    try:
-        await publish(settings, [professional(nihii("8"), last="Listed")])
-        async with TopicReader(settings, settings.topics.name("fiche_event")) as events:
-            [event] = await events.until(lambda v: len(v) >= 1, what="the fiche event")
-    finally:
-        await service.stop()
+    async with running_service(config):
+        event = await fiche_event_of(settings, professional(nihii("8"), last="Listed"))
     assert event["data"]["snapshot"]["name.last"] == "Listed"
 
 

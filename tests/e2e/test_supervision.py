@@ -10,10 +10,9 @@ import pytest
 from prometheus_client import REGISTRY
 
 import sync.producers.relay as relay_module
-from sync.app import Service
 from sync.settings import Settings
 from tests.support.builders import nihii, professional
-from tests.support.kafka import TopicReader, publish
+from tests.support.service import fiche_event_of, running_service
 
 pytestmark = pytest.mark.slow
 
@@ -36,14 +35,8 @@ async def test_a_relay_that_failed_unexpectedly_is_started_again_and_publishes(
     monkeypatch.setattr(relay_module, "retry_transient", defect_once)
     labels = {"task": "relay"}
     before = REGISTRY.get_sample_value("sksync_task_restarts_total", labels) or 0.0
-    service = Service(settings, serve_http=False)
-    await service.start()
-    try:
-        await publish(settings, [professional(nihii("1"), code="DENTIST")])
-        async with TopicReader(settings, settings.topics.name("fiche_event")) as events:
-            [event] = await events.until(lambda v: len(v) >= 1, what="the fiche event")
+    async with running_service(settings) as service:
+        event = await fiche_event_of(settings, professional(nihii("1"), code="DENTIST"))
         assert event["data"]["snapshot"]["professions"][0]["code"] == "DENTIST"
         assert REGISTRY.get_sample_value("sksync_task_restarts_total", labels) == before + 1
         assert (await service.readiness())["tasks"] is None
-    finally:
-        await service.stop()

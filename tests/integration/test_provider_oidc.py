@@ -24,10 +24,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from sync.providers.app import provider_app
-from sync.providers.oidc import OidcClient, oidc_config
+from sync.providers.oidc import oidc_config
 from sync.settings import Settings
+from sync.web.oidc import OidcClient
 from tests.integration.test_provider_signin import Outbox, Published, a_fiche
 from tests.support.builders import nihii
+from tests.support.lifespan import in_lifespan
 
 ISSUER = "https://idp.example"
 CLIENT = "sociale-kaart"
@@ -137,3 +139,16 @@ async def test_an_oidc_sign_in_that_does_not_check_out_opens_nothing(
     assert back.status_code == 401
     assert re.search(r'class="error"', back.text)
     assert (await http.get("/provider/fiches")).status_code == 303  # to sign-in
+
+
+async def test_the_pages_close_their_client_to_the_identity_provider_when_they_stop(
+    pg_pool: asyncpg.Pool,
+) -> None:
+    """No connection to the identity provider outlives the provider pages."""
+    settings = Settings(database_url="postgresql://unused/unused", provider_oidc_issuer=ISSUER,
+                        provider_oidc_client_id=CLIENT)
+    guard = provider_app(settings, pg_pool, publish=Published(), sender=Outbox())
+    oidc = guard.app.state.provider_pages.oidc  # type: ignore[attr-defined]
+    async with in_lifespan(guard):
+        assert not oidc._http.is_closed
+    assert oidc._http.is_closed

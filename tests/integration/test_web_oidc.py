@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from sync.console import console_app
 from sync.settings import Settings
 from sync.web.accounts import check_password
+from tests.support.lifespan import in_lifespan
 from tests.support.oidc_provider import CLIENT_ID, CLIENT_SECRET, FakeProvider, running_provider
 
 
@@ -22,14 +23,18 @@ async def provider() -> AsyncIterator[FakeProvider]:
         yield running
 
 
+def with_provider(provider: FakeProvider) -> Settings:
+    return Settings(database_url="postgresql://unused/unused",
+                    console_oidc_issuer=provider.issuer, console_oidc_client_id=CLIENT_ID,
+                    console_oidc_client_secret=SecretStr(CLIENT_SECRET),
+                    console_public_url="http://console")
+
+
 @pytest.fixture
 async def client(pg_pool: asyncpg.Pool, provider: FakeProvider,
                  ) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(database_url="postgresql://unused/unused",
-                        console_oidc_issuer=provider.issuer, console_oidc_client_id=CLIENT_ID,
-                        console_oidc_client_secret=SecretStr(CLIENT_SECRET),
-                        console_public_url="http://console")
-    transport = httpx.ASGITransport(app=console_app(settings, pg_pool))  # type: ignore[arg-type]
+    app = console_app(with_provider(provider), pg_pool)
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url="http://console") as http:
         yield http
 
@@ -94,3 +99,14 @@ async def test_a_callback_with_another_state_is_refused(
     await client.get("/oidc/start")
     refused = await client.get("/oidc/callback?code=stolen&state=forged")
     assert refused.status_code == 403
+
+
+async def test_the_console_closes_its_client_to_the_provider_when_it_stops(
+    pg_pool: asyncpg.Pool, provider: FakeProvider,
+) -> None:
+    """No connection to the provider outlives the console."""
+    guard = console_app(with_provider(provider), pg_pool)
+    oidc = guard.app.state.web.oidc  # type: ignore[attr-defined]
+    async with in_lifespan(guard):
+        assert not oidc._http.is_closed
+    assert oidc._http.is_closed
