@@ -168,6 +168,16 @@ class _Builder:
     serial: int = 0
     phones_given: int = 0
     names_given: int = 0
+    ssins: set[str] = field(default_factory=set)
+
+    def ssin(self) -> str:
+        """An SSIN nobody else has: two people sharing one is an identity conflict, refused
+        by the service (a dead letter), which is not what this run is about."""
+        drawn = _ssin(self.rng)
+        while drawn in self.ssins:
+            drawn = _ssin(self.rng)
+        self.ssins.add(drawn)
+        return drawn
 
     def surname(self) -> str:
         """A family name nobody else has: records of different people must never look alike
@@ -219,7 +229,7 @@ def _professional(b: _Builder, head: int) -> None:
     fiche = derived_id("fiche", "person", "NIHII-PERSON", person)
     code = rng.choice(PROFESSIONS)
     first, last = rng.choice(FIRST), b.surname()
-    ssin = _ssin(rng) if rng.random() < 0.3 else None
+    ssin = b.ssin() if rng.random() < 0.3 else None
     history: list[tuple[str, dict[str, Any], str]] = []
     versions = 1 + min(3, int(rng.expovariate(1.0)))
     version, phone = 0, b.phone()
