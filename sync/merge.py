@@ -390,7 +390,14 @@ def _track_conflict(
         if conflict.field != name or conflict.status not in ("open", "kept"):
             continue
         if wanted is not None and conflict.candidate == wanted.value:
-            return  # already raised (or deliberately kept): nothing new
+            # Already raised (or deliberately kept): nothing new to announce. But it names the
+            # source that now gives the value: when two sources give it, the ranking decides
+            # which, not the order in which they came.
+            if (conflict.source, conflict.record_id) != (wanted.source, wanted.record_id):
+                named = replace(conflict, source=wanted.source, record_id=wanted.record_id)
+                after.conflicts[conflict.id] = named
+                decision.conflicts_written.append(named)
+            return
         closed = replace(conflict, status="closed")
         after.conflicts[conflict.id] = closed
         decision.conflicts_written.append(closed)

@@ -131,10 +131,14 @@ INSERT INTO conflict (id, fiche_id, field, candidate, source, record_id, status,
 VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8)
 ON CONFLICT (id) DO UPDATE
 SET status = EXCLUDED.status,
+    source = EXCLUDED.source,
+    record_id = EXCLUDED.record_id,
     raised_at = CASE WHEN EXCLUDED.status = 'open' AND conflict.status <> 'open'
                      THEN EXCLUDED.raised_at ELSE conflict.raised_at END,
-    resolved_at = CASE WHEN EXCLUDED.status = 'open' THEN NULL ELSE EXCLUDED.raised_at END,
-    resolved_by = $9
+    resolved_at = CASE WHEN EXCLUDED.status = conflict.status THEN conflict.resolved_at
+                       WHEN EXCLUDED.status = 'open' THEN NULL ELSE EXCLUDED.raised_at END,
+    resolved_by = CASE WHEN EXCLUDED.status = conflict.status THEN conflict.resolved_by
+                       ELSE $9 END
 """
 INSERT_HISTORY = """
 INSERT INTO fiche_history (fiche_id, version, event_type, changed_fields, cause_source,

@@ -67,8 +67,8 @@ def final(updates: list[FicheUpdate]) -> FicheState:
 def observable(state: FicheState) -> tuple[Any, ...]:
     """What users see: visible values, status, pins and the open conflicts."""
     pins = sorted((p.field, repr(p.value)) for p in state.pins.values())
-    open_conflicts = sorted((c.field, repr(c.candidate)) for c in state.conflicts.values()
-                            if c.status == "open")
+    open_conflicts = sorted((c.field, repr(c.candidate), c.source.value, c.record_id)
+                            for c in state.conflicts.values() if c.status == "open")
     return (state.visible, state.status, state.inactive_reason, pins, open_conflicts)
 
 
