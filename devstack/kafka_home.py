@@ -5,14 +5,12 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shlex
 import shutil
-import subprocess
 from pathlib import Path
 
+from devstack.maven import copy_dependencies, maven
 from devstack.procs import (
     CACHE_NAME,
-    MAVEN_DEPENDENCY_PLUGIN,
     StackError,
     cache_home,
     file_lock,
@@ -26,9 +24,6 @@ __all__ = [
     "kafka_version",
     "log4j_config",
 ]
-
-_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-
 
 def kafka_version(pom: Path) -> str:
     """The Kafka version ``pom`` resolves."""
@@ -76,38 +71,15 @@ def kafka_lib_dir(pom: Path | None = None, cache_root: Path | None = None) -> Pa
 
     if fetched():
         return lib
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise StackError(
-            "mvn not found on PATH: install Maven to fetch the Kafka jars, "
-            "or set KAFKA_HOME to an unpacked Apache Kafka distribution"
-        )
+    mvn = maven("the Kafka jars", "set KAFKA_HOME to an unpacked Apache Kafka distribution")
     with file_lock(base / ".lock"):
         if fetched():  # another process fetched while we waited for the lock
             return lib
         say(f"fetching Kafka {version} jars with Maven into {lib}")
         tmp = base / f"lib.tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
-        cmd = [
-            mvn, "-q", "-B", "-Dstyle.color=never", "-f", str(pom),
-            f"{MAVEN_DEPENDENCY_PLUGIN}:copy-dependencies",
-            "-DincludeScope=runtime", f"-DoutputDirectory={tmp}",
-        ]  # fmt: skip
-        try:
-            result = subprocess.run(  # noqa: S603 - fixed argv, no shell
-                cmd, capture_output=True, text=True, timeout=900, check=False
-            )
-        except subprocess.TimeoutExpired as exc:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise StackError("mvn did not fetch the Kafka jars within 900s") from exc
-        if result.returncode != 0 or not any(tmp.glob("kafka_2.*.jar")):
-            shutil.rmtree(tmp, ignore_errors=True)
-            text = _ANSI_ESCAPE.sub("", result.stdout + result.stderr)
-            output = [ln for ln in text.splitlines() if ln.strip() not in ("", "[ERROR]")][:15]
-            raise StackError(
-                f"mvn failed to fetch the Kafka jars (exit {result.returncode}): {shlex.join(cmd)}",
-                "\n".join(f"  | {line}" for line in output) or None,
-            )
+        copy_dependencies(mvn, pom, tmp, "the Kafka jars", ["-DincludeScope=runtime"],
+                          expect=("kafka_2.*.jar",))
         shutil.rmtree(lib, ignore_errors=True)
         tmp.rename(lib)
         write_atomic(marker, digest + "\n")

@@ -11,14 +11,13 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shlex
 import shutil
-import subprocess
 import zipfile
 from pathlib import Path
 
+from devstack.maven import copy_dependencies, maven
 from devstack.procs import (
-    MAVEN_DEPENDENCY_PLUGIN,
+    CACHE_NAME,
     StackError,
     cache_home,
     file_lock,
@@ -60,7 +59,7 @@ def opensearch_home(pom: Path | None = None, cache_root: Path | None = None) -> 
     if not pom.is_file():
         raise StackError(f"{pom} not found: run from a checkout, or set OPENSEARCH_HOME")
     version = _version(pom)
-    base = (cache_root or cache_home() / "sociale-kaart-sync") / f"opensearch-{version}"
+    base = (cache_root or cache_home() / CACHE_NAME) / f"opensearch-{version}"
     home, marker = base / "home", base / ".fetched"
     # The descriptor is ours, not Maven's: a change to it must also refetch.
     digest = hashlib.sha256(pom.read_bytes() + _descriptor(version).encode()).hexdigest()
@@ -81,27 +80,14 @@ def opensearch_home(pom: Path | None = None, cache_root: Path | None = None) -> 
 
 
 def _fetch(pom: Path, base: Path, version: str) -> None:
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise StackError("mvn not found on PATH: install Maven to fetch OpenSearch, "
-                         "or set OPENSEARCH_HOME to an unpacked distribution")
+    mvn = maven("OpenSearch", "set OPENSEARCH_HOME to an unpacked distribution")
     say(f"fetching OpenSearch {version} with Maven into {base}")
     download = base / f"download.tmp-{os.getpid()}"
     shutil.rmtree(download, ignore_errors=True)
-    cmd = [mvn, "-q", "-B", "-Dstyle.color=never", "-f", str(pom),
-           f"{MAVEN_DEPENDENCY_PLUGIN}:copy-dependencies",
-           "-DexcludeTransitive=true", f"-DoutputDirectory={download}"]
-    try:
-        result = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)  # noqa: S603 - fixed argv
-    except subprocess.TimeoutExpired as exc:
-        raise StackError("mvn did not fetch OpenSearch within 900s") from exc
+    copy_dependencies(mvn, pom, download, "OpenSearch", ["-DexcludeTransitive=true"],
+                      expect=("opensearch-*.zip", f"{MODULE}-*.jar"))
     archives = sorted(download.glob("opensearch-*.zip"))
     jars = sorted(download.glob(f"{MODULE}-*.jar"))
-    if result.returncode != 0 or not archives or not jars:
-        lines = (result.stdout + result.stderr).splitlines()[:15]
-        shutil.rmtree(download, ignore_errors=True)
-        raise StackError(f"mvn failed to fetch OpenSearch (exit {result.returncode}): "
-                         f"{shlex.join(cmd)}", "\n".join(f"  | {ln}" for ln in lines) or None)
     _unpack(archives[0], jars[0], base, version)
     shutil.rmtree(download, ignore_errors=True)
 
