@@ -1,5 +1,9 @@
 """Where the service's time goes: py-spy samples the ``sksync run`` process during the initial
-load (``--profile``), and the collapsed stacks are summed per function and per stage."""
+load (``--profile``), and the collapsed stacks are summed per function and per stage.
+
+Idle samples are recorded too (``--idle``): the service's thread waiting in the event loop's
+``select()`` for the database or the broker is where a loop that waits for round trips spends
+its time, and a profile without it would show only the busy part."""
 
 from __future__ import annotations
 
@@ -32,7 +36,7 @@ class Sampler:
             return
         self._process = subprocess.Popen(  # noqa: S603 - a fixed command line
             [spy, "record", "--pid", str(pid), "--rate", str(rate), "--format", "raw",
-             "--output", str(output), "--nonblocking"],
+             "--output", str(output), "--nonblocking", "--idle"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     @property
@@ -64,6 +68,8 @@ def summarize(raw: Path, top: int = 25) -> dict[str, Any]:
                 continue
             samples = int(count)
             frames = stack.split(";")
+            if frames and _parked(frames[-1]):
+                continue
             if frames and "select" in frames[-1] and "selectors" in frames[-1]:
                 own["(idle: waiting in the event loop)"] += samples
                 stages["idle"] += samples
@@ -85,6 +91,13 @@ def summarize(raw: Path, top: int = 25) -> dict[str, Any]:
         "stages_pct": {k: round(100 * v / total, 1) for k, v in stages.most_common()},
         "top_self_pct": [(name, round(100 * v / total, 1)) for name, v in own.most_common(top)],
     }
+
+
+def _parked(frame: str) -> bool:
+    """Whether the innermost frame is a thread of the default executor waiting for work
+    (sampled too with ``--idle``): not the service's loop, so left out of the shares."""
+    return (frame.startswith("wait ") and "threading.py" in frame) or (
+        frame.startswith("_worker ") and "futures/thread.py" in frame)
 
 
 def _short(frame: str) -> str:
