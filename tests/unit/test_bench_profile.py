@@ -1,4 +1,4 @@
-"""The benchmark's profile summary: waiting in the loop counts as idle, parked threads not at all."""
+"""The benchmark's profile: waiting in the loop is idle, parked threads are left out."""
 
 from pathlib import Path
 
