@@ -13,8 +13,15 @@ from rich.console import Console
 from bench.phases import p99_counting_missing
 from bench.ratesearch import SearchPlan, Trial, judge, next_rate
 from bench.scale import scale_table, size_figures
-from bench.targets import NOT_MEASURED, Row, Target, evaluate, reaches_p99, rows_as_json, \
-    targets_table
+from bench.targets import (
+    NOT_MEASURED,
+    Row,
+    Target,
+    evaluate,
+    reaches_p99,
+    rows_as_json,
+    targets_table,
+)
 
 #: Every row the table has, in order.
 KEYS = ["load_events_per_s", "load_vs_connect", "load_vs_raw_consume", "load_vs_copy",
