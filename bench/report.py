@@ -75,7 +75,8 @@ def print_table(result: dict[str, Any], console: Console | None = None) -> None:
     search = result.get("rate_search") or {}
     if search.get("trials"):
         table.add_row(f"  highest rate with p99 < {_fmt(search.get('bound_ms'))} ms",
-                      f"{_fmt(search.get('highest_rate'))}/s",
+                      f"{_fmt(search['highest_rate'])}/s" if search.get("highest_rate")
+                      else "none of those tried",
                       "; ".join(f"{_fmt(t['rate'])}/s: {_fmt(t['p99_ms'])} ms"
                                 for t in search["trials"]))
     table.add_row("[b]3. memory[/b]", "",

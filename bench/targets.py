@@ -18,8 +18,8 @@ from typing import Any
 from rich.table import Table
 
 __all__ = ["COST_GROWTH", "CPU_MS", "LOAD_RATE", "NOT_MEASURED", "P99_MS", "RSS_MB",
-           "SEARCH_P99_MS", "VS_CONNECT", "Row", "Target", "evaluate", "rows_as_json",
-           "targets_table"]
+           "SEARCH_P99_MS", "VS_CONNECT", "Row", "Target", "evaluate", "reaches_p99",
+           "rows_as_json", "steady_phases", "targets_table"]
 
 NOT_MEASURED = "not measured"
 _OPS: dict[str, Callable[[float, float], bool]] = {
@@ -139,16 +139,16 @@ def _load_rows(result: dict[str, Any]) -> list[Row]:
     consume = _positive(limits.get("raw_consume_per_s"))
     copy = _positive((limits.get("copy") or {}).get("events_per_s"))
     return [
-        Row("load_events_per_s", f"initial load{_of(events)}: source events/s end to end",
+        Row("load_events_per_s", f"initial load{_of(events)}: events/s end to end",
             rate, "/s", LOAD_RATE),
-        Row("load_vs_connect", "initial load / Kafka Connect (JDBC sink) in the same run",
+        Row("load_vs_connect", "initial load / Kafka Connect, same run",
             _ratio(rate, connect_rate), "x", VS_CONNECT,
             note=str(connect.get("skipped", "")) if connect_rate is None else
             f"Connect {connect_rate:,.0f} records/s"),
-        Row("load_vs_raw_consume", "initial load / aiokafka raw consume (the limit)",
+        Row("load_vs_raw_consume", "initial load / raw consume (a limit)",
             _ratio(rate, consume), "x",
             note="" if consume is None else f"raw consume {consume:,.0f} msg/s"),
-        Row("load_vs_copy", "initial load / asyncpg COPY of the same rows (the limit)",
+        Row("load_vs_copy", "initial load / COPY of its rows (a limit)",
             _ratio(rate, copy), "x", note="" if copy is None else f"COPY {copy:,.0f} events/s"),
     ]
 
@@ -167,13 +167,13 @@ def _cpu_rows(result: dict[str, Any]) -> list[Row]:
     events = _positive(load.get("events"))
     each = {key: (None if events is None or _positive(cpu.get(key)) is None
                   else 1000 * cpu[key] / events) for key, _ in _PROCESSES}
-    rows = [Row(f"cpu_ms_per_event_{key}", f"CPU per source event: {name}", each[key], " ms",
+    rows = [Row(f"cpu_ms_per_event_{key}", f"CPU per event: {name}", each[key], " ms",
                 note="not seen (external broker or database)" if each[key] is None else "")
             for key, name in _PROCESSES]
     missing = [name for key, name in _PROCESSES if each[key] is None]
     total = None if missing else sum(v for v in each.values() if v is not None)
-    rows.append(Row("cpu_ms_per_event_total", "CPU per source event: service + PostgreSQL + "
-                    "Kafka", total, " ms", CPU_MS,
+    rows.append(Row("cpu_ms_per_event_total", "CPU per event: service + PostgreSQL + Kafka",
+                    total, " ms", CPU_MS,
                     note=f"{', '.join(missing)} not seen" if missing else ""))
     return rows
 
@@ -193,7 +193,7 @@ def _steady_rows(result: dict[str, Any]) -> list[Row]:
     rows = []
     for rate, target in P99_MS.items():
         phase = phases.get(rate)
-        key, measure = f"steady_p99_ms_at_{rate:g}", f"steady state at {rate:g}/s: latency p99"
+        key, measure = f"steady_p99_ms_at_{rate:g}", f"steady state at {rate:g}/s: p99 latency"
         if phase is None:
             rows.append(Row(key, measure, None, " ms", target,
                             note=f"no steady phase at {rate:g}/s (--rates)"))
@@ -228,12 +228,14 @@ def _search_row(result: dict[str, Any]) -> Row:
     if not search or search.get("skipped"):
         return Row("highest_rate_p99_under_250", measure, None, "/s",
                    note=str(search.get("skipped", "not run")))
-    tried = ", ".join(f"{t['rate']:g}/s {'ok' if t['ok'] else 'over'}"
-                      for t in search.get("trials", []))
+    trials = search.get("trials") or []
+    tried = ", ".join(f"{t['rate']:g}/s {'ok' if t['ok'] else 'over'}" for t in trials)
     highest = _positive(search.get("highest_rate"))
     note = f"tried {tried}" + (f"; {search['stopped']}" if search.get("stopped") else "")
-    if highest is None and search.get("trials"):
-        note = f"none of the rates tried; {note}"
+    if highest is None and trials:  # searched, and even the lowest rate was over: 0, not a gap
+        lowest = min(t["rate"] for t in trials)
+        return Row("highest_rate_p99_under_250", measure, 0.0, "/s",
+                   note=f"none: even {lowest:g}/s was over; {note}")
     return Row("highest_rate_p99_under_250", measure, highest, "/s", note=note)
 
 
@@ -243,13 +245,13 @@ def _rss_row(result: dict[str, Any]) -> Row:
     if not peaks:  # a scale run: the largest load's peak
         peaks = [s["peak_rss_mb"] for s in result.get("scale") or []
                  if _positive(s.get("peak_rss_mb"))]
-    return Row("peak_rss_mb", "peak RSS of the service (VmHWM, per process)",
+    return Row("peak_rss_mb", "peak RSS of the service (per process)",
                max(peaks) if peaks else None, " MB", RSS_MB)
 
 
 def _scale_row(result: dict[str, Any]) -> Row:
     sizes = [s for s in result.get("scale") or [] if _positive(s.get("cpu_ms_per_event_total"))]
-    measure = "cost per event, largest size / smallest (flat or sub-linear)"
+    measure = "cost per event, largest size / smallest"
     if len(sizes) < 2:
         return Row("cost_growth", measure, None, "x", COST_GROWTH,
                    note="needs two sizes or more (make bench-scale)")
@@ -276,8 +278,9 @@ def _write_rows(result: dict[str, Any]) -> list[Row]:
 def targets_table(rows: Iterable[Row], title: str = "targets") -> Table:
     """The rows as a table: measure, value, target, verdict, value / target, notes."""
     table = Table(title=title)
-    for name, justify in (("measure", "left"), ("value", "right"), ("target", "right"),
-                          ("verdict", "left"), ("value / target", "right"), ("notes", "left")):
+    table.add_column("measure", no_wrap=True)  # the notes wrap instead
+    for name, justify in (("value", "right"), ("target", "right"), ("verdict", "left"),
+                          ("value / target", "right"), ("notes", "left")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     colours = {"met": "green", "not met": "red"}
     for row in rows:

@@ -154,6 +154,10 @@ def test_the_highest_rate_is_reported_with_the_rates_tried_and_not_measured_when
     assert "100/s ok, 800/s over, 600/s ok" in row.note
     skipped = by_key(a_run(rate_search={"skipped": "not asked (--no-rate-search)"}))
     assert skipped["highest_rate_p99_under_250"].status == NOT_MEASURED
+    none = by_key(a_run(rate_search={"highest_rate": None, "stopped": "", "trials": [
+        {"rate": 100.0, "ok": False}, {"rate": 50.0, "ok": False}]}))
+    assert none["highest_rate_p99_under_250"].value == 0  # searched: no rate passed
+    assert "even 50/s was over" in none["highest_rate_p99_under_250"].note
 
 
 def test_peak_rss_takes_the_highest_reading_of_the_run() -> None:
@@ -187,7 +191,7 @@ def test_the_table_shows_each_measure_value_target_verdict_and_ratio() -> None:
     out = io.StringIO()
     Console(file=out, width=250, color_system=None).print(targets_table(evaluate(a_run())))
     text = out.getvalue()
-    line = next(line for line in text.splitlines() if "source events/s" in line)
+    line = next(line for line in text.splitlines() if "events/s end to end" in line)
     assert "6,000/s" in line
     assert ">= 5,000/s (stretch 10,000/s)" in line
     assert "met" in line
@@ -198,6 +202,13 @@ def test_the_table_shows_each_measure_value_target_verdict_and_ratio() -> None:
     assert "1.20x" in line
     line = next(line for line in text.splitlines() if "largest size" in line)
     assert NOT_MEASURED in line
+
+
+def test_the_measures_are_never_cut_in_a_table_of_the_width_the_benchmark_prints() -> None:
+    out = io.StringIO()
+    Console(file=out, width=160, color_system=None).print(targets_table(evaluate(a_run())))
+    for row in evaluate(a_run()):
+        assert row.measure in out.getvalue()
 
 
 def test_targets_say_their_bound_and_stretch() -> None:
