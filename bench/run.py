@@ -211,12 +211,18 @@ async def run(args: argparse.Namespace, where: Endpoints) -> dict[str, Any]:
 
 
 async def _steady_phases(runner: PhaseRunner, args: argparse.Namespace) -> list[dict[str, Any]]:
-    """One steady phase per rate of ``--rates``, in order."""
+    """One steady phase per rate of ``--rates``, in order; the backlog of one the service did
+    not keep up with is worked off (bounded) before the next starts."""
     phases = []
     for rate in args.rates:
         say(f"steady state: {rate:g}/s for {args.seconds:g} s")
-        phases.append(await runner.phase(rate, args.seconds,
-                                         settle_s=max(60.0, rate * args.seconds / 100)))
+        before = await runner.fiche_events()
+        settle = max(60.0, rate * args.seconds / 100)
+        phase = await runner.phase(rate, args.seconds, settle_s=settle)
+        phases.append(phase)
+        if phase["missing"] and not await runner.drain(before + phase["published"], settle):
+            say(f"[yellow]warning:[/yellow] the backlog of the {rate:g}/s phase was not worked "
+                f"off in {settle:.0f} s more: the next phase starts behind")
     return phases
 
 
