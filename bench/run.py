@@ -40,12 +40,11 @@ from bench.profile import summarize
 from bench.publish import publish_professionals
 from bench.ratesearch import SearchPlan, search
 from bench.report import RESULTS, machine, print_table, write_results
-from bench.scale import cpu_markers, measure_size, scale_table
+from bench.scale import cpu_markers, measure_size, migrate_database, scale_table
 from bench.targets import evaluate, rows_as_json, targets_table
 from bench.updates import update_phase
 from bench.writes import Snapshot, phase_writes, settled_snapshot
 from sync.settings import Settings
-from sync.store.migrate import migrate
 
 __all__ = ["main", "run"]
 
@@ -103,6 +102,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         args.instances = len(args.stages)
     if args.instances < 1:
         parser.error("--instances must be at least 1")
+    if args.sizes and min(args.sizes) < 1:
+        parser.error("--sizes must be at least 1 each")
     if args.partitions < args.instances:
         say(f"[yellow]warning:[/yellow] --partitions {args.partitions} < --instances "
             f"{args.instances}: each consumer group has only {args.partitions} partition(s), "
@@ -142,7 +143,7 @@ async def run(args: argparse.Namespace, where: Endpoints) -> dict[str, Any]:
         result["machine"].update(await _versions(settings))
         await create_topics(settings, args.partitions)
         # Migrated before the counters are read: the migrations' rows are not the load's.
-        await _migrate(settings.database_url)
+        await migrate_database(settings.database_url)
         factory = EventFactory()
         source = settings.topics.name("cobrha_professional")
         say(f"publishing {args.events:,} source events (before the clock starts)")
@@ -257,14 +258,6 @@ async def run_sizes(args: argparse.Namespace, where: Endpoints) -> dict[str, Any
     result["writes"] = {"new_fiche": {key: reference[key] for key in
                                       ("rows_per_fiche", "index_entries_per_fiche")}}
     return result
-
-
-async def _migrate(url: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await migrate(conn)
-    finally:
-        await conn.close()
 
 
 def _fiches(counters: Snapshot, column: int) -> int:

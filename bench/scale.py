@@ -31,7 +31,8 @@ from sync.producers.kafka import client_options
 from sync.settings import Settings
 from sync.store.migrate import migrate
 
-__all__ = ["PROCESSES", "cpu_markers", "measure_size", "scale_table"]
+__all__ = ["PROCESSES", "cpu_markers", "measure_size", "migrate_database", "scale_table",
+           "size_figures"]
 
 #: The processes whose CPU time is read: key in ``cpu_s``, name in the table.
 PROCESSES = (("service", "service"), ("postgresql", "PostgreSQL"), ("kafka", "Kafka"))
@@ -53,7 +54,7 @@ async def measure_size(
     """One size, on a fresh database and topics: the load's rate and its cost per event."""
     async with new_run(where) as settings:
         await create_topics(settings, partitions)
-        await _migrate(settings.database_url)
+        await migrate_database(settings.database_url)
         say(f"size {size:,}: publishing (before the clock starts)")
         started = time.perf_counter()
         async with bulk_producer(settings) as producer:
@@ -120,7 +121,9 @@ def _ms(value: float | None) -> str:
     return "not measured" if value is None else f"{value:.3f}"
 
 
-async def _migrate(url: str) -> None:
+async def migrate_database(url: str) -> None:
+    """The service's migrations, before the first reading of the counters: the migrations'
+    rows are not the load's, and the load's clock no longer holds an empty database's."""
     conn = await asyncpg.connect(url)
     try:
         await migrate(conn)

@@ -276,3 +276,19 @@ def test_the_scale_table_gives_each_size_and_its_cost_relative_to_the_smallest()
     assert "1.00x" in lines[small]
     assert "1.40x" in lines[large]  # 0.35 / 0.25
     assert "12.5" in lines[large]
+
+
+def test_the_steady_rates_default_to_the_targets_and_one_rate_still_works() -> None:
+    from bench.run import parse
+
+    full = parse([])
+    assert full.rates == [100, 500]
+    assert full.rate == 500  # the last phase is "steady_state" in the JSON, as before
+    assert (full.rate_search, full.search_seconds, full.search_budget) == (True, 12, 240)
+    assert parse(["--rate", "200"]).rates == [200]
+    assert parse(["--rates", "100", "500", "1000"]).rates == [100, 500, 1000]
+    quick = parse(["--quick"])
+    assert (quick.rates, quick.seconds, quick.search_seconds, quick.search_budget) == (
+        [100, 500], 5, 3, 30)
+    assert not parse(["--no-rate-search"]).rate_search
+    assert parse(["--sizes", "20000", "200000"]).sizes == [20_000, 200_000]
