@@ -147,10 +147,16 @@ def _load_rows(result: dict[str, Any]) -> list[Row]:
             f"Connect {connect_rate:,.0f} records/s"),
         Row("load_vs_raw_consume", "initial load / raw consume (a limit)",
             _ratio(rate, consume), "x",
-            note="" if consume is None else f"raw consume {consume:,.0f} msg/s"),
+            note=_absent(result) if consume is None else f"raw consume {consume:,.0f} msg/s"),
         Row("load_vs_copy", "initial load / COPY of its rows (a limit)",
-            _ratio(rate, copy), "x", note="" if copy is None else f"COPY {copy:,.0f} events/s"),
+            _ratio(rate, copy), "x",
+            note=_absent(result) if copy is None else f"COPY {copy:,.0f} events/s"),
     ]
+
+
+def _absent(result: dict[str, Any], otherwise: str = "") -> str:
+    """Why a figure of the full run is missing: a --sizes run measures only loads."""
+    return "not part of a --sizes run" if result.get("scale") else otherwise
 
 
 def _of(events: Any) -> str:
@@ -196,7 +202,7 @@ def _steady_rows(result: dict[str, Any]) -> list[Row]:
         key, measure = f"steady_p99_ms_at_{rate:g}", f"steady state at {rate:g}/s: p99 latency"
         if phase is None:
             rows.append(Row(key, measure, None, " ms", target,
-                            note=f"no steady phase at {rate:g}/s (--rates)"))
+                            note=_absent(result, f"no steady phase at {rate:g}/s (--rates)")))
             continue
         rows.append(Row(key, measure, _positive(phase.get("p99_ms")), " ms", target,
                         failed=_missing_reason(phase),

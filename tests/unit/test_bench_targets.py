@@ -176,6 +176,9 @@ def test_cost_growth_compares_the_largest_size_with_the_smallest() -> None:
     growing = by_key(a_run(scale=[{"events": 20_000, "cpu_ms_per_event_total": 0.3},
                                   {"events": 1_000_000, "cpu_ms_per_event_total": 0.6}]))
     assert growing["cost_growth"].status == "not met"
+    sizes_only = by_key({"scale": [{"events": 20_000, "cpu_ms_per_event_total": 0.3}]})
+    assert sizes_only["steady_p99_ms_at_100"].note == "not part of a --sizes run"
+    assert sizes_only["load_vs_copy"].note == "not part of a --sizes run"
 
 
 def test_the_json_holds_a_number_or_not_measured_for_every_row() -> None:
