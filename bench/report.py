@@ -12,6 +12,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from bench.targets import LOAD_RATE, P99_MS, RSS_MB, VS_CONNECT, steady_phases
+
 __all__ = ["RESULTS", "print_table", "write_results"]
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -39,7 +41,7 @@ def _ratio(a: float | None, b: float | None) -> str:
 
 def print_table(result: dict[str, Any], console: Console | None = None) -> None:
     console = console or Console()
-    load, steady = result["initial_load"], result.get("steady_state") or {}
+    load = result["initial_load"]
     limits, connect = result.get("limits") or {}, result.get("kafka_connect") or {}
     service_rate = load.get("events_per_s")
     instances = (result.get("arguments") or {}).get("instances", 1)
@@ -57,7 +59,7 @@ def print_table(result: dict[str, Any], console: Console | None = None) -> None:
     table.add_row("  end to end (service start -> last fiche event)",
                   f"{_fmt(load.get('seconds'), 1)} s", "")
     table.add_row("  source events/s end to end", _fmt(service_rate),
-                  f"target >= 10,000 ({_ratio(service_rate, 10_000)})")
+                  f"target {LOAD_RATE.text('')} ({_ratio(service_rate, LOAD_RATE.bound)})")
     cpu = load.get("cpu_s") or {}
     table.add_row("  CPU seconds during the load: service / PostgreSQL / Kafka",
                   " / ".join(_fmt(cpu.get(k), 1) for k in ("service", "postgresql", "kafka")),
@@ -68,31 +70,21 @@ def print_table(result: dict[str, Any], console: Console | None = None) -> None:
                       f"{_fmt(info.get('done_after_s'), 1)} s / "
                       f"{_fmt(info.get('rate_since_start'))} / {_fmt(info.get('busy_rate'))}",
                       "events/s")
-    table.add_row("[b]2. steady state[/b]",
-                  f"{_fmt(steady.get('rate'))}/s for {_fmt(steady.get('seconds'))} s", "")
-    for name in ("p50", "p95", "p99", "max"):
-        value = steady.get(f"{name}_ms")
-        table.add_row(f"  latency publish -> fiche event {name}", f"{_fmt(value, 1)} ms",
-                      "target < 100 ms" if name == "p99" else "")
-    stages = steady.get("stages") or {}
-    table.add_row("  latency per stage p50 / p95 / p99", "", "")
-    for stage, label, includes in STAGE_LABELS:
-        info = stages.get(stage) or {}
-        notes = [includes] if includes else []
-        if info.get("samples") is not None and info["samples"] != steady.get("matched"):
-            notes.append(f"{_fmt(info['samples'])} samples")
-        if info.get("negative_clamped"):
-            notes.append(f"{_fmt(info['negative_clamped'])} negative taken as 0")
-        table.add_row(f"    {stage}: {label}",
-                      " / ".join(_fmt(info.get(f"{q}_ms"), 1) for q in ("p50", "p95", "p99"))
-                      + " ms", "; ".join(notes))
-    table.add_row("  fiche events matched / missing",
-                  f"{_fmt(steady.get('matched'))} / {_fmt(steady.get('missing'))}", "")
+    for steady in steady_phases(result):
+        _steady_rows(table, steady)
+    search = result.get("rate_search") or {}
+    if search.get("trials"):
+        table.add_row(f"  highest rate with p99 < {_fmt(search.get('bound_ms'))} ms",
+                      f"{_fmt(search['highest_rate'])}/s" if search.get("highest_rate")
+                      else "none of those tried",
+                      "; ".join(f"{_fmt(t['rate'])}/s: {_fmt(t['p99_ms'])} ms"
+                                for t in search["trials"]))
     table.add_row("[b]3. memory[/b]", "",
                   f"per process: largest of {instances} instances" if instances > 1 else "")
     table.add_row("  peak RSS (VmHWM) after load / after steady state",
                   f"{_fmt(result['memory'].get('peak_rss_mb_after_load'), 0)} / "
-                  f"{_fmt(result['memory'].get('peak_rss_mb'), 0)} MB", "target < 300 MB")
+                  f"{_fmt(result['memory'].get('peak_rss_mb'), 0)} MB",
+                  f"target {RSS_MB.text(' MB')}")
     table.add_row("[b]4. limits[/b]", "", "")
     consume = limits.get("raw_consume_per_s")
     table.add_row("  aiokafka raw consume of the source messages", f"{_fmt(consume)} msg/s",
@@ -110,12 +102,37 @@ def print_table(result: dict[str, Any], console: Console | None = None) -> None:
         table.add_row("  records/s end to end (worker start -> last row)",
                       _fmt(connect.get("events_per_s")),
                       f"service = {_ratio(service_rate, connect.get('events_per_s'))}"
-                      " (target >= 3x)")
+                      f" (target {VS_CONNECT.text('x')})")
         table.add_row("  records/s busy (first row -> last row)", _fmt(connect.get("busy_rate")),
                       f"service busy = {_ratio(load.get('busy_rate'), connect.get('busy_rate'))}")
     console.print(table)
     if result.get("writes"):
         console.print(writes_table(result["writes"]))
+
+
+def _steady_rows(table: Table, steady: dict[str, Any]) -> None:
+    """Section 2 for one steady phase: latency end to end and per stage."""
+    target = P99_MS.get(float(steady.get("rate") or 0))
+    table.add_row("[b]2. steady state[/b]",
+                  f"{_fmt(steady.get('rate'))}/s for {_fmt(steady.get('seconds'))} s", "")
+    for name in ("p50", "p95", "p99", "max"):
+        value = steady.get(f"{name}_ms")
+        table.add_row(f"  latency publish -> fiche event {name}", f"{_fmt(value, 1)} ms",
+                      f"target {target.text(' ms')}" if name == "p99" and target else "")
+    stages = steady.get("stages") or {}
+    table.add_row("  latency per stage p50 / p95 / p99", "", "")
+    for stage, label, includes in STAGE_LABELS:
+        info = stages.get(stage) or {}
+        notes = [includes] if includes else []
+        if info.get("samples") is not None and info["samples"] != steady.get("matched"):
+            notes.append(f"{_fmt(info['samples'])} samples")
+        if info.get("negative_clamped"):
+            notes.append(f"{_fmt(info['negative_clamped'])} negative taken as 0")
+        table.add_row(f"    {stage}: {label}",
+                      " / ".join(_fmt(info.get(f"{q}_ms"), 1) for q in ("p50", "p95", "p99"))
+                      + " ms", "; ".join(notes))
+    table.add_row("  fiche events matched / missing",
+                  f"{_fmt(steady.get('matched'))} / {_fmt(steady.get('missing'))}", "")
 
 
 def writes_table(writes: dict[str, Any]) -> Table:
@@ -169,12 +186,13 @@ def machine() -> dict[str, Any]:
             "platform": platform.platform()}
 
 
-def write_results(result: dict[str, Any], folder: Path = RESULTS) -> Path:
-    """``<folder>/<UTC timestamp>.json`` and ``<folder>/latest.json``; returns the first."""
+def write_results(result: dict[str, Any], folder: Path = RESULTS, kind: str = "") -> Path:
+    """``<folder>/<kind><UTC timestamp>.json`` and ``<folder>/<kind>latest.json``; returns the
+    first (``kind`` "scale-" keeps the size runs apart from the full ones)."""
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     text = json.dumps(result, indent=2, sort_keys=True) + "\n"
-    path = folder / f"{stamp}.json"
+    path = folder / f"{kind}{stamp}.json"
     path.write_text(text)
-    (folder / "latest.json").write_text(text)
+    (folder / f"{kind}latest.json").write_text(text)
     return path

@@ -7,7 +7,12 @@
 4. the limits: aiokafka raw consume, asyncpg COPY of the same rows;
 5. Kafka Connect standalone with Debezium's JDBC sink on the same canonical records;
 6. rows and index entries written per new fiche (the initial load) and per updated fiche (an
-   update phase between the load and the steady state), from PostgreSQL's statistics.
+   update phase between the load and the steady state), from PostgreSQL's statistics;
+7. the highest steady rate whose p99 stays under 250 ms (a short search);
+8. the targets: each with its measured value, met or not and by how much.
+
+With --sizes, only the initial load, once per size on a fresh database and topics, and the
+cost per event at each size.
 """
 
 from __future__ import annotations
@@ -27,16 +32,19 @@ from rich.console import Console
 
 from bench.events import EventFactory
 from bench.infra import Endpoints, ServiceGroup, create_topics, endpoints, new_run
-from bench.kafka_io import bulk_producer, publish_events
+from bench.kafka_io import bulk_producer
 from bench.limits import copy_rate, raw_consume_rate
 from bench.load import initial_load
+from bench.phases import PhaseRunner
 from bench.profile import summarize
-from bench.report import machine, print_table, write_results
-from bench.steady import steady_state
+from bench.publish import publish_professionals
+from bench.ratesearch import SearchPlan, search
+from bench.report import RESULTS, machine, print_table, write_results
+from bench.scale import cpu_markers, measure_size, migrate_database, scale_table
+from bench.targets import evaluate, rows_as_json, targets_table
 from bench.updates import update_phase
 from bench.writes import Snapshot, phase_writes, settled_snapshot
 from sync.settings import Settings
-from sync.store.migrate import migrate
 
 __all__ = ["main", "run"]
 
@@ -47,8 +55,25 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=200_000, help="initial load size")
-    parser.add_argument("--rate", type=float, default=500.0, help="steady events/s")
-    parser.add_argument("--seconds", type=float, default=60.0, help="steady duration")
+    parser.add_argument("--rates", type=float, nargs="+", default=None, metavar="RATE",
+                        help="steady phases, one per rate (events/s), one after the other "
+                             "(default 100 500: the rates of the latency targets)")
+    parser.add_argument("--rate", type=float, default=None,
+                        help="one steady phase at this rate (the same as --rates RATE)")
+    parser.add_argument("--seconds", type=float, default=60.0,
+                        help="duration of each steady phase")
+    parser.add_argument("--no-rate-search", dest="rate_search", action="store_false",
+                        help="skip the search for the highest rate with p99 < 250 ms")
+    parser.add_argument("--search-seconds", type=float, default=None,
+                        help="duration of each phase of the rate search (default 12; 3 with "
+                             "--quick)")
+    parser.add_argument("--search-budget", type=float, default=None,
+                        help="the rate search's whole time in seconds, at most (default 240; "
+                             "30 with --quick)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=None, metavar="N",
+                        help="only initial loads, one per size on a fresh database and topics,"
+                             " and a table of the cost per event by size (e.g. 20000 200000 "
+                             "1000000)")
     parser.add_argument("--partitions", type=int, default=3,
                         help="partitions per topic (at least --instances, or some idle)")
     parser.add_argument("--instances", type=int, default=1,
@@ -62,7 +87,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                              "to measure what an updated fiche writes (default 2,000; 1,000 "
                              "with --quick; at most --events)")
     parser.add_argument("--quick", action="store_true",
-                        help="3,000 events, 200/s for 10 s, no Kafka Connect (< 2 minutes)")
+                        help="3,000 events, 100/s and 500/s for 5 s each, a rate search of 30 s,"
+                             " no Kafka Connect (about 2 minutes)")
     parser.add_argument("--connect", action="store_true", default=None,
                         help="run Kafka Connect (default: on, off with --quick)")
     parser.add_argument("--no-connect", dest="connect", action="store_false")
@@ -76,18 +102,25 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         args.instances = len(args.stages)
     if args.instances < 1:
         parser.error("--instances must be at least 1")
+    if args.sizes and min(args.sizes) < 1:
+        parser.error("--sizes must be at least 1 each")
     if args.partitions < args.instances:
         say(f"[yellow]warning:[/yellow] --partitions {args.partitions} < --instances "
             f"{args.instances}: each consumer group has only {args.partitions} partition(s), "
             f"so {args.instances - args.partitions} instance(s) will hold none; use "
             f"--partitions >= {args.instances}")
+    if args.rates is None:
+        args.rates = [args.rate] if args.rate is not None else [100.0, 500.0]
+    args.rate = args.rates[-1]  # the last phase's rate: "steady_state" in the JSON, as before
+    if args.search_seconds is None:
+        args.search_seconds = 3.0 if args.quick else 12.0
+    if args.search_budget is None:
+        args.search_budget = 30.0 if args.quick else 240.0
     if args.quick:
         if args.events == 200_000:
             args.events = 3_000
-        if args.rate == 500.0:
-            args.rate = 200.0
         if args.seconds == 60.0:
-            args.seconds = 10.0
+            args.seconds = 5.0
     if args.connect is None:
         args.connect = not args.quick
     if args.updates is None:
@@ -104,19 +137,19 @@ async def run(args: argparse.Namespace, where: Endpoints) -> dict[str, Any]:
     result: dict[str, Any] = {"machine": machine(), "arguments": {
         "events": args.events, "rate": args.rate, "seconds": args.seconds,
         "partitions": args.partitions, "instances": args.instances, "stages": args.stages,
-        "quick": args.quick, "connect": args.connect, "updates": args.updates}}
+        "quick": args.quick, "connect": args.connect, "updates": args.updates,
+        "rates": args.rates, "rate_search": args.rate_search}}
     async with new_run(where) as settings:
         result["machine"].update(await _versions(settings))
         await create_topics(settings, args.partitions)
         # Migrated before the counters are read: the migrations' rows are not the load's.
-        await _migrate(settings.database_url)
+        await migrate_database(settings.database_url)
         factory = EventFactory()
         source = settings.topics.name("cobrha_professional")
         say(f"publishing {args.events:,} source events (before the clock starts)")
         started = time.perf_counter()
         async with bulk_producer(settings) as producer:
-            await publish_events(producer, source,
-                                 (factory.professional(i) for i in range(args.events)))
+            await publish_professionals(producer, source, args.events, factory)
         instances = args.instances
         say(f"published in {time.perf_counter() - started:.1f} s; starting the service"
             + (f" ({instances} instances)" if instances > 1 else ""))
@@ -127,9 +160,7 @@ async def run(args: argparse.Namespace, where: Endpoints) -> dict[str, Any]:
             if raw is not None and instances > 1:
                 say(f"--profile: py-spy samples the first of the {instances} instances only")
             before_load = await settled_snapshot(settings.database_url)
-            markers = {"postgresql": settings.database_url.split("?")[0].rsplit("/", 1)[1]}
-            if where.stack_dir is not None:
-                markers["kafka"] = str(where.stack_dir / "kafka")
+            markers = cpu_markers(settings, where)
             load = await initial_load(settings, service, args.events,
                                       timeout=max(60.0, args.events / 50), profile_to=raw,
                                       markers=markers)
@@ -140,20 +171,12 @@ async def run(args: argparse.Namespace, where: Endpoints) -> dict[str, Any]:
                     result["profile"]["sampled"] = f"the first of {instances} instances only"
             peak_after_load = service.peak_rss_mb_each()
             say(f"initial load: {load['events_per_s']:,.0f} events/s end to end "
-                f"({load['seconds']:.1f} s); {args.updates:,} updates, then steady state "
-                f"{args.rate:g}/s for {args.seconds:g} s")
+                f"({load['seconds']:.1f} s); {args.updates:,} updates, then steady state at "
+                f"{', '.join(f'{r:g}/s' for r in args.rates)} for {args.seconds:g} s each")
             result["writes"], versions = await _writes(settings, factory, args, before_load)
-            steady = await steady_state(settings, factory, args.events, rate=args.rate,
-                                        seconds=args.seconds,
-                                        settle_s=max(60.0, args.rate * args.seconds / 100),
-                                        versions=versions)
-            result["steady_state"] = {
-                "rate": args.rate, "seconds": args.seconds, "published": steady.published,
-                "new": steady.new, "updates": steady.updates, "matched": len(steady.latencies),
-                "missing": steady.missing, "achieved_rate": steady.published / steady.seconds,
-                **{f"{name}_ms": steady.percentile(q) * 1000 for name, q in
-                   (("p50", 0.50), ("p95", 0.95), ("p99", 0.99), ("max", 1.0))},
-                "stages": steady.stages}
+            runner = PhaseRunner(settings, factory, args.events, versions, say=say)
+            result["steady_states"] = await _steady_phases(runner, args)
+            result["steady_state"] = result["steady_states"][-1]
             if instances > 1 and service.dead():  # the others took its partitions over
                 result["steady_state"]["instances_died"] = service.dead()
                 say(f"[yellow]warning:[/yellow] instance(s) {service.dead()} died; see {logs}")
@@ -166,6 +189,9 @@ async def run(args: argparse.Namespace, where: Endpoints) -> dict[str, Any]:
             say(f"steady: p99 {result['steady_state']['p99_ms']:.1f} ms; "
                 f"peak RSS {result['memory']['peak_rss_mb']:.0f} MB"
                 + (f" (the largest of {instances} instances)" if instances > 1 else ""))
+            result["rate_search"] = await _rate_search(runner, args)
+            if args.rate_search:  # overload may raise the high-water mark: the target's peak
+                result["memory"]["peak_rss_mb_after_rate_search"] = service.peak_rss_mb()
         finally:
             await service.stop()
         say("limits: raw consume and COPY")
@@ -185,12 +211,53 @@ async def run(args: argparse.Namespace, where: Endpoints) -> dict[str, Any]:
     return result
 
 
-async def _migrate(url: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await migrate(conn)
-    finally:
-        await conn.close()
+async def _steady_phases(runner: PhaseRunner, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """One steady phase per rate of ``--rates``, in order; the backlog of one the service did
+    not keep up with is worked off (bounded) before the next starts."""
+    phases = []
+    for rate in args.rates:
+        say(f"steady state: {rate:g}/s for {args.seconds:g} s")
+        before = await runner.fiche_events()
+        settle = max(60.0, rate * args.seconds / 100)
+        phase = await runner.phase(rate, args.seconds, settle_s=settle)
+        phases.append(phase)
+        if phase["missing"] and not await runner.drain(before + phase["published"], settle):
+            say(f"[yellow]warning:[/yellow] the backlog of the {rate:g}/s phase was not worked "
+                f"off in {settle:.0f} s more: the next phase starts behind")
+    return phases
+
+
+async def _rate_search(runner: PhaseRunner, args: argparse.Namespace) -> dict[str, Any]:
+    if not args.rate_search:
+        return {"skipped": "not asked (--no-rate-search)"}
+    plan = SearchPlan(seconds=args.search_seconds, budget_s=args.search_budget,
+                      settle_s=min(10.0, max(3.0, args.search_seconds)))
+    found = await search(runner, plan)
+    say(f"rate search: highest rate with p99 < {plan.bound_ms:g} ms: "
+        f"{found['highest_rate'] or 'none'} ({found['seconds']:.0f} s)")
+    return found
+
+
+async def run_sizes(args: argparse.Namespace, where: Endpoints) -> dict[str, Any]:
+    """``--sizes``: the initial load at each size, on a fresh database and topics each."""
+    result: dict[str, Any] = {"machine": machine(), "arguments": {
+        "sizes": args.sizes, "partitions": args.partitions, "instances": args.instances}}
+    sizes = []
+    for size in args.sizes:
+        sizes.append(await measure_size(where, size, args.partitions, args.instances, say=say))
+    result["scale"] = sizes
+    not_here = "not part of a --sizes run"
+    result["kafka_connect"] = {"skipped": not_here}
+    result["rate_search"] = {"skipped": not_here}
+    # The targets that one load measures, from the issue's 200,000 when run, else the largest.
+    reference = next((s for s in sizes if s["events"] == 200_000),
+                     max(sizes, key=lambda s: s["events"]))
+    result["reference_size"] = reference["events"]
+    result["initial_load"] = reference["initial_load"]
+    result["memory"] = {"peak_rss_mb": reference["peak_rss_mb"]}
+    result["writes"] = {"new_fiche": {key: reference[key] for key in
+                                      ("rows_per_fiche", "index_entries_per_fiche")}}
+    return result
 
 
 def _fiches(counters: Snapshot, column: int) -> int:
@@ -249,10 +316,20 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
     say("starting Kafka and PostgreSQL (or using SKSYNC_*)")
     with endpoints() as where:
-        result = asyncio.run(run(args, where))
-    print_table(result, Console(width=140))
+        result = asyncio.run(run_sizes(args, where) if args.sizes else run(args, where))
+    rows = evaluate(result)
+    result["targets"] = rows_as_json(rows)
+    out = Console(width=160)
+    if args.sizes:
+        out.print(scale_table(result["scale"]))
+        title = f"targets (load figures from the {result['reference_size']:,}-event load)"
+    else:
+        print_table(result, out)
+        title = "targets"
+    out.print(targets_table(rows, title))
     if not args.no_save:
-        path = write_results(result, args.results) if args.results else write_results(result)
+        kind = "scale-" if args.sizes else ""
+        path = write_results(result, args.results or RESULTS, kind=kind)
         say(f"results written to {path}")
     return 0
 

@@ -61,6 +61,8 @@ class SteadyResult:
     applied_ns: dict[str, int] = field(default_factory=dict)
     #: Per stage: p50_ms, p95_ms, p99_ms, samples, negative_clamped (:func:`stage_breakdown`).
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The current version of each loaded professional updated so far (for the next phase).
+    versions: dict[int, int] = field(default_factory=dict)
 
     def percentile(self, q: float) -> float:
         return _percentile(self.latencies, q)
@@ -76,11 +78,14 @@ def _percentile(values: list[float], q: float) -> float:
 async def steady_state(
     settings: Settings, factory: EventFactory, existing: int, *, rate: float, seconds: float,
     settle_s: float = 60.0, update_share: float = 0.5, versions: dict[int, int] | None = None,
+    new_offset: int = 0,
 ) -> SteadyResult:
     """Publish ``rate`` events/s for ``seconds``: new professionals and new versions of the
     ``existing`` ones (each changes phone and address, so each makes a fiche event);
-    ``versions``: the current version of those already updated (others are at 1)."""
-    result = SteadyResult()
+    ``versions``: the current version of those already updated (others are at 1);
+    ``new_offset``: how many new professionals earlier phases made (each phase makes others).
+    The versions this phase leaves are in ``versions`` of the result."""
+    result = SteadyResult(versions=dict(versions or {}))
     wanted: set[str] = set()
     sent: set[str] = set()
     topic = settings.topics.name("fiche_event")
@@ -94,7 +99,7 @@ async def steady_state(
         collector = asyncio.create_task(_collect(reader, update_topic, wanted, sent, result))
         try:
             await _publish(settings, factory, existing, rate, seconds, update_share, wanted,
-                           sent, result, dict(versions or {}))
+                           sent, result, result.versions, new_offset)
             deadline = time.monotonic() + settle_s
             while wanted and time.monotonic() < deadline:
                 await asyncio.sleep(0.1)
@@ -115,7 +120,7 @@ async def steady_state(
 async def _publish(
     settings: Settings, factory: EventFactory, existing: int, rate: float, seconds: float,
     update_share: float, wanted: set[str], sent: set[str], result: SteadyResult,
-    versions: dict[int, int],
+    versions: dict[int, int], new_offset: int = 0,
 ) -> None:
     rng = random.Random(7)
     source_topic = settings.topics.name("cobrha_professional")
@@ -136,7 +141,7 @@ async def _publish(
                 versions[index] = versions.get(index, 1) + 1
                 version, result.updates = versions[index], result.updates + 1
             else:
-                index, version = existing + 10_000_000 + result.new, 1
+                index, version = existing + 10_000_000 + new_offset + result.new, 1
                 result.new += 1
             event_id = publish_stamp(f"steady-{index}-v{version}", index_sent)
             wanted.add(event_id)

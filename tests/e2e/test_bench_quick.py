@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
+from bench.targets import NOT_MEASURED
 from tests.support.infra import Infrastructure
+from tests.unit.test_bench_targets import KEYS
 
 pytestmark = pytest.mark.slow
 
@@ -24,17 +26,25 @@ def positive(value: object) -> bool:
     return isinstance(value, (int, float)) and math.isfinite(value) and value > 0
 
 
-def test_the_quick_benchmark_prints_its_table_and_writes_every_figure(
-    infra: Infrastructure, tmp_path: Path,
-) -> None:
-    """Initial load, steady-state latency, memory and both limits are measured; Kafka Connect
-    is skipped unless asked for."""
+def bench(infra: Infrastructure, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """``python -m bench.run ARGS`` on the suite's Kafka and PostgreSQL; it must succeed."""
     env = {**os.environ, "SKSYNC_KAFKA_BOOTSTRAP_SERVERS": infra.kafka,
            "SKSYNC_DATABASE_URL": infra.database_url, "SKSYNC_ENVIRONMENT": "local"}
     done = subprocess.run(  # noqa: S603 - our own module
-        [sys.executable, "-m", "bench.run", "--quick", "--results", str(tmp_path)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=240, check=False)
+        [sys.executable, "-m", "bench.run", *args], cwd=REPO, env=env, capture_output=True,
+        text=True, timeout=timeout, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+@pytest.mark.timeout(540)
+def test_the_quick_benchmark_prints_its_table_and_writes_every_figure(
+    infra: Infrastructure, tmp_path: Path,
+) -> None:
+    """Initial load, steady-state latency at two rates, the rate search, memory and both
+    limits are measured; Kafka Connect is skipped unless asked for; the targets table has a
+    row for every target."""
+    done = bench(infra, "--quick", "--results", str(tmp_path), timeout=480)
     assert "initial load" in done.stdout
     assert "Kafka Connect" in done.stdout
     result = json.loads((tmp_path / "latest.json").read_text())
@@ -47,13 +57,10 @@ def test_the_quick_benchmark_prints_its_table_and_writes_every_figure(
     assert positive(load["seconds"])
     for stage in ("map", "apply", "relay"):
         assert positive(load["stages"][stage]["rate_since_start"]), stage
-    assert steady["matched"] > 0
-    assert 0 < steady["p50_ms"] <= steady["p95_ms"] <= steady["p99_ms"] <= steady["max_ms"]
-    for stage in ("map", "apply", "relay"):  # publish -> update -> apply start -> fiche event
-        info = steady["stages"][stage]
-        assert 0 < info["samples"] <= steady["matched"], stage
-        assert 0 <= info["p50_ms"] <= info["p95_ms"] <= info["p99_ms"], stage
-        assert info["p99_ms"] <= steady["max_ms"] + 5, stage  # no stage is longer than e2e
+    assert [phase["rate"] for phase in result["steady_states"]] == [100, 500]
+    assert steady == result["steady_states"][-1]
+    for phase in result["steady_states"]:
+        assert_steady_is_plausible(phase)
     assert 0 < result["memory"]["peak_rss_mb"] < 4096
     assert positive(result["limits"]["raw_consume_per_s"])
     assert positive(result["limits"]["copy"]["events_per_s"])
@@ -62,6 +69,84 @@ def test_the_quick_benchmark_prints_its_table_and_writes_every_figure(
     assert len(list(tmp_path.glob("*.json"))) == 2  # <timestamp>.json and latest.json
     assert "written per fiche" in done.stdout
     assert_writes_are_plausible(result["writes"], events=3000, updates=1000)
+    assert_rate_search_is_plausible(result["rate_search"])
+    assert_targets_are_complete(result["targets"], done.stdout)
+
+
+def assert_steady_is_plausible(steady: dict[str, Any]) -> None:
+    assert steady["matched"] > 0
+    assert steady["published"] == steady["matched"] + steady["missing"]
+    assert 0 < steady["p50_ms"] <= steady["p95_ms"] <= steady["p99_ms"] <= steady["max_ms"]
+    for stage in ("map", "apply", "relay"):  # publish -> update -> apply start -> fiche event
+        info = steady["stages"][stage]
+        assert 0 < info["samples"] <= steady["matched"], stage
+        assert 0 <= info["p50_ms"] <= info["p95_ms"] <= info["p99_ms"], stage
+        assert info["p99_ms"] <= steady["max_ms"] + 5, stage  # no stage is longer than e2e
+
+
+def assert_rate_search_is_plausible(search: dict[str, Any]) -> None:
+    """Rising rates from 100/s, within the quick budget; the highest is one that passed."""
+    trials = search["trials"]
+    assert trials, search
+    assert trials[0]["rate"] == 100
+    assert search["seconds"] < search["budget_s"] + 60  # the drain may run a little over
+    passed = [t["rate"] for t in trials if t["ok"]]
+    assert search["highest_rate"] == (max(passed) if passed else None)
+    for trial in trials:
+        assert trial["published"] > 0, trial
+        assert trial["ok"] == (trial["p99_ms"] is not None and trial["p99_ms"] < 250
+                               and not trial["why"]), trial
+
+
+def assert_targets_are_complete(targets: list[dict[str, Any]], stdout: str) -> None:
+    """Every target has its row, with a number or "not measured"; the table is printed. On the
+    suite's own broker (not the benchmark's stack) Kafka's CPU time is not seen."""
+    assert [row["key"] for row in targets] == KEYS
+    rows = {row["key"]: row for row in targets}
+    for row in targets:
+        value = row["value"]
+        assert value == NOT_MEASURED or positive(value) or (
+            row["key"] == "highest_rate_p99_under_250" and value == 0), row  # none passed
+        assert row["status"] in ("met", "not met", "reported", NOT_MEASURED), row
+        assert (row["status"] == NOT_MEASURED) == (value == NOT_MEASURED), row
+        assert row["measure"] in stdout, row
+    measured = ["load_events_per_s", "load_vs_raw_consume", "load_vs_copy",
+                "cpu_ms_per_event_service", "cpu_ms_per_event_postgresql",
+                "steady_p99_ms_at_100", "steady_p99_ms_at_500", "peak_rss_mb",
+                "rows_per_new_fiche", "index_entries_per_new_fiche", "rows_per_updated_fiche",
+                "index_entries_per_updated_fiche"]
+    for key in measured:
+        assert positive(rows[key]["value"]), rows[key]
+    for key in ("load_vs_connect", "cost_growth", "cpu_ms_per_event_kafka",
+                "cpu_ms_per_event_total"):
+        assert rows[key]["value"] == NOT_MEASURED, rows[key]
+    assert "targets" in stdout
+
+
+@pytest.mark.timeout(300)
+def test_the_scale_run_loads_each_size_on_its_own_and_prints_the_cost_by_size(
+    infra: Infrastructure, tmp_path: Path,
+) -> None:
+    """``--sizes``: one initial load per size, each on a fresh database and topics; the cost
+    per event per process at each size, in a table and in ``scale-latest.json``."""
+    done = bench(infra, "--sizes", "300", "900", "--results", str(tmp_path), timeout=240)
+    result = json.loads((tmp_path / "scale-latest.json").read_text())
+    assert not (tmp_path / "latest.json").exists()  # the full run's latest is left alone
+    assert [size["events"] for size in result["scale"]] == [300, 900]
+    for size in result["scale"]:
+        assert size["initial_load"]["fiche_events"] == size["events"]  # a database of its own
+        assert positive(size["events_per_s"])
+        assert positive(size["cpu_ms_per_event"]["service"])
+        assert positive(size["cpu_ms_per_event"]["postgresql"])
+        assert 0 < size["peak_rss_mb"] < 4096
+        assert 5 < size["rows_per_fiche"] < size["index_entries_per_fiche"] < 500
+    assert "cost of the initial load by size" in done.stdout
+    assert "900" in done.stdout
+    assert result["reference_size"] == 900
+    rows = {row["key"]: row for row in result["targets"]}
+    assert [row["key"] for row in result["targets"]] == KEYS
+    assert positive(rows["load_events_per_s"]["value"])
+    assert rows["steady_p99_ms_at_100"]["value"] == NOT_MEASURED
 
 
 def assert_writes_are_plausible(writes: dict[str, Any], events: int, updates: int) -> None:
