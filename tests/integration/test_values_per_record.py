@@ -43,6 +43,7 @@ ALTER TABLE source_record DROP COLUMN fields, DROP COLUMN as_given, DROP COLUMN 
     DROP COLUMN verified_at, DROP COLUMN per_field;
 DELETE FROM schema_migration WHERE name = '0020_values_per_record.sql';
 """
+BRUSSELS = timezone(timedelta(hours=1))  # an observation time not written in UTC
 VALUE_ROWS = "SELECT * FROM field_value ORDER BY fiche_id, field, source, record_id"
 
 
@@ -76,7 +77,7 @@ async def a_mixed_directory(applier: Applier) -> list[uuid.UUID]:
         update={"as_given": {"contact.phone": "055 11 22 33"}})
     [made] = await applier.apply([phone])
     await applier.apply([cobrha("18749704", 2, name_last="Peeters-Claes").model_copy(
-        update={"observed_at": datetime(2026, 11, 29, 8, 30, tzinfo=timezone(timedelta(hours=1)))})])
+        update={"observed_at": datetime(2026, 11, 29, 8, 30, tzinfo=BRUSSELS)})])
     assert made.fiche_id is not None
     await applier.apply([manual(made.fiche_id, 1, "2024-01-01T00:00:00Z",
                                 contact_email="an@praktijk.be", languages=["nl"]),
@@ -138,7 +139,8 @@ async def test_migrating_values_stored_one_row_per_field_gives_the_same_fiches(
     assert await pg_conn.fetchval("SELECT count(*) FROM source_record WHERE as_given IS NOT NULL")
     await pg_conn.execute(OLD_LAYOUT)
     rows = await pg_conn.fetch(VALUE_ROWS)
-    assert len(rows) == 5 and {r["source"] for r in rows} == {"cobrha", "manual"}
+    assert len(rows) == 5
+    assert {r["source"] for r in rows} == {"cobrha", "manual"}
     orphan = uuid.uuid4()
     await pg_conn.execute("INSERT INTO fiche (id, kind, version) VALUES ($1, 'person', 1)", orphan)
     await pg_conn.execute(
