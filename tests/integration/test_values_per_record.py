@@ -110,6 +110,21 @@ async def test_a_record_is_one_row_holding_all_its_values(
             " observed_at) VALUES ($1, 'x', 'cobrha', 'r', '1', 1, now())", first.fiche_id)
 
 
+async def test_two_versions_of_a_record_in_one_batch_write_its_row_as_the_last_left_it(
+    pg_pool: asyncpg.Pool, pg_conn: asyncpg.Connection,
+) -> None:
+    """The batch's writes are one statement, where a row may be written once: the record's
+    writes are coalesced, the last one wins."""
+    applier = Applier(pg_pool, default_policy(), TOPICS)
+    results = await applier.apply([cobrha("18749704", 1, contact_phone="+3255112233"),
+                                   cobrha("18749704", 2, name_last="Claes")])
+    assert [r.outcome for r in results] == ["applied", "applied"]
+    [row] = await pg_conn.fetch("SELECT source_version, fields, per_field FROM source_record")
+    assert row["source_version"] == 2
+    assert json.loads(row["fields"]) == {"name.last": "Claes", "contact.phone": "+3255112233"}
+    assert json.loads(row["per_field"])["contact.phone"]["source_version"] == 1
+
+
 async def test_a_record_whose_values_are_withdrawn_keeps_its_row_and_version(
     pg_pool: asyncpg.Pool, pg_conn: asyncpg.Connection,
 ) -> None:
