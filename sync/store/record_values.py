@@ -48,11 +48,6 @@ class RecordValues:
     per_field: str | None
 
 
-def _verified(entry: Provenance) -> datetime | None:
-    """An authentic source's value verifies the fiche when it was observed."""
-    return entry.observed_at if is_authentic(entry.source) else None
-
-
 def _instant(moment: datetime | None) -> str | None:
     # In UTC, so that one instant is always the same text, however the update wrote it.
     return None if moment is None else moment.astimezone(UTC).isoformat()
@@ -64,16 +59,18 @@ def record_values(version: int, entries: Iterable[Provenance]) -> RecordValues:
     items = sorted(entries, key=lambda e: e.field)
     if not items:
         return RecordValues("{}", None, None, None, None)
+    # An authentic source's value verifies the fiche when it was observed.
+    authentic = is_authentic(items[0].source)
     latest = max(items, key=lambda e: (e.source_version, e.observed_at))
-    shared = (version, latest.observed_at, _verified(latest))
+    observed = latest.observed_at
     own = {e.field: {"source_version": e.source_version, "observed_at": _instant(e.observed_at),
-                     "verified_at": _instant(_verified(e))}
-           for e in items if (e.source_version, e.observed_at, _verified(e)) != shared}
+                     "verified_at": _instant(e.observed_at) if authentic else None}
+           for e in items if e.source_version != version or e.observed_at != observed}
     given = {e.field: e.as_given for e in items if e.as_given is not None}
     return RecordValues(
         fields=dumps({e.field: e.value for e in items}),
         as_given=dumps(given) if given else None,
-        observed_at=latest.observed_at, verified_at=_verified(latest),
+        observed_at=observed, verified_at=observed if authentic else None,
         per_field=dumps(own) if own else None,
     )
 
