@@ -19,8 +19,8 @@ from sync.settings import Settings
 __all__ = ["TABLES", "copy_rate", "raw_consume_rate"]
 
 #: Every table the apply transaction writes for a new fiche.
-TABLES = ("inbox", "fiche", "fiche_identifier", "field_value", "source_record",
-          "fiche_history", "outbox")
+#: (A record's values are on its ``source_record`` row; ``field_value`` is a view of them.)
+TABLES = ("inbox", "fiche", "fiche_identifier", "source_record", "fiche_history", "outbox")
 
 
 async def raw_consume_rate(settings: Settings, topic: str, count: int, timeout: float = 300,

@@ -222,7 +222,6 @@ class Applier:
         editor = update.resolution.editor if update.resolution else None
         await repo.save(
             decision, source=update.source, record_id=update.record_id,
-            source_version=update.source_version,
             cause=(update.origin.source, update.origin.id), editor=editor, now=now)
         identifiers = await repo.identifiers(state.fiche_id)
         events = emitted_events(decision, update, identifiers, now)

@@ -10,7 +10,6 @@ __all__ = [
     "CLAIM_IDENTIFIERS",
     "DELETE_PIN",
     "DELETE_RECORD",
-    "DELETE_VALUES",
     "FICHE_OF_CONFLICT",
     "FIND_BY_IDENTIFIERS",
     "INSERT_FICHE",
@@ -24,13 +23,11 @@ __all__ = [
     "SELECT_IDENTIFIERS",
     "SELECT_PINS",
     "SELECT_RECORDS",
-    "SELECT_VALUES",
     "TOUCH_PROGRESS",
     "UPDATE_FICHES",
     "UPSERT_CONFLICT",
     "UPSERT_PIN",
     "UPSERT_RECORDS",
-    "UPSERT_VALUES",
 ]
 
 FIND_BY_IDENTIFIERS = """
@@ -47,14 +44,14 @@ FICHE_OF_CONFLICT = "SELECT fiche_id FROM conflict WHERE id = $1"
 INSERT_FICHE = """
 INSERT INTO fiche (id, kind, version) VALUES ($1, $2, 0) ON CONFLICT (id) DO NOTHING
 """
-SELECT_VALUES = "SELECT * FROM field_value WHERE fiche_id = ANY($1::uuid[])"
 SELECT_PINS = "SELECT * FROM pin WHERE fiche_id = ANY($1::uuid[])"
 SELECT_CONFLICTS = """
 SELECT * FROM conflict WHERE fiche_id = ANY($1::uuid[]) AND status IN ('open', 'kept')
 """
+#: The records each fiche holds, with their values (:mod:`sync.store.record_values`).
 SELECT_RECORDS = """
-SELECT fiche_id, source, record_id, source_version FROM source_record
-WHERE fiche_id = ANY($1::uuid[])
+SELECT fiche_id, source, record_id, source_version, fields, as_given, observed_at, per_field
+FROM source_record WHERE fiche_id = ANY($1::uuid[])
 """
 SELECT_IDENTIFIERS = """
 SELECT fiche_id, type, value FROM fiche_identifier WHERE fiche_id = ANY($1::uuid[])
@@ -88,35 +85,21 @@ FROM unnest($1::uuid[], $2::integer[], $3::text[], $4::text[], $5::text[],
             $6::timestamptz[]) AS u(id, version, status, inactive_reason, visible, verified_at)
 WHERE f.id = u.id
 """
-#: Values grouped by what they share (fiche, source record, version, times): each group's
-#: values come as one JSON object, ``{field: value}``, so that a CoBRHA professional's dozen
-#: values cost the driver eight arguments instead of ninety-six; the texts as given
-#: (``{field: text}``, mostly empty) come the same way.
-UPSERT_VALUES = """
-INSERT INTO field_value (fiche_id, field, source, record_id, value, source_version, observed_at,
-                         verified_at, as_given)
-SELECT u.fiche_id, v.field, u.source, u.record_id, v.value, u.source_version, u.observed_at,
-       u.verified_at, u.given::jsonb -> v.field
-FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::timestamptz[],
-            $6::timestamptz[], $7::text[], $8::text[])
-     AS u(fiche_id, source, record_id, source_version, observed_at, verified_at, doc, given)
-CROSS JOIN LATERAL jsonb_each(u.doc::jsonb) AS v(field, value)
-ON CONFLICT (fiche_id, field, source, record_id) DO UPDATE
-SET value = EXCLUDED.value, source_version = EXCLUDED.source_version,
-    observed_at = EXCLUDED.observed_at, verified_at = EXCLUDED.verified_at,
-    as_given = EXCLUDED.as_given
-"""
-DELETE_VALUES = """
-DELETE FROM field_value AS f
-USING unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS d(fiche_id, field, source,
-                                                                  record_id)
-WHERE f.fiche_id = d.fiche_id AND f.field = d.field AND f.source = d.source
-  AND f.record_id = d.record_id
-"""
+#: One row per record and update: its version and all its values, rewritten whole (a value
+#: the record no longer gives is gone from ``fields``; no row per field is written or deleted).
 UPSERT_RECORDS = """
-INSERT INTO source_record (source, record_id, fiche_id, source_version)
-SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[], $4::bigint[])
-ON CONFLICT (fiche_id, source, record_id) DO UPDATE SET source_version = EXCLUDED.source_version
+INSERT INTO source_record (source, record_id, fiche_id, source_version, fields, as_given,
+                           observed_at, verified_at, per_field)
+SELECT source, record_id, fiche_id, source_version, fields::jsonb, as_given::jsonb,
+       observed_at, verified_at, per_field::jsonb
+FROM unnest($1::text[], $2::text[], $3::uuid[], $4::bigint[], $5::text[], $6::text[],
+            $7::timestamptz[], $8::timestamptz[], $9::text[])
+     AS u(source, record_id, fiche_id, source_version, fields, as_given, observed_at,
+          verified_at, per_field)
+ON CONFLICT (fiche_id, source, record_id) DO UPDATE
+SET source_version = EXCLUDED.source_version, fields = EXCLUDED.fields,
+    as_given = EXCLUDED.as_given, observed_at = EXCLUDED.observed_at,
+    verified_at = EXCLUDED.verified_at, per_field = EXCLUDED.per_field
 """
 UPSERT_PIN = """
 INSERT INTO pin (fiche_id, field, value, author, role, reason, pinned_at, review_after)

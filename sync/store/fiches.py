@@ -17,6 +17,10 @@ other rows than the batch's own (:meth:`FicheRepository.move_identifiers`,
 :meth:`FicheRepository.forget_record`) go at once, after the buffered ones, and keep memory
 current.
 
+A source record's values go with its ``source_record`` row, one row per record and update
+(:mod:`sync.store.record_values`): the row is rebuilt from the fiche's state, so a value the
+record no longer gives is simply absent from it.
+
 New identifiers are claimed in memory and inserted at the flush; one that another transaction
 took meanwhile (memory said it was free) fails the batch with a :class:`TransientError`, and the
 retry, which reads the committed owner, leaves the identifier where it is.
@@ -36,13 +40,11 @@ import structlog
 from sync.emitted import Emitted
 from sync.events import FicheKind, FicheUpdate, Identifier, Source, derived_id
 from sync.jsontext import dumps
-from sync.merge import Conflict, Decision, FicheState, Pin, Provenance
-from sync.sources import is_authentic
+from sync.merge import Conflict, Decision, FicheState, Pin
 from sync.store.fiche_sql import (
     CLAIM_IDENTIFIERS,
     DELETE_PIN,
     DELETE_RECORD,
-    DELETE_VALUES,
     FICHE_OF_CONFLICT,
     FIND_BY_IDENTIFIERS,
     INSERT_FICHE,
@@ -56,15 +58,14 @@ from sync.store.fiche_sql import (
     SELECT_IDENTIFIERS,
     SELECT_PINS,
     SELECT_RECORDS,
-    SELECT_VALUES,
     TOUCH_PROGRESS,
     UPDATE_FICHES,
     UPSERT_CONFLICT,
     UPSERT_PIN,
     UPSERT_RECORDS,
-    UPSERT_VALUES,
 )
 from sync.store.outbox import MAX_EVENT_BYTES, park_reason
+from sync.store.record_values import provenance_of, record_values
 from sync.store.writes import Writes
 
 __all__ = ["Conn", "FicheRepository"]
@@ -74,28 +75,12 @@ log = structlog.get_logger(__name__)
 Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
 Key = tuple[str, str]  # an identifier: (type, value)
-ValueKey = tuple[uuid.UUID, str, str, str]  # field_value: (fiche, field, source, record id)
-
-
+RecordKey = tuple[uuid.UUID, str, str]  # source_record: (fiche, source, record id)
 
 
 def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
     """Rows to columns, the shape ``unnest`` takes its arrays in."""
     return [[row[i] for row in rows] for i in range(width)]
-
-
-def _grouped_values(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """``field_value`` rows, one per (fiche, source, record, version, observed, verified), with
-    their values as one JSON object (see :data:`UPSERT_VALUES`)."""
-    groups: dict[tuple[Any, ...], dict[str, Any]] = {}
-    given: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for fid, field, source, record_id, value, version, observed, verified, as_given in rows:
-        shared = (fid, source, record_id, version, observed, verified)
-        groups.setdefault(shared, {})[field] = value
-        if as_given is not None:
-            given.setdefault(shared, {})[field] = as_given
-    return [(*shared, dumps(values), dumps(given.get(shared, {})))
-            for shared, values in groups.items()]
 
 
 class FicheRepository:
@@ -112,8 +97,7 @@ class FicheRepository:
         self._new_identifiers: dict[uuid.UUID, list[Identifier]] = {}
         self._new_fiches: dict[uuid.UUID, tuple[Any, ...]] = {}  # inserted at the flush
         self._claimed: list[tuple[str, str, uuid.UUID]] = []  # identifiers to insert
-        self._values: list[tuple[str, ValueKey, tuple[Any, ...] | None]] = []
-        self._record_versions: dict[tuple[uuid.UUID, str, str], int] = {}
+        self._records: dict[RecordKey, tuple[Any, ...]] = {}  # the last write of a record wins
         self._ordered: list[tuple[str, tuple[Any, ...]]] = []  # pins and conflicts, in order
         self._fiches: dict[uuid.UUID, tuple[Any, ...]] = {}
         self._history: list[tuple[Any, ...]] = []
@@ -191,12 +175,6 @@ class FicheRepository:
                 status=row["status"], inactive_reason=row["inactive_reason"],
                 visible=json.loads(row["visible"]), verified_at=row["verified_at"],
             )
-        for value in await self.conn.fetch(SELECT_VALUES, present):
-            given = value["as_given"]
-            entry = Provenance(value["field"], Source(value["source"]), value["record_id"],
-                               json.loads(value["value"]), value["source_version"],
-                               value["observed_at"], None if given is None else json.loads(given))
-            states[value["fiche_id"]].provenance[entry.key] = entry
         for pin in await self.conn.fetch(SELECT_PINS, present):
             review = pin["review_after"]
             states[pin["fiche_id"]].pins[pin["field"]] = Pin(
@@ -208,8 +186,10 @@ class FicheRepository:
                 Source(item["source"]), item["record_id"], item["status"])
         for record in await self.conn.fetch(SELECT_RECORDS, present):
             source = Source(record["source"])
-            states[record["fiche_id"]].records[(source, record["record_id"])] = (
-                record["source_version"])
+            state = states[record["fiche_id"]]
+            state.records[(source, record["record_id"])] = record["source_version"]
+            for entry in provenance_of(record):
+                state.provenance[entry.key] = entry
             self._stored_records.add((record["fiche_id"], source, record["record_id"]))
         identifiers: dict[uuid.UUID, list[Identifier]] = {fiche_id: [] for fiche_id in present}
         for item in await self.conn.fetch(SELECT_IDENTIFIERS, present):
@@ -248,7 +228,7 @@ class FicheRepository:
             await self.flush()
 
     def has_pending(self) -> bool:
-        return bool(self._values or self._record_versions or self._ordered or self._fiches
+        return bool(self._records or self._ordered or self._fiches
                     or self._history or self._outbox or self._progress or self._new_fiches
                     or self._claimed)
 
@@ -267,19 +247,13 @@ class FicheRepository:
                 wanted.append(item)
 
     async def save(
-        self, decision: Decision, *, source: Source, record_id: str, source_version: int,
+        self, decision: Decision, *, source: Source, record_id: str,
         cause: tuple[str, str], editor: str | None, now: datetime,
     ) -> None:
-        """Write what ``decision`` changed; the caller owns the transaction."""
+        """Write what ``decision`` changed; the caller owns the transaction. The row of the
+        update's record (``source``, ``record_id``) carries the version the state holds."""
         state = decision.state
         fid = state.fiche_id
-        for p in decision.provenance_upserts:
-            verified = p.observed_at if is_authentic(p.source) else None
-            row = (fid, p.field, p.source.value, p.record_id, p.value, p.source_version,
-                   p.observed_at, verified, p.as_given)
-            self._values.append(("upsert", (fid, p.field, p.source.value, p.record_id), row))
-        for field, value_source, value_record in decision.provenance_deletes:
-            self._values.append(("delete", (fid, field, value_source.value, value_record), None))
         for pin in decision.pins_set:
             self._ordered.append((UPSERT_PIN, (
                 fid, pin.field, dumps(pin.value), pin.author, pin.role, pin.reason,
@@ -297,26 +271,47 @@ class FicheRepository:
         new_record = holds_record and (fid, source, record_id) not in self._stored_records
         if fid not in self._stored:  # new: its row is written now, with these values
             self._fiches.pop(fid, None)
-            self._claim(fid, fiche_row, state.kind,
-                        (source, record_id, source_version) if new_record else None)
+            self._claim(fid, fiche_row, state.kind, (source, record_id) if new_record else None)
         else:
             if fid in self._new_fiches:  # made in this batch, not inserted yet
                 self._new_fiches[fid] = (*fiche_row, state.kind.value)
             else:
                 self._fiches[fid] = fiche_row
             if new_record or self._new_identifiers.get(fid):
-                self._claim(fid, record=(source, record_id, source_version)
-                            if new_record else None)
-        if holds_record and not new_record:
-            self._record_versions[(fid, source.value, record_id)] = source_version
+                self._claim(fid, record=(source, record_id) if new_record else None)
+        for held in self._records_written(decision, source, record_id):
+            self._write_record(state, *held)
         if decision.event_type is not None:
             self._history.append((fid, state.version, decision.event_type,
                                   dumps(list(decision.changed_fields)), cause[0], cause[1]))
         self._states[fid] = state
 
+    @staticmethod
+    def _records_written(
+        decision: Decision, source: Source, record_id: str,
+    ) -> list[tuple[Source, str]]:
+        """The records whose row a save writes: the update's own, when the fiche holds it (its
+        version moved), and any record whose values the decision changed."""
+        held = decision.state.records
+        touched = {(source, record_id)} if (source, record_id) in held else set()
+        touched |= {(p.source, p.record_id) for p in decision.provenance_upserts}
+        touched |= {(s, r) for _, s, r in decision.provenance_deletes}
+        return sorted((key for key in touched if key in held), key=lambda k: (k[0].value, k[1]))
+
+    def _write_record(self, state: FicheState, source: Source, record_id: str) -> None:
+        """Buffer the record's row, its version and every value it gives, as ``state`` has them
+        (a later write of the same record in the batch replaces it)."""
+        entries = [p for p in state.provenance.values()
+                   if p.source is source and p.record_id == record_id]
+        version = state.records[(source, record_id)]
+        kept = record_values(version, entries)
+        self._records[(state.fiche_id, source.value, record_id)] = (
+            source.value, record_id, state.fiche_id, version, kept.fields, kept.as_given,
+            kept.observed_at, kept.verified_at, kept.per_field)
+
     def _claim(
         self, fiche_id: uuid.UUID, fiche_row: tuple[Any, ...] | None = None,
-        kind: FicheKind | None = None, record: tuple[Source, str, int] | None = None,
+        kind: FicheKind | None = None, record: tuple[Source, str] | None = None,
     ) -> None:
         """Claim in memory what matching reads in the same transaction: the fiche row when it
         is new, a record it now holds, and its new identifiers (all written at the flush)."""
@@ -325,8 +320,7 @@ class FicheRepository:
             self._new_fiches[fiche_id] = (*fiche_row, kind.value)
         self._stored.add(fiche_id)
         if record is not None:
-            self._stored_records.add((fiche_id, record[0], record[1]))
-            self._record_versions[(fiche_id, record[0].value, record[1])] = record[2]
+            self._stored_records.add((fiche_id, *record))
         known = self._identifiers.setdefault(fiche_id, [])
         for item in new:
             self._owners[(item.type, item.value)] = fiche_id
@@ -393,11 +387,10 @@ class FicheRepository:
             made = [(fid, row[6], *row[1:6]) for fid, row in self._new_fiches.items()]
             self._new_fiches.clear()
             combined.add(INSERT_FICHES, *_columns(made, 7))
-        if self._record_versions:
-            records = [(source, record_id, fid, version) for (fid, source, record_id), version
-                       in self._record_versions.items()]
-            self._record_versions.clear()
-            combined.add(UPSERT_RECORDS, *_columns(records, 4))
+        if self._records:
+            records = list(self._records.values())
+            self._records.clear()
+            combined.add(UPSERT_RECORDS, *_columns(records, 9))
         if self._claimed:
             claimed, self._claimed = self._claimed, []
             # Free when this batch looked, taken by another transaction since: the retry reads
@@ -405,16 +398,6 @@ class FicheRepository:
             combined.add(CLAIM_IDENTIFIERS, *_columns(claimed, 3),
                          expect=len({(kind, value) for kind, value, _ in claimed}),
                          why="an identifier of this batch was taken concurrently")
-        upserts: dict[ValueKey, tuple[Any, ...] | None] = {}
-        for _, key, row in self._values:  # the last write of a key wins
-            upserts[key] = row
-        self._values.clear()
-        written = [row for row in upserts.values() if row is not None]
-        deleted = [key for key, row in upserts.items() if row is None]
-        if deleted:
-            combined.add(DELETE_VALUES, *_columns(deleted, 4))
-        if written:
-            combined.add(UPSERT_VALUES, *_columns(_grouped_values(written), 8))
         if self._fiches:
             fiches = list(self._fiches.values())
             self._fiches.clear()

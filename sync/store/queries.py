@@ -16,6 +16,7 @@ Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 FICHE = "SELECT * FROM fiche WHERE id = $1"
 FICHE_BY_IDENTIFIER = "SELECT fiche_id FROM fiche_identifier WHERE type = $1 AND value = $2"
 IDENTIFIERS = "SELECT type, value FROM fiche_identifier WHERE fiche_id = $1 ORDER BY type, value"
+#: ``field_value`` is a view (migration 0020): a row per value of each record's ``source_record``.
 PROVENANCE = """
 SELECT field, source, record_id, value, source_version, observed_at, verified_at, as_given
 FROM field_value WHERE fiche_id = $1 ORDER BY field, source, record_id

@@ -12,8 +12,8 @@ What PostgreSQL guarantees for such a statement is what the writes need: every p
 within the transaction, against the same snapshot; foreign keys are checked at the end of the
 statement (a value may name a fiche inserted by another part). What it does not allow is two
 parts changing the same row, so the parts must touch different rows; the repositories coalesce
-their buffers per key before they add them (one upsert or one delete per value, new fiches
-inserted with their last state instead of inserted then updated).
+their buffers per key before they add them (one upsert per source record, new fiches inserted
+with their last state instead of inserted then updated).
 """
 
 from __future__ import annotations

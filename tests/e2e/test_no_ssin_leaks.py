@@ -12,7 +12,7 @@ every place the service writes is searched for each SSIN in any usual writing
 decide the two check digits): every log line, every message (key, value, headers) on
 ``sk.fiche.event``, ``sk.notification`` and ``sk.fiche.update``, every dead-letter header, every
 line of a /metrics scrape and the /healthz and /readyz bodies, and every row of every table
-of the service's database (fiche.visible, field_value, outbox payloads, inbox, ...).
+of the service's database (fiche.visible, source_record values, outbox payloads, inbox, ...).
 
 Dead-letter *values* are not searched: a dead letter's value is the original message,
 unchanged, so it necessarily holds the SSIN the source sent. The test shows that it does (so

@@ -107,7 +107,7 @@ async def test_a_transient_failure_mid_batch_commits_nothing_of_the_batch(
     monkeypatch.setattr(FicheRepository, "enqueue", failing)
     with pytest.raises(TransientError):
         await applier.apply([cobrha("18749704", 1), cobrha("54263481", 1)])
-    for table in ("fiche", "inbox", "outbox", "field_value", "fiche_identifier"):
+    for table in ("fiche", "inbox", "outbox", "source_record", "fiche_identifier"):
         assert await pg_conn.fetchval(f"SELECT count(*) FROM {table}") == 0, table
 
 

@@ -191,9 +191,9 @@ async def test_fiche_show_names_the_pin_as_the_source_and_the_sources_value_besi
     """A pinned phone comes from the pin, not from CoBRHA; CoBRHA's own number is beside it."""
     fiche_id = await a_fiche_with_a_pinned_phone(pg_conn)
     await pg_conn.execute(
-        "INSERT INTO field_value (fiche_id, field, source, record_id, value, source_version,"
-        " observed_at) VALUES ($1, 'contact.phone', 'cobrha', 'professional:18749704', $2, 3,"
-        " now())", fiche_id, json.dumps(PHONE_CANDIDATE))
+        "INSERT INTO source_record (fiche_id, source, record_id, source_version, fields,"
+        " observed_at) VALUES ($1, 'cobrha', 'professional:18749704', 3, $2, now())",
+        fiche_id, json.dumps({"contact.phone": PHONE_CANDIDATE}))
     shown = await sksync(settings, "fiche", "show", str(fiche_id)[:8], columns=120)
     assert shown.exit_code == 0, shown.output
     [line] = [row for row in shown.stdout.splitlines() if "contact.phone" in row]

@@ -287,6 +287,9 @@ async def test_a_split_restores_both_fiches_from_provenance(
     assert await pg_conn.fetchval(
         "SELECT count(*) FROM source_record WHERE fiche_id = $1 AND source = 'cobrha'",
         fiche.fiche_id) == 0
+    moved = await pg_conn.fetchval(  # the record's one row, on the new fiche, with its values
+        "SELECT fields FROM source_record WHERE fiche_id = $1 AND source = 'cobrha'", new_id)
+    assert json.loads(moved)["contact.phone"] == "+3255999999"
     [next_version] = await applier.apply([cobrha_record(number, version=2, phone="+3255999998")])
     assert next_version.fiche_id == new_id
     # Without the CoBRHA record, the hand-made fiche is under CoBRHA's keys again.
