@@ -37,7 +37,7 @@ def applier(pg_pool: asyncpg.Pool) -> Applier:
 
 async def everything(conn: asyncpg.Connection) -> dict[str, list[Any]]:
     return {table: sorted((tuple(row.values()) for row in await conn.fetch(
-        f"SELECT * FROM {table}")), key=repr) for table in TABLES}  # noqa: S608 - fixed names
+        f"SELECT * FROM {table}")), key=repr) for table in TABLES}
 
 
 def resent(update: FicheUpdate) -> FicheUpdate:
