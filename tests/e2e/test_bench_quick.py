@@ -67,7 +67,7 @@ def test_the_quick_benchmark_prints_its_table_and_writes_every_figure(
 def assert_writes_are_plausible(writes: dict[str, Any], events: int, updates: int) -> None:
     """Rows and index entries per new and per updated fiche, from PostgreSQL's statistics:
     each new professional inserted one fiche, each update updated one, and both wrote more
-    than the fiche row alone (inbox, values, record, history, outbox, matching)."""
+    than the fiche row alone (values, record, history, outbox, matching)."""
     new, updated = writes["new_fiche"], writes["updated_fiche"]
     assert new["fiches"] == events
     assert new["tables"]["fiche"]["inserted"] == events

@@ -51,7 +51,7 @@ async def test_a_cobrha_professional_becomes_a_stored_fiche_and_a_fiche_created_
 async def test_redelivering_the_same_source_event_changes_nothing_and_emits_nothing(
     service: Service, settings: Settings,
 ) -> None:
-    """The inbox keyed by (source, event id) makes a second delivery harmless."""
+    """The record's sourceVersion, held on the fiche, makes a second delivery harmless."""
     event = professional(nihii("4"), code="NURSE")
     await publish(settings, [event])
     async with TopicReader(settings, settings.topics.name("fiche_event")) as events:
