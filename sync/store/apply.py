@@ -58,12 +58,14 @@ ORDER BY source, event_id
 ON CONFLICT (source, event_id) DO NOTHING
 RETURNING 1
 """
-#: Updates applied per event source and minute (the console's throughput, ``sksync status``).
+#: Updates applied per event source and minute (the console's throughput, ``sksync status``),
+#: in a row of this connection's own: parallel partitions never wait for one another's row.
 COUNT_APPLIED = """
-INSERT INTO apply_count (source, minute, updates)
-SELECT source, date_trunc('minute', now()), n
-FROM unnest($1::text[], $2::integer[]) AS u(source, n) ORDER BY source
-ON CONFLICT (source, minute) DO UPDATE SET updates = apply_count.updates + EXCLUDED.updates
+INSERT INTO apply_count (source, minute, writer, updates)
+SELECT source, date_trunc('minute', now()), pg_backend_pid(), n
+FROM unnest($1::text[], $2::integer[]) AS u(source, n)
+ON CONFLICT (source, minute, writer) DO UPDATE
+SET updates = apply_count.updates + EXCLUDED.updates
 """
 #: Editors' decisions on matches and splits write match rows, identifiers and records at once
 #: (not buffered): a batch holding one is applied update by update, each a batch of one in a

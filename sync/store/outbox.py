@@ -61,8 +61,8 @@ WITH gone AS (
         WHERE processed_at < now() - make_interval(secs => $1) LIMIT $2)
     RETURNING 1),
 counts AS (
-    DELETE FROM apply_count WHERE (source, minute) IN (
-        SELECT source, minute FROM apply_count
+    DELETE FROM apply_count WHERE (source, minute, writer) IN (
+        SELECT source, minute, writer FROM apply_count
         WHERE minute < now() - make_interval(secs => $1) LIMIT $2))
 SELECT count(*) FROM gone
 """

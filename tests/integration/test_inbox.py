@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -21,9 +22,12 @@ from sync.errors import TransientError
 from sync.events import EventOrigin, FicheUpdate
 from sync.policy import default_policy
 from sync.store.apply import Applier
+from sync.store.queries import counts
 from tests.integration.test_apply import TOPICS, cobrha, pin
 from tests.integration.test_matching import cobrha_record, hand_made
 
+MIGRATION = (Path(__file__).resolve().parents[2] / "sync" / "store" / "migrations"
+             / "0019_inbox_for_decisions_only.sql")
 #: Every table an apply writes, read whole: equal before and after means nothing changed.
 TABLES = ("fiche", "fiche_identifier", "field_value", "source_record", "fiche_history", "pin",
           "conflict", "outbox", "inbox", "apply_count", "match_candidate", "match_profile",
@@ -162,3 +166,22 @@ async def test_the_throughput_counts_what_was_applied_per_source_and_minute(
     assert list(series) == [update.origin.source]
     assert series[update.origin.source][-1] == 3
     assert sum(series[update.origin.source]) == 3
+
+
+async def test_the_upgrade_counts_what_the_inbox_held_per_source_and_minute(
+    pg_conn: asyncpg.Connection,
+) -> None:
+    """An existing database's inbox rows (every update applied within the retention) become
+    the counts the console's throughput and ``sksync status`` read."""
+    await pg_conn.execute("DROP TABLE apply_count")
+    await pg_conn.execute(
+        "INSERT INTO inbox (source, event_id, outcome, processed_at) VALUES"
+        " ('urn:a', '1', 'applied', now()), ('urn:a', '2', 'stale', now()),"
+        " ('urn:b', '3', 'pending-review', now() - interval '5 minutes')")
+    await pg_conn.execute(MIGRATION.read_text())
+    rows = await pg_conn.fetch("SELECT source, updates FROM apply_count ORDER BY source")
+    assert [tuple(r.values()) for r in rows] == [("urn:a", 2), ("urn:b", 1)]
+    assert await pg_conn.fetchval(
+        "SELECT bool_and(a.minute = date_trunc('minute', i.processed_at))"
+        " FROM apply_count a JOIN inbox i USING (source)")
+    assert (await counts(pg_conn))["updates_seen"] == 3
