@@ -32,7 +32,7 @@ from sync.ops.lag import offsets
 from sync.producers.kafka import client_options
 from sync.settings import Settings
 from sync.sources import map_event
-from sync.store.apply import GUARDED, inbox_key
+from sync.store.inbox import GUARDED, inbox_key
 
 __all__ = ["Check", "Observed", "compare_snapshots", "observe", "verify_run"]
 

@@ -4,7 +4,6 @@ the inbox, in one transaction."""
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
@@ -17,6 +16,7 @@ from sync.matching import Weights, default_weights, is_matchable
 from sync.merge import FicheState, merge, new_state
 from sync.observability import metrics
 from sync.policy import Policy
+from sync.store import inbox
 from sync.store.decisions import decide
 from sync.store.fiches import Conn, FicheRepository
 from sync.store.identity import IDENTITY_CONFLICT, check_identity
@@ -32,51 +32,10 @@ __all__ = ["OUTBOX_CHANNEL", "Applier", "ApplyResult"]
 #: The relay listens here; a notification is delivered when the apply transaction commits.
 OUTBOX_CHANNEL = "sksync_outbox"
 
-#: The updates whose redelivery the inbox makes harmless: an edit's pin, a conflict decision,
-#: a match decision, a split and a verification act on the fiche as it is when they come, so
-#: applied again later they would pin again, release a later pin, ... Every other update gives
-#: a source record's values at a ``source_version`` (a hand-made fiche's and a provider's
-#: values too: their version is the event's time): applied again it finds that version on the
-#: fiche, or waiting for review, and changes nothing (:func:`sync.merge.merge`, ``stale``);
-#: those write no inbox row.
-GUARDED = frozenset({UpdateAction.PIN, UpdateAction.RESOLVE, UpdateAction.MATCH,
-                     UpdateAction.SPLIT, UpdateAction.VERIFY})
-#: The batch's guarded updates that were applied before.
-SEEN_INBOX = """
-SELECT source, event_id FROM inbox
-WHERE (source, event_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-"""
-#: The guarded updates the batch applied, each with its final outcome, in one insert with the
-#: batch's other writes. One that another transaction inserted meanwhile (it applied the same
-#: update since this one looked) returns no row: the batch is rolled back and retried, and
-#: then finds it as a duplicate. Sorted, so that two batches inserting overlapping keys wait
-#: for each other instead of deadlocking.
-INSERT_INBOX = """
-INSERT INTO inbox (source, event_id, outcome)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS u(source, event_id, outcome)
-ORDER BY source, event_id
-ON CONFLICT (source, event_id) DO NOTHING
-RETURNING 1
-"""
-#: Updates applied per event source and minute (the console's throughput, ``sksync status``),
-#: in a row of this connection's own: parallel partitions never wait for one another's row.
-COUNT_APPLIED = """
-INSERT INTO apply_count (source, minute, writer, updates)
-SELECT source, date_trunc('minute', now()), pg_backend_pid(), n
-FROM unnest($1::text[], $2::integer[]) AS u(source, n)
-ON CONFLICT (source, minute, writer) DO UPDATE
-SET updates = apply_count.updates + EXCLUDED.updates
-"""
 #: Editors' decisions on matches and splits write match rows, identifiers and records at once
 #: (not buffered): a batch holding one is applied update by update, each a batch of one in a
 #: savepoint.
 _ONE_BY_ONE = frozenset({UpdateAction.MATCH, UpdateAction.SPLIT})
-InboxKey = tuple[str, str]
-
-
-def inbox_key(update: FicheUpdate) -> InboxKey:
-    """The inbox key of ``update``: its event source and its (derived) id."""
-    return update.origin.source, str(update.update_id)
 
 
 class _Rejected(Exception):
@@ -123,6 +82,14 @@ class Applier:
             if result.error is not None and result.error.reason == IDENTITY_CONFLICT:
                 metrics.IDENTITY_CONFLICTS.labels(result.update.source.value).inc()
         return results
+
+    @staticmethod
+    async def _seen(conn: Conn, updates: Sequence[FicheUpdate]) -> list[ApplyResult | None]:
+        """A duplicate's result for each update the inbox says was applied; None for the
+        others, to apply."""
+        seen = await inbox.seen(conn, updates)
+        return [ApplyResult(update, "duplicate") if was else None
+                for update, was in zip(updates, seen, strict=True)]
 
     async def _apply_batch(self, updates: Sequence[FicheUpdate]) -> list[ApplyResult]:
         async with UnitOfWork(self._pool) as uow:
@@ -184,39 +151,13 @@ class Applier:
         return Linker(store, self._weights, self._topics, self._clock)
 
     @staticmethod
-    async def _seen(conn: Conn, updates: Sequence[FicheUpdate]) -> list[ApplyResult | None]:
-        """A result for each guarded update applied before (or earlier in this batch): a
-        duplicate; None for the others, to apply. A batch without guarded updates asks
-        nothing."""
-        keys = [inbox_key(update) for update in updates if update.action in GUARDED]
-        seen: set[InboxKey] = set()
-        if keys:
-            rows = await conn.fetch(SEEN_INBOX, [k[0] for k in keys], [k[1] for k in keys])
-            seen = {(row["source"], row["event_id"]) for row in rows}
-        results: list[ApplyResult | None] = []
-        for update in updates:
-            key = inbox_key(update) if update.action in GUARDED else None
-            results.append(ApplyResult(update, "duplicate") if key in seen else None)
-            if key is not None:
-                seen.add(key)  # the same update twice in one batch: the second is a duplicate
-        return results
-
-    @staticmethod
     def _settle(writes: Writes, results: list[ApplyResult | None]) -> list[ApplyResult]:
         """Write the guarded updates' inbox rows with their outcomes, count what was applied,
         and wake the relay if there is news."""
         final = [result for result in results if result is not None]
         assert len(final) == len(results), "every update has its result"
         kept = [r for r in final if r.outcome not in _NOT_KEPT]
-        guarded = sorted({inbox_key(r.update): r.outcome for r in kept
-                          if r.update.action in GUARDED}.items())
-        if guarded:
-            writes.add(INSERT_INBOX, [k[0] for k, _ in guarded], [k[1] for k, _ in guarded],
-                       [outcome for _, outcome in guarded], expect=len(guarded),
-                       why="an update of this batch was applied by another transaction")
-        counted = Counter(r.update.origin.source for r in kept)
-        if counted:
-            writes.add(COUNT_APPLIED, sorted(counted), [counted[s] for s in sorted(counted)])
+        inbox.record(writes, [(r.update, r.outcome) for r in kept])
         if any(r.event_type or r.linked or r.outcome in _NOTIFYING for r in final):
             writes.add("SELECT pg_notify($1, '')", OUTBOX_CHANNEL)
         return final
