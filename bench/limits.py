@@ -20,7 +20,7 @@ __all__ = ["TABLES", "copy_rate", "raw_consume_rate"]
 
 #: Every table the apply transaction writes for a new fiche.
 #: (A record's values are on its ``source_record`` row; ``field_value`` is a view of them.)
-TABLES = ("inbox", "fiche", "fiche_identifier", "source_record", "fiche_history", "outbox")
+TABLES = ("fiche", "fiche_identifier", "source_record", "fiche_history", "outbox")
 
 
 async def raw_consume_rate(settings: Settings, topic: str, count: int, timeout: float = 300,
@@ -45,10 +45,10 @@ async def copy_rate(database_url: str, events: int, sample: int) -> dict[str, fl
     """Rows and events per second when COPY writes the rows of about ``sample`` of the
     updates the service applied (a proportional share of every table; ``events`` is how
     many the initial load had, the steady state adds more). An event here is an applied
-    update: one inbox row and everything written with it."""
+    update: one source record row and everything written with it."""
     conn = await asyncpg.connect(database_url)
     try:
-        applied = await conn.fetchval("SELECT count(*) FROM inbox")
+        applied = await conn.fetchval("SELECT count(*) FROM source_record")
         share = min(1.0, sample / max(1, applied))
         buffers: dict[str, tuple[bytes, int]] = {}
         for table in TABLES:
@@ -74,6 +74,6 @@ async def copy_rate(database_url: str, events: int, sample: int) -> dict[str, fl
         await conn.execute("DROP SCHEMA copy_limit CASCADE")
     finally:
         await conn.close()
-    events_copied = buffers["inbox"][1]  # one inbox row per update the service applied
+    events_copied = buffers["source_record"][1]  # one per source record the service applied
     return {"rows": rows, "events": events_copied, "rows_per_s": rows / elapsed,
             "events_per_s": events_copied / elapsed, "seconds": elapsed}

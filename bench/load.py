@@ -100,7 +100,8 @@ async def _counts(url: str) -> dict[str, int]:
         return {"database unreachable": str(error)}  # type: ignore[dict-item]
     try:
         row = await conn.fetchrow(
-            "SELECT (SELECT count(*) FROM inbox) AS inbox, (SELECT count(*) FROM fiche) AS fiches,"
+            "SELECT (SELECT coalesce(sum(updates), 0) FROM apply_count) AS applied,"
+            " (SELECT count(*) FROM fiche) AS fiches,"
             " (SELECT count(*) FROM outbox) AS outbox,"
             " (SELECT count(*) FROM outbox WHERE sent_at IS NULL) AS unsent")
     except asyncpg.PostgresError as error:  # e.g. the service died before migrating

@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from sync.events import derived_id
 
-__all__ = ["Message", "Poison", "Stream", "generate", "update_key"]
+__all__ = ["Message", "Poison", "Stream", "generate"]
 
 PoisonKind = Literal["undecodable", "unknown-profession", "bad-check-digits"]
 
@@ -87,12 +87,6 @@ class Stream:
     def valid_events(self) -> set[tuple[str, str]]:
         """(source, id) of every distinct event that must be applied."""
         return {m.event for chunk in self.chunks for m in chunk if m.event is not None}
-
-
-def update_key(event: tuple[str, str]) -> tuple[str, str]:
-    """The inbox key of the canonical update derived from source event ``event``."""
-    source, event_id = event
-    return source, str(derived_id("update", source, event_id, ""))
 
 
 def digest(value: bytes) -> str:

@@ -69,7 +69,7 @@ def professional_feed(rng: random.Random) -> tuple[list[dict[str, Any]], list[di
     feed.append(changed(base[1], "revoked",
                         licence={"status": "REVOKED", "validFrom": "2012-09-01",
                                  "validTo": "2026-11-01"}))
-    feed.append(base[2])  # a redelivered event: the inbox makes it harmless
+    feed.append(base[2])  # a redelivered event: its sourceVersion makes it harmless
     feed.append({"specversion": "1.0", "id": "cobrha-p-removed-3", "source": COBRHA,
                  "type": "be.ehealth.cobrha.professional.removed",
                  "time": "2026-11-28T11:00:00Z", "subject": base[3]["subject"],

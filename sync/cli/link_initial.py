@@ -9,9 +9,10 @@ service's Applier** rather than published on the manual-edit topic, because:
   on other topics meanwhile would be matched against half a directory;
 - the practice's KBO number is not a fiche field, so no ``fiche.created`` event can carry it;
   it is written (as a matching attribute) in the same run, before its fiche;
-- the Applier is the service's own write path: inbox (ids derived from the row, so a re-run
-  is harmless), merge rules, provenance, history and outbox events all hold as for any update,
-  and a running service's relay publishes the ``fiche.created`` events.
+- the Applier is the service's own write path: ids derived from the row (a re-run finds the
+  values already held: no fiche, no version, no event), merge rules, provenance, history and
+  outbox events all hold as for any update, and a running service's relay publishes the
+  ``fiche.created`` events.
 
 Given ``--records`` (JSON Lines of source CloudEvents, e.g. a gateway's first snapshot), the
 records are mapped and applied the same way, and the command reports how many linked

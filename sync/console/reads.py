@@ -58,10 +58,11 @@ PINNED_SINCE = """
 SELECT fiche_id, field, pinned_at, reason FROM pin
 WHERE (fiche_id, field) IN (SELECT * FROM unnest($1::uuid[], $2::text[]))
 """
+#: Counted per event source and minute by the apply transaction (migration 0019).
 APPLIED_PER_MINUTE = """
-SELECT source, floor(EXTRACT(EPOCH FROM now() - processed_at) / 60)::int AS minutes_ago,
-       count(*) AS n
-FROM inbox WHERE processed_at > now() - make_interval(mins => $1)
+SELECT source, floor(EXTRACT(EPOCH FROM date_trunc('minute', now()) - minute) / 60)::int
+       AS minutes_ago, sum(updates) AS n
+FROM apply_count WHERE minute > date_trunc('minute', now()) - make_interval(mins => $1)
 GROUP BY 1, 2
 """
 

@@ -1,4 +1,5 @@
-"""Applying canonical updates: inbox, identity, merge, fiche rows and outbox, in one transaction."""
+"""Applying canonical updates: identity, merge, fiche rows, outbox and (for editors' decisions)
+the inbox, in one transaction."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sync.matching import Weights, default_weights, is_matchable
 from sync.merge import FicheState, merge, new_state
 from sync.observability import metrics
 from sync.policy import Policy
+from sync.store import inbox
 from sync.store.decisions import decide
 from sync.store.fiches import Conn, FicheRepository
 from sync.store.identity import IDENTITY_CONFLICT, check_identity
@@ -30,31 +32,10 @@ __all__ = ["OUTBOX_CHANNEL", "Applier", "ApplyResult"]
 #: The relay listens here; a notification is delivered when the apply transaction commits.
 OUTBOX_CHANNEL = "sksync_outbox"
 
-#: The inbox rows of a whole batch, claimed at once (sorted, so that two instances claiming
-#: overlapping batches wait for each other instead of deadlocking). A key another transaction
-#: holds makes this wait for it; a key already there is a duplicate.
-CLAIM_INBOX = """
-INSERT INTO inbox (source, event_id, outcome)
-SELECT source, event_id, 'pending' FROM unnest($1::text[], $2::text[]) AS u(source, event_id)
-ORDER BY source, event_id
-ON CONFLICT (source, event_id) DO NOTHING
-RETURNING source, event_id
-"""
-SET_INBOX_OUTCOMES = """
-UPDATE inbox AS i SET outcome = u.outcome
-FROM unnest($1::text[], $2::text[], $3::text[]) AS u(source, event_id, outcome)
-WHERE i.source = u.source AND i.event_id = u.event_id
-"""
-#: A rejected update leaves no trace, not even its inbox row (a replay may then apply it).
-DROP_INBOX = """
-DELETE FROM inbox AS i USING unnest($1::text[], $2::text[]) AS u(source, event_id)
-WHERE i.source = u.source AND i.event_id = u.event_id
-"""
 #: Editors' decisions on matches and splits write match rows, identifiers and records at once
 #: (not buffered): a batch holding one is applied update by update, each a batch of one in a
 #: savepoint.
 _ONE_BY_ONE = frozenset({UpdateAction.MATCH, UpdateAction.SPLIT})
-InboxKey = tuple[str, str]
 
 
 class _Rejected(Exception):
@@ -63,6 +44,9 @@ class _Rejected(Exception):
 
 #: Outcomes that leave rows in the outbox for the relay.
 _NOTIFYING = frozenset({"applied", "pending-review"})
+#: Outcomes that leave no inbox row and are not counted as applied: a duplicate was counted
+#: when it was first applied; a rejected update leaves no trace (a replay may then apply it).
+_NOT_KEPT = frozenset({"duplicate", "rejected"})
 
 
 class Applier:
@@ -99,19 +83,26 @@ class Applier:
                 metrics.IDENTITY_CONFLICTS.labels(result.update.source.value).inc()
         return results
 
+    @staticmethod
+    async def _seen(conn: Conn, updates: Sequence[FicheUpdate]) -> list[ApplyResult | None]:
+        """A duplicate's result for each update the inbox says was applied; None for the
+        others, to apply."""
+        seen = await inbox.seen(conn, updates)
+        return [ApplyResult(update, "duplicate") if was else None
+                for update, was in zip(updates, seen, strict=True)]
+
     async def _apply_batch(self, updates: Sequence[FicheUpdate]) -> list[ApplyResult]:
         async with UnitOfWork(self._pool) as uow:
-            keys, results = await self._claim_inbox(uow.conn, updates)
+            results = await self._seen(uow.conn, updates)
             fresh = [i for i, result in enumerate(results) if result is None]
             writes = Writes()  # everything the batch still has to write, in one statement
             try:
-                done = await self._run(uow.conn, [updates[i] for i in fresh],
-                                       [keys[i] for i in fresh], writes)
+                done = await self._run(uow.conn, [updates[i] for i in fresh], writes)
             except PermanentError as error:
                 raise _Rejected from error
             for i, result in zip(fresh, done, strict=True):
                 results[i] = result
-            final = self._settle(writes, keys, results)
+            final = self._settle(writes, results)
             await writes.run(uow.conn)
             await uow.commit()
         return final
@@ -119,28 +110,28 @@ class Applier:
     async def _apply_one_by_one(self, updates: Sequence[FicheUpdate]) -> list[ApplyResult]:
         async with UnitOfWork(self._pool) as uow:
             conn = uow.conn
-            keys, results = await self._claim_inbox(conn, updates)
-            for i, (update, key) in enumerate(zip(updates, keys, strict=True)):
+            results = await self._seen(conn, updates)
+            for i, update in enumerate(updates):
                 if results[i] is not None:
                     continue
                 try:
                     async with conn.transaction():  # a savepoint: a rejected one leaves no trace
                         writes = Writes()
-                        [results[i]] = await self._run(conn, [update], [key], writes)
+                        [results[i]] = await self._run(conn, [update], writes)
                         await writes.run(conn)
                 except PermanentError as error:
                     results[i] = ApplyResult(update, "rejected", reason=error.reason, error=error)
             writes = Writes()
-            final = self._settle(writes, keys, results)
+            final = self._settle(writes, results)
             await writes.run(conn)
             await uow.commit()
         return final
 
     async def _run(
-        self, conn: Conn, updates: list[FicheUpdate], keys: list[InboxKey], writes: Writes,
+        self, conn: Conn, updates: list[FicheUpdate], writes: Writes,
     ) -> list[ApplyResult]:
-        """Apply fresh ``updates`` as one batch; what they still have to write, their inbox
-        outcomes included, goes into ``writes``."""
+        """Apply fresh ``updates`` as one batch; what they still have to write goes into
+        ``writes``."""
         if not updates:
             return []
         repo = FicheRepository(conn, max_event_bytes=self._max_event_bytes)
@@ -148,8 +139,6 @@ class Applier:
         results = [await self._apply_in(repo, update, linker) for update in updates]
         await repo.flush(writes)
         await linker.store.flush(writes)
-        writes.add(SET_INBOX_OUTCOMES, [k[0] for k in keys], [k[1] for k in keys],
-                   [result.outcome for result in results])
         return results
 
     async def _read_ahead(self, repo: FicheRepository, updates: list[FicheUpdate]) -> Linker:
@@ -162,30 +151,13 @@ class Applier:
         return Linker(store, self._weights, self._topics, self._clock)
 
     @staticmethod
-    async def _claim_inbox(
-        conn: Conn, updates: Sequence[FicheUpdate],
-    ) -> tuple[list[InboxKey], list[ApplyResult | None]]:
-        """Insert the batch's inbox rows: their keys, and a result for each duplicate (an
-        update seen before, or twice in this batch); None for those to apply."""
-        keys = [(update.origin.source, str(update.update_id)) for update in updates]
-        rows = await conn.fetch(CLAIM_INBOX, [k[0] for k in keys], [k[1] for k in keys])
-        fresh = {(row["source"], row["event_id"]) for row in rows}
-        results: list[ApplyResult | None] = []
-        for update, key in zip(updates, keys, strict=True):
-            results.append(None if key in fresh else ApplyResult(update, "duplicate"))
-            fresh.discard(key)  # the same update twice in one batch: the second is a dup
-        return keys, results
-
-    @staticmethod
-    def _settle(
-        writes: Writes, keys: list[InboxKey], results: list[ApplyResult | None],
-    ) -> list[ApplyResult]:
-        """Drop the inbox rows of rejected updates and wake the relay if there is news."""
+    def _settle(writes: Writes, results: list[ApplyResult | None]) -> list[ApplyResult]:
+        """Write the guarded updates' inbox rows with their outcomes, count what was applied,
+        and wake the relay if there is news."""
         final = [result for result in results if result is not None]
-        assert len(final) == len(keys), "every update has its result"
-        dropped = [key for key, r in zip(keys, final, strict=True) if r.outcome == "rejected"]
-        if dropped:
-            writes.add(DROP_INBOX, [k[0] for k in dropped], [k[1] for k in dropped])
+        assert len(final) == len(results), "every update has its result"
+        kept = [r for r in final if r.outcome not in _NOT_KEPT]
+        inbox.record(writes, [(r.update, r.outcome) for r in kept])
         if any(r.event_type or r.linked or r.outcome in _NOTIFYING for r in final):
             writes.add("SELECT pg_notify($1, '')", OUTBOX_CHANNEL)
         return final
@@ -213,7 +185,7 @@ class Applier:
         decision = merge(state, update, self._policy)
         now = self._clock()
         if decision.outcome == "stale":
-            return ApplyResult(update, "stale", state.fiche_id, state.version)
+            return _not_again(state, update)
         repo.add_identifiers(state.fiche_id, update.identifiers)
         if state.version == 0 and len(await repo.find(update.identifiers)) > 1:
             # Another instance created a fiche for one of these identifiers at the same time
@@ -280,3 +252,15 @@ class Applier:
                 return probable
         first = update.identifiers[0]
         return derived_id("fiche", update.kind.value, first.type, first.value)
+
+
+def _not_again(state: FicheState, update: FicheUpdate) -> ApplyResult:
+    """A source record's update the fiche holds a version of at least as high: ``duplicate``
+    when it holds this very version (a redelivery, or the source sending it again, under
+    another event id or not), ``stale`` when a newer one (an older version arrived late)."""
+    held = state.records.get((update.source, update.record_id))
+    if held == update.source_version:
+        return ApplyResult(update, "duplicate", state.fiche_id, state.version,
+                           reason=f"sourceVersion {held} was applied already")
+    return ApplyResult(update, "stale", state.fiche_id, state.version,
+                       reason=f"sourceVersion {update.source_version}, the fiche holds {held}")

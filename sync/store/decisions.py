@@ -63,8 +63,8 @@ async def _match_decision(
         if await linker.store.pending_of(row.source, row.record_id):
             return ApplyResult(update, "pending-review",
                                reason="rejected; other candidates still wait")
-        placed = await applier.place(repo, record, linker)  # as if it had just arrived
-        await linker.store.set_inbox_outcome(record, placed.outcome)
+        # As if it had just arrived; the decision's own inbox row keeps what became of it.
+        placed = await applier.place(repo, record, linker)
         return replace(placed, update=update)
     state = await repo.load(row.fiche_id)
     if state is None:
@@ -76,7 +76,6 @@ async def _match_decision(
     await linker.store.set_status(row.id, "accepted", decision.editor, now)
     link = Link(row.fiche_id, row.score, row.id, decision.editor, update.origin)
     linked = await applier.write(repo, state, record, linker, link)
-    await linker.store.set_inbox_outcome(record, linked.outcome)
     return replace(linked, update=update)
 
 

@@ -47,8 +47,11 @@ class Linker:
     async def identify(self, update: FicheUpdate) -> uuid.UUID | Held | None:
         """The fiche a record probably is (locked), a review to hold, or None (new)."""
         waiting = await self.store.pending_of(update.source, update.record_id)
-        if waiting and max(row.source_version for row in waiting) >= update.source_version:
-            return Held(Verdict("review"), stale=True)
+        newest = max((row.source_version for row in waiting), default=None)
+        if newest is not None and newest >= update.source_version:
+            # This version (a redelivery) or a newer one already waits: nothing to do.
+            return Held(Verdict("review"), stale=True,
+                        duplicate=newest == update.source_version)
         record = self.store.record_profile(update)
         id_types = [i.type for i in update.identifiers]
         found = await self.store.candidates(record, update.source, update.record_id, id_types,
@@ -73,8 +76,10 @@ class Linker:
 
     async def hold(self, repo: FicheRepository, update: FicheUpdate, held: Held) -> ApplyResult:
         """Keep ``update`` waiting with its candidates; tell editors when a pair is new."""
+        if held.duplicate:
+            return ApplyResult(update, "duplicate", reason="this version waits for review")
         if held.stale:
-            return ApplyResult(update, "stale", reason="an equal or newer version waits for review")
+            return ApplyResult(update, "stale", reason="a newer version waits for review")
         now = self.clock()
         rows = await self.store.hold(update, held.verdict.candidates, now)
         await self.store.supersede(update.source, update.record_id, now,

@@ -23,7 +23,6 @@ __all__ = [
     "PENDING_OF_RECORDS",
     "SELECT_EXTRA",
     "SELECT_KEYS",
-    "SET_INBOX_OUTCOME",
     "SET_STATUS",
     "SOURCES_OF",
     "STILL_FREE",
@@ -133,7 +132,6 @@ MARK_SPLIT = """
 UPDATE match_link SET split_into = $4, split_by = $5, split_at = $6
 WHERE fiche_id = $1 AND source = $2 AND record_id = $3
 """
-SET_INBOX_OUTCOME = "UPDATE inbox SET outcome = $3 WHERE source = $1 AND event_id = $2"
 WAITING = """
 SELECT c.*, p.profile AS fiche_profile FROM match_candidate c
 LEFT JOIN match_profile p ON p.fiche_id = c.fiche_id

@@ -43,7 +43,6 @@ from sync.store.match_sql import (
     PENDING_OF_RECORD,
     SELECT_EXTRA,
     SELECT_KEYS,
-    SET_INBOX_OUTCOME,
     SET_STATUS,
     SOURCES_OF,
     STILL_FREE,
@@ -269,11 +268,6 @@ class MatchStore:
 
     async def counts(self) -> dict[str, int]:
         return {row["status"]: int(row["n"]) for row in await self.conn.fetch(COUNT_BY_STATUS)}
-
-    async def set_inbox_outcome(self, update: FicheUpdate, outcome: str) -> None:
-        """Record what finally became of a waiting update (it was held as pending-review)."""
-        await self.conn.execute(SET_INBOX_OUTCOME, update.origin.source,
-                                str(update.update_id), outcome)
 
     # -- links -----------------------------------------------------------------------------
 

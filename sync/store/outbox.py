@@ -52,12 +52,18 @@ WITH gone AS (
     RETURNING 1)
 SELECT count(*) FROM gone
 """
+#: The inbox's retention; the counts of updates applied per minute (``apply_count``, what the
+#: inbox counted before it kept only editors' decisions) go with it.
 DELETE_INBOX = """
 WITH gone AS (
     DELETE FROM inbox WHERE (source, event_id) IN (
         SELECT source, event_id FROM inbox
         WHERE processed_at < now() - make_interval(secs => $1) LIMIT $2)
-    RETURNING 1)
+    RETURNING 1),
+counts AS (
+    DELETE FROM apply_count WHERE (source, minute, writer) IN (
+        SELECT source, minute, writer FROM apply_count
+        WHERE minute < now() - make_interval(secs => $1) LIMIT $2))
 SELECT count(*) FROM gone
 """
 #: Parked rows by reason, for ``sksync status`` (the reason's first word: its kind).

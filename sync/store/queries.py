@@ -35,7 +35,7 @@ SELECT (SELECT count(*) FROM fiche) AS fiches,
        (SELECT count(*) FROM fiche_history) AS versions,
        (SELECT count(*) FROM outbox) AS events,
        (SELECT count(*) FROM outbox WHERE sent_at IS NULL) AS unsent,
-       (SELECT count(*) FROM inbox) AS updates_seen,
+       (SELECT coalesce(sum(updates), 0) FROM apply_count) AS updates_seen,
        (SELECT count(*) FROM conflict WHERE status = 'open') AS open_conflicts
 """
 

@@ -18,7 +18,9 @@ __all__ = ["ApplyResult", "Held", "Link"]
 
 @dataclass(frozen=True)
 class ApplyResult:
-    """What became of one update: ``applied``, ``unchanged``, ``stale``, ``duplicate``,
+    """What became of one update: ``applied``, ``unchanged``, ``stale`` (an older version of
+    its source record than the one held), ``duplicate`` (applied before: the same version of
+    its record, or an editor's decision already in the inbox),
     ``refused``, ``rejected`` (a permanent error: ``reason`` says why) or ``pending-review``
     (the record probably is a fiche made by hand: it waits for an editor, no fiche was made).
     ``linked``: the record was linked to an existing fiche by matching."""
@@ -46,7 +48,9 @@ class Link:
 
 @dataclass(frozen=True)
 class Held:
-    """Keep the update waiting for an editor (``stale``: a newer version already waits)."""
+    """Keep the update waiting for an editor (``stale``: a newer version already waits;
+    ``duplicate``: this very version does)."""
 
     verdict: Verdict
     stale: bool = False
+    duplicate: bool = False

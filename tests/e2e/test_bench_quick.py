@@ -152,7 +152,7 @@ def test_the_scale_run_loads_each_size_on_its_own_and_prints_the_cost_by_size(
 def assert_writes_are_plausible(writes: dict[str, Any], events: int, updates: int) -> None:
     """Rows and index entries per new and per updated fiche, from PostgreSQL's statistics:
     each new professional inserted one fiche, each update updated one, and both wrote more
-    than the fiche row alone (inbox, values, record, history, outbox, matching)."""
+    than the fiche row alone (values, record, history, outbox, matching)."""
     new, updated = writes["new_fiche"], writes["updated_fiche"]
     assert new["fiches"] == events
     assert new["tables"]["fiche"]["inserted"] == events

@@ -114,8 +114,8 @@ def fresh(event: dict[str, Any]) -> dict[str, Any]:
 
 
 class HeldUp:
-    """A lock on the inbox, the apply consumer's first write: it waits as it would behind a slow
-    database, while mapping and the polled gauges go on."""
+    """A lock on the fiche identifiers, the apply consumer's first read: it waits as it would
+    behind a slow database, while mapping and the polled gauges go on."""
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
@@ -131,7 +131,7 @@ async def apply_held_up(settings: Settings) -> AsyncIterator[HeldUp]:
     held = HeldUp(await asyncpg.connect(settings.database_url))
     try:
         await held.hold.start()
-        await held.conn.execute("LOCK TABLE inbox IN ACCESS EXCLUSIVE MODE")
+        await held.conn.execute("LOCK TABLE fiche_identifier IN ACCESS EXCLUSIVE MODE")
         yield held
     finally:
         await held.release()
@@ -150,14 +150,14 @@ async def test_a_burst_shows_as_lag_and_event_age_on_metrics_and_the_lag_falls_t
     apply_group = f"{settings.consumer_group}.apply"
     update_topic = settings.topics.name("fiche_update")
     age = "sksync_event_age_seconds"
-    async with apply_held_up(settings) as inbox, served(settings) as client:
+    async with apply_held_up(settings) as apply, served(settings) as client:
         try:
             held = await scrape_until(
                 client, lambda s: s.total("sksync_consumer_lag_messages", group=apply_group,
                                           topic=update_topic) >= BURST,
                 what=f"a lag of {BURST} on {update_topic} while apply is held up")
         finally:
-            await inbox.release()  # before the service stops, also when the wait failed
+            await apply.release()  # before the service stops, also when the wait failed
         released_at = time.time()
         count_before = held.total(f"{age}_count", source="cobrha")
         sum_before = held.total(f"{age}_sum", source="cobrha")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 import pytest
+from prometheus_client import REGISTRY
 
 from sync.app import Service
 from sync.settings import Settings
@@ -51,12 +52,13 @@ async def test_a_cobrha_professional_becomes_a_stored_fiche_and_a_fiche_created_
 async def test_redelivering_the_same_source_event_changes_nothing_and_emits_nothing(
     service: Service, settings: Settings,
 ) -> None:
-    """The inbox keyed by (source, event id) makes a second delivery harmless."""
+    """The record's sourceVersion, held on the fiche, makes a second delivery harmless: the
+    same event again, or the same version under another event id. None writes an inbox row."""
     event = professional(nihii("4"), code="NURSE")
     await publish(settings, [event])
     async with TopicReader(settings, settings.topics.name("fiche_event")) as events:
         await events.until(lambda v: len(v) == 1, what="the first fiche event")
-        await publish(settings, [event, event])
+        await publish(settings, [event, event, event | {"id": f"{event['id']}-again"}])
         marker = professional(nihii("5"), code="PHYSIOTHERAPIST")
         await publish(settings, [marker])
         seen = await events.until(lambda v: len(v) >= 2, what="the marker's fiche event")
@@ -66,6 +68,16 @@ async def test_redelivering_the_same_source_event_changes_nothing_and_emits_noth
     stored = await stored_fiche(settings, f"NIHII-PERSON:{event['subject']}")
     assert stored is not None
     assert stored["version"] == 1
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM inbox") == 0
+    finally:
+        await conn.close()
+    updates = settings.topics.name("fiche_update")
+    counted = {sample.labels["outcome"]: sample.value for metric in REGISTRY.collect()
+               for sample in metric.samples if sample.name == "sksync_events_total"
+               and sample.labels.get("topic") == updates}
+    assert counted.get("duplicate") == 3  # counted as such, not as stale
 
 
 async def test_a_later_version_updates_the_fiche_and_an_older_one_is_ignored(
