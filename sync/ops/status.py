@@ -35,7 +35,7 @@ RETRIABLE_FOR_S = 10.0
 OUTBOX = """
 SELECT count(*) AS backlog,
        EXTRACT(EPOCH FROM now() - min(created_at))::float8 AS oldest_age_s
-FROM outbox WHERE sent_at IS NULL AND parked_at IS NULL
+FROM outbox WHERE parked_at IS NULL
 """
 FICHES = "SELECT kind, status, count(*) AS n FROM fiche GROUP BY kind, status ORDER BY 1, 2"
 PROGRESS = """

@@ -60,7 +60,7 @@ SNAPSHOT = {  # table: its columns, except timestamps the database sets itself
     "pin": "fiche_id, field, value, author", "inbox": "source, event_id, outcome",
     "conflict": "id, fiche_id, field, candidate, source, record_id, status, raised_at",
     "fiche_history": "fiche_id, version, event_type, changed_fields, cause_source, "
-                     "cause_event_id",
+                     "cause_event_id, before",
     "match_candidate": "id, source, record_id, fiche_id, status, score, parts, pending_update, "
                        "source_version, decided_at, decided_by",
     "match_link": "fiche_id, source, record_id, identifiers, score, match_id, linked_by, "
