@@ -203,7 +203,9 @@ async def snapshot(conn: Any) -> dict[str, Any]:
     found = {table: sorted((tuple(row.values()) for row in await conn.fetch(
         f"SELECT {columns} FROM {table}")), key=repr) for table, columns in SNAPSHOT.items()}
     events: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-    for row in await conn.fetch("SELECT key, event_id, topic, payload::text FROM outbox "
+    # Payloads compared as JSON values: the text keeps the order in which a document's nested
+    # objects were built, which one batch and one update at a time need not share.
+    for row in await conn.fetch("SELECT key, event_id, topic, payload::jsonb::text FROM outbox "
                                 "ORDER BY id"):
         events[row["key"]].append(tuple(row.values())[1:])
     return found | {"outbox per key, in order": dict(events)}
