@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import BrokerResponseError
 
 from sync.producers.kafka import client_options
 from sync.settings import Settings
@@ -34,8 +35,9 @@ class LagReader:
     """One admin client and one consumer for any number of lag and offset reads.
 
     The gauges read lag every few seconds: a client per read would bootstrap (connect, fetch
-    metadata) each time. The clients start on the first read; a read that fails closes both,
-    and the next read starts new ones. Use as ``async with LagReader(settings) as reader``.
+    metadata) each time. The clients start on the first read; a read that fails for another
+    reason than the broker's answer (a lost connection, a timeout) closes both, and the next
+    read starts new ones. Use as ``async with LagReader(settings) as reader``.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -81,6 +83,8 @@ class LagReader:
                 raise
         try:
             yield self._admin, self._consumer
+        except BrokerResponseError:
+            raise  # the broker answered (e.g. no group coordinator yet): the clients work
         except BaseException:
             await self.close()  # a client in an unknown state: the next read starts afresh
             raise
