@@ -102,8 +102,7 @@ async def _counts(url: str) -> dict[str, int]:
         row = await conn.fetchrow(
             "SELECT (SELECT coalesce(sum(updates), 0) FROM apply_count) AS applied,"
             " (SELECT count(*) FROM fiche) AS fiches,"
-            " (SELECT count(*) FROM outbox) AS outbox,"
-            " (SELECT count(*) FROM outbox WHERE sent_at IS NULL) AS unsent")
+            " (SELECT count(*) FROM outbox) AS unsent")
     except asyncpg.PostgresError as error:  # e.g. the service died before migrating
         return {type(error).__name__: str(error)}  # type: ignore[dict-item]
     finally:
@@ -112,13 +111,14 @@ async def _counts(url: str) -> dict[str, int]:
 
 
 async def _apply_span(url: str) -> tuple[float, float]:
-    """When the first and the last apply transaction began (outbox ``created_at`` is the
-    transaction's ``now()``): the apply stage's own clock, to within one batch."""
+    """When the first and the last apply transaction began (``fiche_history.recorded_at`` is
+    the transaction's ``now()``; outbox rows are gone once published): the apply stage's own
+    clock, to within one batch."""
     conn = await asyncpg.connect(url)
     try:
         row = await conn.fetchrow(
-            "SELECT extract(epoch FROM min(created_at)) AS first,"
-            " extract(epoch FROM max(created_at)) AS last FROM outbox")
+            "SELECT extract(epoch FROM min(recorded_at)) AS first,"
+            " extract(epoch FROM max(recorded_at)) AS last FROM fiche_history")
     finally:
         await conn.close()
     assert row is not None

@@ -10,8 +10,8 @@ all on this machine):
 
 * map: published -> the first canonical update naming the event as its origin is appended
   to ``sk.fiche.update``;
-* apply: that append -> the start of the apply transaction that wrote the fiche event's
-  outbox row (its ``created_at``, the transaction's ``now()``; the earliest such row);
+* apply: that append -> the start of the apply transaction that made the fiche version (its
+  ``fiche_history.recorded_at``, the transaction's ``now()``; the earliest such row);
 * relay: that start -> the fiche event is appended to ``sk.fiche.event``. This includes the
   apply transaction's own duration (the relay only sees the row once it commits), the relay's
   wake-up and the publish.
@@ -112,7 +112,7 @@ async def steady_state(
             collector.cancel()
             await asyncio.gather(collector, return_exceptions=True)
     result.missing = len(wanted)
-    result.applied_ns = await _apply_starts(settings.database_url, topic, list(result.fiche_ms))
+    result.applied_ns = await _apply_starts(settings.database_url, list(result.fiche_ms))
     result.stages = stage_breakdown(result)
     return result
 
@@ -180,18 +180,17 @@ async def _collect(reader: object, update_topic: str, wanted: set[str], sent: se
                         result.fiche_ms[cause] = record.timestamp
 
 
-async def _apply_starts(url: str, topic: str, causes: list[str], timeout: float = 120,
-                        ) -> dict[str, int]:
-    """Cause -> start (ns since the epoch) of the earliest apply transaction that wrote a
-    fiche event for it: outbox ``created_at`` is the transaction's ``now()``."""
+async def _apply_starts(url: str, causes: list[str], timeout: float = 120) -> dict[str, int]:
+    """Cause -> start (ns since the epoch) of the earliest apply transaction that made a
+    fiche version for it: ``fiche_history.recorded_at`` is the transaction's ``now()`` (the
+    outbox row is gone once published)."""
     if not causes:
         return {}
     conn = await asyncpg.connect(url, timeout=30)
     try:
         rows = await conn.fetch(
-            "SELECT payload->'data'->'cause'->>'id' AS cause, min(created_at) AS created"
-            " FROM outbox WHERE topic = $1 AND payload->'data'->'cause'->>'id' = ANY($2::text[])"
-            " GROUP BY 1", topic, causes, timeout=timeout)
+            "SELECT cause_event_id AS cause, min(recorded_at) AS created FROM fiche_history"
+            " WHERE cause_event_id = ANY($1::text[]) GROUP BY 1", causes, timeout=timeout)
     finally:
         await conn.close()
     return {row["cause"]: (row["created"] - _EPOCH) // dt.timedelta(microseconds=1) * 1000

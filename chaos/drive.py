@@ -101,7 +101,7 @@ async def backlog(settings: Settings) -> tuple[int, int]:
         lag += sum(row.lag for row in await group_lag(settings, group, names))
     conn = await asyncpg.connect(settings.database_url, timeout=5)
     try:
-        unsent: int = await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
+        unsent: int = await conn.fetchval("SELECT count(*) FROM outbox")
     finally:
         await conn.close()
     return lag, unsent

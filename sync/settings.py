@@ -216,18 +216,16 @@ class Settings(BaseSettings):
         """Whether this process runs ``stage`` (``map``, ``apply`` or ``relay``)."""
         return stage in self.stages.split(",")
 
-    # -- the outbox relay: size limit, retention, lock ---------------------------------------
+    # -- the outbox relay: size limit, inbox retention, lock ---------------------------------
     #: An event whose published JSON would pass this many bytes is written parked, not sent
     #: (docs/architecture.md): the broker's default ``message.max.bytes`` less headroom for key,
     #: headers and framing. Keep it below the limit of the topics the relay writes to.
     outbox_max_event_bytes: int = Field(default=1_000_000, ge=1024)
-    #: Sent outbox rows are deleted this long after they were sent.
-    outbox_retention_days: float = Field(default=7.0, gt=0)
     #: Inbox rows (what was applied, for deduplication) are deleted this long after they were
     #: written: a source event redelivered later is no longer recognised by its id, only by its
     #: ``sourceVersion`` (docs/architecture.md, "Retention").
     inbox_retention_days: float = Field(default=30.0, gt=0)
-    #: How often the relaying process deletes what is past retention, and at most how many
+    #: How often the relaying process deletes inbox rows past retention, and at most how many
     #: rows one delete statement takes (each is its own short transaction).
     retention_interval_s: float = Field(default=300.0, gt=0)
     retention_batch_size: int = Field(default=5000, ge=1)

@@ -118,6 +118,9 @@ async def _run(
         dlqs = [topics.dlq(t) for t in [*topics.sources(), topics.name("fiche_update")]]
         figures["dead_letters"] = sum(end - begin for begin, end in
                                       (await offsets(settings, dlqs)).values())
+        emitted = [topics.name("fiche_event"), topics.name("notification")]
+        figures["events"] = sum(end - begin for begin, end in
+                                (await offsets(settings, emitted)).values())
         figures["published"] = published
         figures["seconds"] = round(time.perf_counter() - started, 2)
         if keep:
@@ -176,7 +179,7 @@ async def _settle(settings: Settings, timeout: float) -> None:
             lag += sum(row.lag for row in await group_lag(settings, group, names))
         conn = await asyncpg.connect(settings.database_url)
         try:
-            unsent = await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
+            unsent = await conn.fetchval("SELECT count(*) FROM outbox")  # sent rows are gone
         finally:
             await conn.close()
         if lag == 0 and unsent == 0:

@@ -159,8 +159,7 @@ async def fiche(request: Request) -> Response:
         report = await fiche_report(conn, fiche_id)  # type: ignore[arg-type]
         if report is None:
             return refusal(request, 404, "not-found")
-        history = await fiche_history(conn, fiche_id,
-                                      console.settings.topics.name("fiche_event"))
+        history = await fiche_history(conn, fiche_id)
         links = await fiche_links(conn, fiche_id)
         targets = [f"conflict:{c['id']}" for c in report["conflicts"]]
         decisions = await audit_of(conn, [f"fiche:{fiche_id}", *targets], [str(fiche_id)])

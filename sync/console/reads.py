@@ -39,15 +39,11 @@ WHERE EXISTS (SELECT 1 FROM jsonb_path_query(f.visible, 'strict $.**') AS v(item
                                           LIKE $2 || '%')))
 ORDER BY f.kind, f.id LIMIT $4
 """
+#: Newest first; ``before``: the values each version replaced, of the fields it changed
+#: (NULL: not known, a version older than migration 0018 whose snapshots were gone).
 HISTORY = """
-SELECT version, event_type, changed_fields, cause_source, cause_event_id, recorded_at
+SELECT version, event_type, changed_fields, cause_source, cause_event_id, recorded_at, before
 FROM fiche_history WHERE fiche_id = $1 ORDER BY version DESC LIMIT 200
-"""
-#: The snapshot each version published downstream (never holds protected data).
-SNAPSHOTS = """
-SELECT (payload -> 'data' ->> 'version')::int AS version,
-       payload -> 'data' -> 'snapshot' AS snapshot
-FROM outbox WHERE key = $1 AND topic = $2 AND payload -> 'data' ? 'snapshot'
 """
 LINKS = """
 SELECT source, record_id, score, linked_by, linked_at, split_into, split_by, split_at
@@ -110,21 +106,32 @@ async def fiche_visible(conn: Conn, fiche_id: uuid.UUID) -> dict[str, Any] | Non
             "name": display_name(row["kind"], visible)}
 
 
-async def fiche_history(conn: Conn, fiche_id: uuid.UUID, event_topic: str,
-                        ) -> list[dict[str, Any]]:
-    """Versions, newest first, each with its changed fields as before -> after."""
-    snapshots = {row["version"]: json.loads(row["snapshot"])
-                 for row in await conn.fetch(SNAPSHOTS, str(fiche_id), event_topic)}
+async def fiche_history(conn: Conn, fiche_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Versions, newest first, each with its changed fields as before -> after.
+
+    Walked back from the fiche's visible values: a version's values after are the values
+    before the next version that changed the field (or the fiche's own); its values before
+    are what it recorded it replaced."""
+    visible_row = await conn.fetchrow(VISIBLE, fiche_id)
+    values: dict[str, Any] = json.loads(visible_row["visible"]) if visible_row else {}
+    unknown: set[str] = set()
     out = []
     for row in await conn.fetch(HISTORY, fiche_id):
-        version = row["version"]
-        after, before = snapshots.get(version), snapshots.get(version - 1)
-        changes = [{"field": name,
-                    "before": (before or {}).get(name) if before is not None else None,
-                    "after": after.get(name) if after is not None else None,
-                    "known": after is not None}
-                   for name in row["changed_fields"]]
-        out.append({**dict(row), "changes": changes})
+        before = None if row["before"] is None else json.loads(row["before"])
+        changes = []
+        for name in row["changed_fields"]:
+            known = before is not None and name not in unknown
+            changes.append({"field": name, "before": (before or {}).get(name),
+                            "after": values.get(name) if known else None, "known": known})
+            if before is None:
+                unknown.add(name)
+            elif name in before:
+                values[name] = before[name]
+            else:
+                values.pop(name, None)
+        item = dict(row)
+        del item["before"]
+        out.append({**item, "changes": changes})
     return out
 
 

@@ -97,7 +97,8 @@ RELAY_ACTIVE = Gauge(
     "sksync_relay_active", "1 in the one process that holds the relay lock and publishes.")
 RETENTION_DELETED = Counter(
     "sksync_retention_deleted_total",
-    "Rows deleted for being older than their retention (sent outbox rows, inbox rows).",
+    "Rows deleted for being older than their retention (inbox rows; published outbox rows "
+    "are deleted as they are sent).",
     ["table"])
 TABLE_ROWS = Gauge(
     "sksync_table_rows", "Rows in a growing table, as PostgreSQL estimates them (pg_class).",

@@ -11,6 +11,7 @@ import asyncpg
 import structlog
 
 from sync.observability import metrics
+from sync.ops.lag import LagReader
 from sync.ops.status import consumer_groups, database_figures, lag_rows
 from sync.settings import Settings
 
@@ -23,13 +24,14 @@ FICHE_KINDS = ("person", "organisation")
 FICHE_STATUSES = ("active", "inactive")
 
 
-async def refresh_gauges(settings: Settings, pool: asyncpg.Pool) -> None:
-    """Set every polled gauge once: lag of both groups, outbox, conflicts, fiches, sources."""
+async def refresh_gauges(settings: Settings, pool: asyncpg.Pool, reader: LagReader) -> None:
+    """Set every polled gauge once: lag of both groups, outbox, conflicts, fiches, sources
+    (the lag read with ``reader``'s clients)."""
     async with pool.acquire() as conn:
         figures = await database_figures(conn)
     _set_database(figures)
     for group, topics in consumer_groups(settings):
-        for row in await lag_rows(settings, group, topics):
+        for row in await lag_rows(reader, group, topics):
             metrics.CONSUMER_LAG.labels(group, row.topic, str(row.partition)).set(row.lag)
 
 
@@ -51,15 +53,23 @@ def _set_database(figures: dict[str, Any]) -> None:
 
 
 async def poll_gauges(settings: Settings, pool: asyncpg.Pool, interval_s: float = 5.0) -> None:
-    """Refresh the gauges every ``interval_s`` until cancelled.
+    """Refresh the gauges every ``interval_s`` until cancelled, with one admin client and one
+    consumer for the life of the task (new ones after a failed read).
 
     A failed refresh (database or broker away) is logged and the loop goes on; it logs when
     the failures start and when they stop, not every ``interval_s`` in between.
     """
+    async with LagReader(settings) as reader:
+        await _poll(settings, pool, reader, interval_s)
+
+
+async def _poll(settings: Settings, pool: asyncpg.Pool, reader: LagReader,
+                interval_s: float) -> None:
     failing = False
     while True:
         try:
-            await asyncio.wait_for(refresh_gauges(settings, pool), max(30.0, 2 * interval_s))
+            await asyncio.wait_for(refresh_gauges(settings, pool, reader),
+                                   max(30.0, 2 * interval_s))
         except Exception as error:  # a metrics hiccup must never stop the service
             if not failing:
                 log.warning("gauges not refreshed", error=f"{type(error).__name__}: {error}")

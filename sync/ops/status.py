@@ -16,7 +16,7 @@ import asyncpg
 from aiokafka.errors import KafkaError
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_fixed
 
-from sync.ops.lag import PartitionLag, group_lag, offsets
+from sync.ops.lag import LagReader, PartitionLag
 from sync.settings import Settings
 from sync.store.conflicts import Conn, count_open_conflicts
 from sync.store.outbox import PARKED, TABLE_ESTIMATES
@@ -35,7 +35,7 @@ RETRIABLE_FOR_S = 10.0
 OUTBOX = """
 SELECT count(*) AS backlog,
        EXTRACT(EPOCH FROM now() - min(created_at))::float8 AS oldest_age_s
-FROM outbox WHERE sent_at IS NULL AND parked_at IS NULL
+FROM outbox WHERE parked_at IS NULL
 """
 FICHES = "SELECT kind, status, count(*) AS n FROM fiche GROUP BY kind, status ORDER BY 1, 2"
 PROGRESS = """
@@ -61,9 +61,9 @@ def consumer_groups(settings: Settings) -> list[tuple[str, list[str]]]:
             (f"{settings.consumer_group}.index", [topics.name("fiche_event")])]
 
 
-async def lag_rows(settings: Settings, group: str, names: list[str]) -> list[PartitionLag]:
+async def lag_rows(reader: LagReader, group: str, names: list[str]) -> list[PartitionLag]:
     """A group's lag; none for the indexer's group until it has run (it is optional)."""
-    rows = await patiently(group_lag, settings, group, names)
+    rows = await patiently(reader.group_lag, group, names)
     unused = group.endswith(".index") and all(row.committed is None for row in rows)
     return [] if unused else rows
 
@@ -87,11 +87,15 @@ async def database_figures(conn: Conn) -> dict[str, Any]:
     }
 
 
-async def broker_figures(settings: Settings) -> dict[str, Any]:
-    """Lag per group and topic (summed over partitions) and dead letters per DLQ topic."""
+async def broker_figures(settings: Settings, reader: LagReader | None = None) -> dict[str, Any]:
+    """Lag per group and topic (summed over partitions) and dead letters per DLQ topic, read
+    with ``reader``'s clients (or, without one, clients of this call's own)."""
+    if reader is None:
+        async with LagReader(settings) as own:
+            return await broker_figures(settings, own)
     lag = []
     for group, names in consumer_groups(settings):
-        rows = await lag_rows(settings, group, names)
+        rows = await lag_rows(reader, group, names)
         if not rows and group.endswith(".index"):
             continue
         per_topic: dict[str, dict[str, int]] = {name: {} for name in names}
@@ -102,7 +106,7 @@ async def broker_figures(settings: Settings) -> dict[str, Any]:
     topics = settings.topics
     dlqs = [topics.dlq(name) for name in [*topics.sources(), topics.name("fiche_update")]]
     dead = dict.fromkeys(dlqs, 0)
-    for tp, (begin, end) in (await offsets(settings, dlqs)).items():
+    for tp, (begin, end) in (await reader.offsets(dlqs)).items():
         dead[tp.topic] += end - begin
     return {"lag": lag, "deadLetters": dead}
 

@@ -1,8 +1,12 @@
-"""The outbox relay: publishes outbox rows in id order and marks them sent.
+"""The outbox relay: publishes outbox rows in id order and deletes them once published.
 
 Only one relay publishes at a time (a PostgreSQL advisory lock), so rows leave in the order
-they were committed and a fiche's versions reach ``sk.fiche.event`` in order. A crash between
-publish and mark re-sends the same rows with the same event ids (consumers dedupe on id).
+they were committed and a fiche's versions reach ``sk.fiche.event`` in order. A row is deleted
+only after the broker has taken it: a crash between publish and delete re-sends the same rows
+with the same event ids (consumers dedupe on id).
+
+A NOTIFY on the outbox channel (every apply that enqueues sends one) wakes the relay at once;
+the poll interval only bounds the wait when a notification is missed (a new session).
 
 The lock lives as long as the relay's database session, and that session ends soon after the
 relay stops talking (:func:`session_settings`): a relaying process that freezes, or whose
@@ -10,8 +14,8 @@ network goes half-open, lets another instance take over within seconds rather th
 
 A row the broker refuses for what it is (too large, an invalid topic, no right to write it)
 is *parked*: kept with the reason, counted, and passed over, so that it never holds back the
-rows after it. The relaying process also deletes what is past retention, a bounded batch at a
-time between two publishes.
+rows after it. The relaying process also deletes inbox rows past their retention, a bounded
+batch at a time between two publishes.
 """
 
 from __future__ import annotations
@@ -35,8 +39,7 @@ from sync.store.apply import OUTBOX_CHANNEL as CHANNEL
 from sync.store.outbox import (
     BACKLOG,
     DELETE_INBOX,
-    DELETE_SENT,
-    MARK_SENT,
+    DELETE_PUBLISHED,
     PARK,
     SELECT_UNSENT,
     Retention,
@@ -49,7 +52,9 @@ log = structlog.get_logger(__name__)
 RELAY_LOCK_KEY = 0x736B72656C6179  # "skrelay"
 TRY_LOCK = "SELECT pg_try_advisory_lock($1)"
 #: Every statement the relay runs with parameters (see sync/producers/session.py).
-STATEMENTS = (TRY_LOCK, SELECT_UNSENT, MARK_SENT, PARK, BACKLOG, DELETE_SENT, DELETE_INBOX)
+STATEMENTS = (TRY_LOCK, SELECT_UNSENT, DELETE_PUBLISHED, PARK, BACKLOG, DELETE_INBOX)
+#: The backlog gauges are refreshed at most this often: counting reads the whole outbox.
+BACKLOG_EVERY_S = 5.0
 
 
 def session_settings(timeout_s: float) -> dict[str, str]:
@@ -72,8 +77,7 @@ def session_settings(timeout_s: float) -> dict[str, str]:
 def retention(settings: Settings) -> Retention:
     """The retention the relaying process applies, from ``settings``."""
     day = 86400.0
-    return Retention(outbox_s=settings.outbox_retention_days * day,
-                     inbox_s=settings.inbox_retention_days * day,
+    return Retention(inbox_s=settings.inbox_retention_days * day,
                      interval_s=settings.retention_interval_s,
                      batch_size=settings.retention_batch_size)
 
@@ -85,6 +89,7 @@ class OutboxRelay:
         self, database_url: str, producer: Producer, *, batch_size: int = 1000,
         poll_interval_s: float = 0.5, max_backoff_s: float = 30.0,
         session_timeout_s: float = 15.0, retention: Retention | None = None,
+        backlog_every_s: float = BACKLOG_EVERY_S,
     ) -> None:
         self._url = database_url
         self._producer = producer
@@ -95,6 +100,8 @@ class OutboxRelay:
         self._session_timeout = session_timeout_s
         self._retention = retention
         self._retention_due = 0.0  # time.monotonic() of the next retention pass
+        self._backlog_every = backlog_every_s
+        self._backlog_due = 0.0  # time.monotonic() of the next backlog count
         self._wake = asyncio.Event()
 
     async def run(self) -> None:
@@ -131,7 +138,11 @@ class OutboxRelay:
         await conn.conn.add_listener(CHANNEL, self._on_notify)
         metrics.RELAY_ACTIVE.set(1)
         log.info("relay active")
+        self._backlog_due = 0.0
         while True:
+            # Cleared before the batch is read: a NOTIFY from now on, for rows this batch may
+            # not see, sets it again and the idle wait below returns at once.
+            self._wake.clear()
             sent = await self._publish_batch(conn)
             more_to_delete = await self._delete_expired(conn)
             if sent < self._batch and not more_to_delete:
@@ -141,11 +152,13 @@ class OutboxRelay:
         self._wake.set()
 
     async def _idle(self, conn: PreparedSession) -> None:
-        row = await conn.fetchrow(BACKLOG)
-        assert row is not None  # an aggregate query always returns one row
-        metrics.OUTBOX_BACKLOG.set(row["rows"])
-        metrics.OUTBOX_OLDEST_AGE.set(float(row["oldest"] or 0))
-        self._wake.clear()
+        """Refresh the backlog gauges when due, then wait for a NOTIFY or the poll interval."""
+        if time.monotonic() >= self._backlog_due:
+            row = await conn.fetchrow(BACKLOG)
+            assert row is not None  # an aggregate query always returns one row
+            metrics.OUTBOX_BACKLOG.set(row["rows"])
+            metrics.OUTBOX_OLDEST_AGE.set(float(row["oldest"] or 0))
+            self._backlog_due = time.monotonic() + self._backlog_every
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
 
@@ -174,7 +187,7 @@ class OutboxRelay:
             if not failure.refused:
                 raise
             sent = await self._one_by_one(conn, rows)
-        await conn.fetch(MARK_SENT, [row["id"] for row in sent])
+        await conn.fetch(DELETE_PUBLISHED, [row["id"] for row in sent])
         for topic, count in Counter(row["topic"] for row in sent).items():
             metrics.PUBLISHED.labels(topic).inc(count)
         log.debug("outbox published", rows=len(sent), seconds=time.perf_counter() - started)

@@ -4,8 +4,8 @@ asyncpg prepares a statement on its first use with Parse, Describe and Flush, an
 Bind, Execute and Sync only after the server's answer. Between the two the server session is
 *active* and waits for the client, where neither ``idle_session_timeout`` nor
 ``idle_in_transaction_session_timeout`` nor ``statement_timeout`` runs: a relay frozen at that
-moment (seen right after a publish, on the first ``MARK_SENT`` of a session) kept its lock for
-as long as the process stayed frozen. Prepared up front, every statement the relay runs while
+moment (seen right after a publish, on a session's first statement after it) kept its lock
+for as long as the process stayed frozen. Prepared up front, every statement the relay runs while
 it holds the lock is one message group (Bind, Execute, Sync) written at once, and the server
 is idle, with its timers running, whenever the relay is not mid-statement.
 """

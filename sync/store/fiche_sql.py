@@ -123,23 +123,27 @@ SET status = EXCLUDED.status,
     resolved_by = CASE WHEN EXCLUDED.status = conflict.status THEN conflict.resolved_by
                        ELSE $9 END
 """
+#: ``before``: the values the version replaced, of the fields it changed (the console shows
+#: each change as before -> after; migration 0018).
 INSERT_HISTORY = """
 INSERT INTO fiche_history (fiche_id, version, event_type, changed_fields, cause_source,
-                           cause_event_id)
+                           cause_event_id, before)
 SELECT fiche_id, version, event_type, ARRAY(SELECT jsonb_array_elements_text(changed::jsonb)),
-       cause_source, cause_event_id
-FROM unnest($1::uuid[], $2::integer[], $3::text[], $4::text[], $5::text[], $6::text[])
-     AS u(fiche_id, version, event_type, changed, cause_source, cause_event_id)
+       cause_source, cause_event_id, before::jsonb
+FROM unnest($1::uuid[], $2::integer[], $3::text[], $4::text[], $5::text[], $6::text[],
+            $7::text[])
+     AS u(fiche_id, version, event_type, changed, cause_source, cause_event_id, before)
 """
 #: Outbox ids follow the order of enqueueing: the relay publishes in id order, which is what
 #: keeps every fiche's versions in order downstream.
 #: A row with a ``park_reason`` (too large to publish) is written parked (sync/store/outbox.py).
+#: The payload is stored as the JSON text written, the text the relay publishes.
 INSERT_OUTBOX = """
-INSERT INTO outbox (event_id, topic, key, payload, parked_at, park_reason)
-SELECT event_id, topic, key, payload::jsonb,
+INSERT INTO outbox (event_id, topic, key, payload, type, parked_at, park_reason)
+SELECT event_id, topic, key, payload, type,
        CASE WHEN park_reason IS NOT NULL THEN now() END, park_reason
-FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY
-     AS u(event_id, topic, key, payload, park_reason, position)
+FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+     WITH ORDINALITY AS u(event_id, topic, key, payload, park_reason, type, position)
 ORDER BY position
 ON CONFLICT (event_id) DO NOTHING
 """

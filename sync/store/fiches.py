@@ -78,6 +78,15 @@ Key = tuple[str, str]  # an identifier: (type, value)
 RecordKey = tuple[uuid.UUID, str, str]  # source_record: (fiche, source, record id)
 
 
+def _replaced(before: FicheState | None, decision: Decision) -> str | None:
+    """The values a new version replaced, of the fields it changed (absent ones left out), as
+    JSON; ``None`` (not known) if ``before`` is not the version just before."""
+    if before is None or before.version != decision.state.version - 1:
+        return None
+    return dumps({name: before.visible[name] for name in decision.changed_fields
+                  if name in before.visible})
+
+
 def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[list[Any]]:
     """Rows to columns, the shape ``unnest`` takes its arrays in."""
     return [[row[i] for row in rows] for i in range(width)]
@@ -283,7 +292,8 @@ class FicheRepository:
             self._write_record(state, *held)
         if decision.event_type is not None:
             self._history.append((fid, state.version, decision.event_type,
-                                  dumps(list(decision.changed_fields)), cause[0], cause[1]))
+                                  dumps(list(decision.changed_fields)), cause[0], cause[1],
+                                  _replaced(self._states.get(fid), decision)))
         self._states[fid] = state
 
     @staticmethod
@@ -336,7 +346,7 @@ class FicheRepository:
                 log.warning("event too large to publish, parked", event_id=str(event.event_id),
                             topic=topics[event.topic], key=event.key, reason=reason)
             self._outbox.append((event.event_id, topics[event.topic], event.key, payload,
-                                 reason))
+                                 reason, event.document["type"]))
 
     async def touch_progress(
         self, source: str, now: datetime, event_time: datetime | None,
@@ -404,10 +414,10 @@ class FicheRepository:
             combined.add(UPDATE_FICHES, *_columns(fiches, 6))
         if self._history:
             history, self._history = self._history, []
-            combined.add(INSERT_HISTORY, *_columns(history, 6))
+            combined.add(INSERT_HISTORY, *_columns(history, 7))
         if self._outbox:
             outbox, self._outbox = self._outbox, []
-            combined.add(INSERT_OUTBOX, *_columns(outbox, 5))
+            combined.add(INSERT_OUTBOX, *_columns(outbox, 6))
         if self._progress:
             progress = [(source, *times) for source, times in sorted(self._progress.items())]
             self._progress.clear()

@@ -33,8 +33,7 @@ COUNTS = """
 SELECT (SELECT count(*) FROM fiche) AS fiches,
        (SELECT count(*) FROM fiche WHERE version > 1) AS updated_fiches,
        (SELECT count(*) FROM fiche_history) AS versions,
-       (SELECT count(*) FROM outbox) AS events,
-       (SELECT count(*) FROM outbox WHERE sent_at IS NULL) AS unsent,
+       (SELECT count(*) FROM outbox) AS unsent,
        (SELECT coalesce(sum(updates), 0) FROM apply_count) AS updates_seen,
        (SELECT count(*) FROM conflict WHERE status = 'open') AS open_conflicts
 """
@@ -103,6 +102,8 @@ async def ids_between(
 
 
 async def counts(conn: asyncpg.Connection) -> dict[str, int]:
+    """Rows of the main tables, for a summary (``unsent``: events waiting in the outbox; a
+    published one is no longer there, so what was emitted is counted on the topics)."""
     row = await conn.fetchrow(COUNTS)
     assert row is not None  # an aggregate query always returns one row
     return {key: int(value) for key, value in row.items()}

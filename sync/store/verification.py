@@ -8,11 +8,11 @@ link to the provider's page for the fiche when the pages' public address is conf
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 
 from sync.emitted import envelope
 from sync.events import NotificationData, derived_id
+from sync.jsontext import dumps
 from sync.store.fiches import Conn
 
 __all__ = ["fiche_page", "raise_verification_due"]
@@ -24,8 +24,9 @@ WHERE status = 'active' AND coalesce(verified_at, created_at) < $1
 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED
 """
 MARK = "UPDATE fiche SET verification_notified_at = $2 WHERE id = ANY($1::uuid[])"
+TYPE = "be.socialekaart.notification.verification-due"
 ENQUEUE = """
-INSERT INTO outbox (event_id, topic, key, payload) VALUES ($1, $2, $3, $4::jsonb)
+INSERT INTO outbox (event_id, topic, key, payload, type) VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (event_id) DO NOTHING
 """
 
@@ -52,10 +53,8 @@ async def raise_verification_due(
             message=f"nobody has confirmed this fiche since "
                     f"{row['since'].date().isoformat()}: ask the provider to check it",
             link=fiche_page(page_url, row["id"]) if page_url else None)
-        await conn.execute(ENQUEUE, event_id, topic, str(row["id"]),
-                           json.dumps(envelope(event_id, "be.socialekaart.notification."
-                                               "verification-due", str(row["id"]),
-                                               data.model_dump(mode="json", by_alias=True),
-                                               now)))
+        document = envelope(event_id, TYPE, str(row["id"]),
+                            data.model_dump(mode="json", by_alias=True), now)
+        await conn.execute(ENQUEUE, event_id, topic, str(row["id"]), dumps(document), TYPE)
     await conn.execute(MARK, [row["id"] for row in rows], now)
     return len(rows)

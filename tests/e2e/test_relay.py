@@ -1,5 +1,7 @@
 """The outbox relay on real Kafka and PostgreSQL: a row the broker refuses is parked and the
-rows after it still go out; a frozen or killed relaying process is taken over within seconds."""
+rows after it still go out; a published row is deleted, and one published but not yet deleted
+goes out again with the same event id; a NOTIFY during a publish is not lost; a frozen or
+killed relaying process is taken over within seconds."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
 import asyncpg
@@ -21,7 +23,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import MessageSizeTooLargeError
 from prometheus_client import REGISTRY
 
-from sync.producers.kafka import SharedProducer, client_options, new_producer
+from sync.producers.kafka import Outgoing, SharedProducer, client_options, new_producer
 from sync.producers.relay import OutboxRelay, retention
 from sync.settings import Settings
 from tests.support.cli import sksync
@@ -51,17 +53,21 @@ async def add_events(conn: asyncpg.Connection, topic: str, sizes: list[int]) -> 
         event_id = str(uuid.uuid4())
         payload = {"id": event_id, "type": "be.socialekaart.fiche.updated", "pad": "x" * size}
         await conn.execute(
-            "INSERT INTO outbox (event_id, topic, key, payload) VALUES ($1, $2, 'f-1', $3)",
-            uuid.UUID(event_id), topic, json.dumps(payload))
+            "INSERT INTO outbox (event_id, topic, key, payload, type)"
+            " VALUES ($1, $2, 'f-1', $3, $4)",
+            uuid.UUID(event_id), topic, json.dumps(payload), payload["type"])
         ids.append(event_id)
     return ids
 
 
 @contextlib.asynccontextmanager
-async def running_relay(settings: Settings) -> AsyncIterator[None]:
-    producer = SharedProducer(lambda: new_producer(settings))
+async def running_relay(
+    settings: Settings, producer: SharedProducer | None = None, poll_interval_s: float = 0.1,
+) -> AsyncIterator[None]:
+    producer = producer or SharedProducer(lambda: new_producer(settings))
     await producer.start()
-    relay = OutboxRelay(settings.database_url, producer, poll_interval_s=0.1, max_backoff_s=1)
+    relay = OutboxRelay(settings.database_url, producer, poll_interval_s=poll_interval_s,
+                        session_timeout_s=max(15.0, 4 * poll_interval_s), max_backoff_s=1)
     task = asyncio.create_task(relay.run())
     try:
         yield
@@ -74,8 +80,7 @@ async def running_relay(settings: Settings) -> AsyncIterator[None]:
 
 async def until_unsent(conn: asyncpg.Connection, count: int, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
-    while (unsent := await conn.fetchval(
-            "SELECT count(*) FROM outbox WHERE sent_at IS NULL")) != count:
+    while (unsent := await conn.fetchval("SELECT count(*) FROM outbox")) != count:
         if time.monotonic() > deadline:
             raise AssertionError(f"waited {timeout:.0f} s for {count} unsent rows; {unsent}")
         await asyncio.sleep(0.05)
@@ -119,9 +124,7 @@ async def test_a_row_the_broker_refuses_is_parked_and_the_rows_after_it_are_publ
         seen = await reader.until(lambda v: len(v) >= 3, what="the three small events")
         assert [event["id"] for event in seen] == [small, *after]
         parked = await pg_conn.fetchrow(
-            "SELECT sent_at, parked_at, park_reason FROM outbox WHERE event_id = $1",
-            uuid.UUID(large))
-        assert parked["sent_at"] is None
+            "SELECT parked_at, park_reason FROM outbox WHERE event_id = $1", uuid.UUID(large))
         assert parked["parked_at"] is not None
         assert parked["park_reason"] == "refused: MessageSizeTooLargeError"
         assert parked_total(topic) == 1
@@ -129,7 +132,7 @@ async def test_a_row_the_broker_refuses_is_parked_and_the_rows_after_it_are_publ
         await pg_conn.execute("SELECT pg_notify('sksync_outbox', '')")
         seen = await reader.until(lambda v: len(v) >= 4, what="an event written afterwards")
         assert [event["id"] for event in seen] == [small, *after, *later]
-        await until_unsent(pg_conn, 1)  # only the parked one; the others are marked sent
+        await until_unsent(pg_conn, 1)  # only the parked one; the published ones are gone
         await operator_sees_and_releases(settings, topic, large)
         seen = await reader.until(lambda v: len(v) >= 5, what="the released event")
         assert seen[-1]["id"] == large
@@ -228,23 +231,20 @@ async def test_another_instance_takes_over_relaying_within_seconds(
         assert standby.poll() is None
 
 
-async def test_the_relaying_process_deletes_what_is_past_retention_and_reports_table_sizes(
+async def test_the_relaying_process_deletes_inbox_rows_past_their_retention(
     settings: Settings, pg_conn: asyncpg.Connection,
 ) -> None:
-    """Sent outbox rows and inbox rows older than their retention go, a bounded batch at a
-    time, while the relay keeps publishing; unsent rows stay whatever their age."""
+    """Inbox rows older than their retention go, a bounded batch at a time, while the relay
+    keeps publishing; the event it published leaves the outbox."""
     topic = settings.topics.name("fiche_event")
-    await pg_conn.execute(
-        "INSERT INTO outbox (event_id, topic, key, payload, created_at, sent_at)"
-        " SELECT gen_random_uuid(), $1, 'old', '{}', now() - interval '9 days',"
-        "  now() - interval '8 days' FROM generate_series(1, 25)", topic)
     await pg_conn.execute(
         "INSERT INTO inbox (source, event_id, outcome, processed_at)"
         " SELECT 's', 'old-' || i, 'applied', now() - interval '31 days'"
         " FROM generate_series(1, 25) AS i")
+    await pg_conn.execute("INSERT INTO inbox (source, event_id, outcome) VALUES ('s', 'new', 'x')")
     [fresh] = await add_events(pg_conn, topic, [10])
     before = REGISTRY.get_sample_value(
-        "sksync_retention_deleted_total", {"table": "outbox"}) or 0.0
+        "sksync_retention_deleted_total", {"table": "inbox"}) or 0.0
     producer = SharedProducer(lambda: new_producer(settings))
     await producer.start()
     relay = OutboxRelay(settings.database_url, producer, poll_interval_s=0.1,
@@ -255,16 +255,90 @@ async def test_the_relaying_process_deletes_what_is_past_retention_and_reports_t
         async with TopicReader(settings, topic) as reader:
             await reader.until(lambda v: fresh in {e.get("id") for e in v}, what="the event")
         deadline = time.monotonic() + 30
-        while await pg_conn.fetchval("SELECT count(*) FROM inbox") > 0:
+        while await pg_conn.fetchval("SELECT count(*) FROM inbox") > 1:
             assert time.monotonic() < deadline, "old inbox rows still there after 30 s"
             await asyncio.sleep(0.05)
         await until_unsent(pg_conn, 0)
-        left = await pg_conn.fetch("SELECT key FROM outbox")
-        assert [row["key"] for row in left] == ["f-1"]  # the event just sent stays
+        assert await pg_conn.fetchval("SELECT array_agg(event_id) FROM inbox") == ["new"]
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await producer.stop()
-    after = REGISTRY.get_sample_value("sksync_retention_deleted_total", {"table": "outbox"})
+    after = REGISTRY.get_sample_value("sksync_retention_deleted_total", {"table": "inbox"})
     assert after == before + 25
+
+
+class HeldProducer(SharedProducer):
+    """Holds its first publish until :attr:`release` is set: a publish in flight."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(lambda: new_producer(settings))
+        self.in_flight = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def send_all(self, messages: Iterable[Outgoing]) -> None:
+        messages = list(messages)
+        if not self.in_flight.is_set():
+            self.in_flight.set()
+            await asyncio.wait_for(self.release.wait(), timeout=30)
+        await super().send_all(messages)
+
+
+async def test_rows_notified_while_a_publish_is_in_flight_go_out_without_a_poll_wait(
+    settings: Settings, pg_conn: asyncpg.Connection,
+) -> None:
+    """With a poll interval of a minute, rows committed (with their NOTIFY) while the relay
+    waits for the broker are published as soon as that publish ends. Before, the relay
+    cleared its wake-up after the publish and so slept the whole interval."""
+    topic = settings.topics.name("fiche_event")
+    producer = HeldProducer(settings)
+    [first] = await add_events(pg_conn, topic, [10])
+    async with TopicReader(settings, topic) as reader, \
+            running_relay(settings, producer, poll_interval_s=60):
+        await asyncio.wait_for(producer.in_flight.wait(), timeout=30)
+        [second] = await add_events(pg_conn, topic, [10])
+        await pg_conn.execute("SELECT pg_notify('sksync_outbox', '')")
+        producer.release.set()
+        seen = await reader.until(lambda v: second in {e.get("id") for e in v}, timeout=10,
+                                  what="the row notified during the publish")
+        assert [e["id"] for e in seen] == [first, second]
+        await until_unsent(pg_conn, 0, timeout=10)
+
+
+class CutAfterPublish(SharedProducer):
+    """Ends the relay's database session right after its first publish, before the relay can
+    delete what it published: a crash between publish and delete."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(lambda: new_producer(settings))
+        self.settings = settings
+        self.cut = False
+
+    async def send_all(self, messages: Iterable[Outgoing]) -> None:
+        await super().send_all(messages)
+        if not self.cut:
+            self.cut = True
+            conn = await asyncpg.connect(self.settings.database_url)
+            try:  # the relay's session is the one holding an advisory lock here
+                await conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+                    " AND database = (SELECT oid FROM pg_database"
+                    "                 WHERE datname = current_database())")
+            finally:
+                await conn.close()
+
+
+async def test_rows_published_but_not_deleted_go_out_again_with_the_same_event_ids(
+    settings: Settings, pg_conn: asyncpg.Connection,
+) -> None:
+    """The relay deletes a row only after the broker took it; when its session ends in
+    between, the next session publishes the same rows again, same ids, same order, then
+    deletes them."""
+    topic = settings.topics.name("fiche_event")
+    ids = await add_events(pg_conn, topic, [10, 20, 30])
+    async with TopicReader(settings, topic) as reader, \
+            running_relay(settings, CutAfterPublish(settings)):
+        seen = await reader.until(lambda v: len(v) >= 6, what="the three events twice")
+        await until_unsent(pg_conn, 0)
+    assert [e["id"] for e in seen] == ids + ids

@@ -14,7 +14,8 @@ from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 
 from sync.app import Service
-from sync.ops.gauges import poll_gauges
+from sync.ops.gauges import poll_gauges, refresh_gauges
+from sync.ops.lag import LagReader
 from sync.settings import Settings
 from tests.support.builders import nihii, professional
 from tests.support.cli import sksync
@@ -158,6 +159,33 @@ async def test_the_gauges_follow_the_broker_and_the_database_and_survive_a_faile
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
     assert [e["event"] for e in logs].count("gauges not refreshed") == 1
+
+
+async def test_repeated_refreshes_read_the_lag_right_with_the_same_two_clients(
+    settings: Settings, pg_pool: asyncpg.Pool,
+) -> None:
+    """Refreshes with messages published between them each read the lag exactly, all with
+    the admin client and consumer started for the first (before, every refresh started an
+    admin client and a consumer per group, each a bootstrap). Closed, as after a failed
+    read, the reader starts new ones and reads on."""
+    await a_burst_without_a_service(settings)
+    group = f"{settings.consumer_group}.map"
+    topic = settings.topics.name("cobrha_professional")
+
+    def lag() -> float:
+        return sum(gauge("sksync_consumer_lag_messages", group=group, topic=topic,
+                         partition=str(p)) or 0.0 for p in range(3))
+
+    async with LagReader(settings) as reader:
+        for published in range(3):
+            await refresh_gauges(settings, pg_pool, reader)
+            assert lag() == BURST + published
+            await publish(settings, [professional(nihii("1"))])
+        assert reader.starts == 1
+        await reader.close()
+        await refresh_gauges(settings, pg_pool, reader)
+        assert lag() == BURST + 3
+        assert reader.starts == 2
 
 
 async def until(condition: Callable[[], bool], *, what: str, timeout: float = 30.0) -> None:

@@ -60,7 +60,7 @@ SNAPSHOT = {  # table: its columns, except timestamps the database sets itself
     "pin": "fiche_id, field, value, author", "inbox": "source, event_id, outcome",
     "conflict": "id, fiche_id, field, candidate, source, record_id, status, raised_at",
     "fiche_history": "fiche_id, version, event_type, changed_fields, cause_source, "
-                     "cause_event_id",
+                     "cause_event_id, before",
     "match_candidate": "id, source, record_id, fiche_id, status, score, parts, pending_update, "
                        "source_version, decided_at, decided_by",
     "match_link": "fiche_id, source, record_id, identifiers, score, match_id, linked_by, "
@@ -203,7 +203,9 @@ async def snapshot(conn: Any) -> dict[str, Any]:
     found = {table: sorted((tuple(row.values()) for row in await conn.fetch(
         f"SELECT {columns} FROM {table}")), key=repr) for table, columns in SNAPSHOT.items()}
     events: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-    for row in await conn.fetch("SELECT key, event_id, topic, payload::text FROM outbox "
+    # Payloads compared as JSON values: the text keeps the order in which a document's nested
+    # objects were built, which one batch and one update at a time need not share.
+    for row in await conn.fetch("SELECT key, event_id, topic, payload::jsonb::text FROM outbox "
                                 "ORDER BY id"):
         events[row["key"]].append(tuple(row.values())[1:])
     return found | {"outbox per key, in order": dict(events)}

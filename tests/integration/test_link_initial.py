@@ -96,7 +96,7 @@ async def test_link_initial_notices_only_professions_that_changed_and_counts_ref
     assert figure(done.stdout, "fiches from the export, created") == 3
     assert figure(done.stdout, "source records linked automatically") == 3
     notices = await pg_conn.fetch(
-        "SELECT payload->'data'->>'field' AS field FROM outbox WHERE payload->>'type' ="
+        "SELECT payload::jsonb->'data'->>'field' AS field FROM outbox WHERE type ="
         " 'be.socialekaart.notification.manual-edit-superseded'")
     assert [row["field"] for row in notices] == ["professions"]
     assert figure(done.stdout, "3 row(s) refused for") == 2

@@ -1,5 +1,5 @@
-"""Outbox rows on a real PostgreSQL: too-large events are parked at apply, and retention
-deletes old sent outbox rows and old inbox rows in bounded batches, nothing else."""
+"""Outbox rows on a real PostgreSQL: too-large events are parked at apply, the payload is
+kept as the JSON text written, and retention deletes old inbox rows in bounded batches."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from sync.jsontext import dumps
 from sync.ops.status import database_figures
 from sync.policy import default_policy
 from sync.store.apply import Applier
-from sync.store.outbox import SELECT_UNSENT, Retention, published_size
+from sync.store.fiche_sql import INSERT_OUTBOX
+from sync.store.outbox import SELECT_UNSENT, Retention, park_reason
 from tests.integration.test_apply import TOPICS, cobrha
 
 LIMIT = 4096
@@ -39,36 +40,30 @@ async def test_an_event_too_large_to_publish_is_written_parked_with_its_size(
     assert figures["outbox"]["backlog"] == 1
 
 
-async def add_outbox_row(conn: asyncpg.Connection, *, sent_days_ago: float | None,
-                         parked: bool = False) -> int:
+async def add_outbox_row(conn: asyncpg.Connection, *, parked: bool = False) -> int:
     row_id: int = await conn.fetchval(
-        "INSERT INTO outbox (event_id, topic, key, payload, sent_at, parked_at) VALUES"
-        " ($1, 't', 'k', '{}', now() - make_interval(days => $2),"
-        "  CASE WHEN $3 THEN now() - interval '90 days' END) RETURNING id",
-        uuid.uuid4(), sent_days_ago, parked)
+        "INSERT INTO outbox (event_id, topic, key, payload, parked_at) VALUES"
+        " ($1, 't', 'k', '{}', CASE WHEN $2 THEN now() - interval '90 days' END) RETURNING id",
+        uuid.uuid4(), parked)
     return row_id
 
 
-async def test_retention_deletes_only_sent_outbox_rows_and_inbox_rows_past_their_age(
+async def test_retention_deletes_only_inbox_rows_past_their_age_in_bounded_batches(
     pg_conn: asyncpg.Connection,
 ) -> None:
-    """Old sent rows go; unsent, parked and recent rows stay; each step takes a bounded batch."""
-    old_sent = [await add_outbox_row(pg_conn, sent_days_ago=10) for _ in range(5)]
-    kept = [await add_outbox_row(pg_conn, sent_days_ago=1),
-            await add_outbox_row(pg_conn, sent_days_ago=None),
-            await add_outbox_row(pg_conn, sent_days_ago=None, parked=True)]
+    """Old inbox rows go, a bounded batch a step; recent ones stay, and so does every outbox
+    row (unsent or parked: a published row is already gone)."""
+    kept = [await add_outbox_row(pg_conn), await add_outbox_row(pg_conn, parked=True)]
     await pg_conn.execute(
         "INSERT INTO inbox (source, event_id, outcome, processed_at)"
         " SELECT 's', 'old-' || i, 'applied', now() - interval '40 days'"
         " FROM generate_series(1, 5) AS i")
     await pg_conn.execute("INSERT INTO inbox (source, event_id, outcome) VALUES ('s', 'new', 'x')")
-    retention = Retention(outbox_s=7 * 86400, inbox_s=30 * 86400, batch_size=2)
+    retention = Retention(inbox_s=30 * 86400, batch_size=2)
     steps = [await retention.delete_step(pg_conn) for _ in range(4)]
-    assert steps == [{"outbox": 2, "inbox": 2}, {"outbox": 2, "inbox": 2},
-                     {"outbox": 1, "inbox": 1}, {"outbox": 0, "inbox": 0}]
+    assert steps == [{"inbox": 2}, {"inbox": 2}, {"inbox": 1}, {"inbox": 0}]
     left = await pg_conn.fetch("SELECT id FROM outbox ORDER BY id")
     assert [r["id"] for r in left] == kept
-    assert not set(old_sent) & {r["id"] for r in left}
     assert await pg_conn.fetchval("SELECT array_agg(event_id) FROM inbox") == ["new"]
 
 
@@ -77,7 +72,7 @@ async def test_status_reports_the_size_of_outbox_and_inbox_as_postgresql_estimat
 ) -> None:
     """Estimates from pg_class (no count(*) over a large table), as of the last analyze."""
     for _ in range(3):
-        await add_outbox_row(pg_conn, sent_days_ago=None)
+        await add_outbox_row(pg_conn)
     await pg_conn.execute("INSERT INTO inbox (source, event_id, outcome) VALUES ('s', 'e', 'x')")
     await pg_conn.execute("ANALYZE outbox, inbox")
     figures = await database_figures(pg_conn)
@@ -93,11 +88,22 @@ DOCUMENTS = [
 ]
 
 
-async def test_the_size_checked_at_apply_is_never_less_than_what_the_relay_publishes(
+async def test_the_relay_reads_the_json_text_as_written_and_its_size_decides_parking(
     pg_conn: asyncpg.Connection,
 ) -> None:
-    """The relay publishes PostgreSQL's text of the stored jsonb, not the JSON written."""
-    for document in DOCUMENTS:
-        payload = dumps(document)
-        published = await pg_conn.fetchval("SELECT octet_length($1::jsonb::text)", payload)
-        assert published_size(payload) >= published, document
+    """The payload is stored as text: the relay reads back the very bytes written (no
+    re-rendering: PostgreSQL's jsonb text put spaces in and wrote numbers in full), with the
+    event type from its own column, so the size checked at apply is the size published."""
+    payloads = [dumps(document) for document in DOCUMENTS]
+    ids = [uuid.uuid4() for _ in payloads]
+    await pg_conn.execute(INSERT_OUTBOX, ids, ["t"] * len(ids), ["k"] * len(ids), payloads,
+                          [None] * len(ids), [f"type-{i}" for i in range(len(ids))])
+    rows = await pg_conn.fetch(SELECT_UNSENT, 100)
+    assert [(r["event_id"], r["payload"], r["type"]) for r in rows] == [
+        (event_id, payload, f"type-{i}") for i, (event_id, payload)
+        in enumerate(zip(ids, payloads, strict=True))]
+    for payload in payloads:
+        size = len(payload.encode())
+        assert park_reason(payload, limit=size) is None
+        assert park_reason(payload, limit=size - 1) == (
+            f"too-large: {size} bytes, over the limit of {size - 1}")
