@@ -12,6 +12,7 @@ from sync.settings import Settings
 from tests.support.builders import nihii, professional
 from tests.support.cli import sksync
 from tests.support.kafka import TopicReader, publish
+from tests.support.service import running_split
 
 pytestmark = pytest.mark.slow
 
@@ -27,15 +28,8 @@ def groups(service: Service) -> set[str]:
 @pytest.fixture
 async def split_service(settings: Settings) -> AsyncIterator[tuple[Service, Service]]:
     """A mapping process and an applying-and-relaying one, sharing groups, topics and DB."""
-    mapper = Service(settings.model_copy(update={"stages": "map"}), serve_http=False)
-    applier = Service(settings.model_copy(update={"stages": "apply,relay"}), serve_http=False)
-    try:
-        await mapper.start()
-        await applier.start()
-        yield mapper, applier
-    finally:
-        await mapper.stop()
-        await applier.stop()
+    async with running_split(settings) as services:
+        yield services
 
 
 async def test_a_mapping_process_and_an_applying_one_make_every_fiche_event_once(
