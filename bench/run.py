@@ -146,7 +146,7 @@ async def run(args: argparse.Namespace, where: Endpoints) -> dict[str, Any]:
             steady = await steady_state(settings, factory, args.events, rate=args.rate,
                                         seconds=args.seconds,
                                         settle_s=max(60.0, args.rate * args.seconds / 100),
-                                        versions=versions)
+                                        versions=versions, one_hop=service.one_hop)
             result["steady_state"] = {
                 "rate": args.rate, "seconds": args.seconds, "published": steady.published,
                 "new": steady.new, "updates": steady.updates, "matched": len(steady.latencies),

@@ -36,6 +36,7 @@ def test_the_quick_benchmark_prints_its_table_and_writes_every_figure(
         cwd=REPO, env=env, capture_output=True, text=True, timeout=240, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "initial load" in done.stdout
+    assert "map+apply: publish -> apply tx start" in done.stdout
     assert "Kafka Connect" in done.stdout
     result = json.loads((tmp_path / "latest.json").read_text())
     load, steady = result["initial_load"], result["steady_state"]
@@ -45,11 +46,14 @@ def test_the_quick_benchmark_prints_its_table_and_writes_every_figure(
     assert load["fiche_events"] >= 3000
     assert positive(load["events_per_s"])
     assert positive(load["seconds"])
-    for stage in ("map", "apply", "relay"):
+    assert load["one_hop"] is True  # one process maps and applies: map+apply is one stage
+    assert list(load["stages"]) == ["map+apply", "relay"]
+    for stage in ("map+apply", "relay"):
         assert positive(load["stages"][stage]["rate_since_start"]), stage
     assert steady["matched"] > 0
     assert 0 < steady["p50_ms"] <= steady["p95_ms"] <= steady["p99_ms"] <= steady["max_ms"]
-    for stage in ("map", "apply", "relay"):  # publish -> update -> apply start -> fiche event
+    assert list(steady["stages"]) == ["map+apply", "relay"]
+    for stage in ("map+apply", "relay"):  # publish -> apply start -> fiche event
         info = steady["stages"][stage]
         assert 0 < info["samples"] <= steady["matched"], stage
         assert 0 <= info["p50_ms"] <= info["p95_ms"] <= info["p99_ms"], stage
