@@ -10,13 +10,14 @@ notice and (with ``SKSYNC_AUDIT_UPDATES``) audit copy.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import structlog
 
 from sync.consumers.apply import AUDIT_HEADER, ApplyStage
-from sync.consumers.source import Record, SourceStage, as_message
+from sync.consumers.source import Mapped, Record, SourceStage, as_message
 from sync.events import FicheUpdate
 from sync.producers.kafka import Outgoing, PublishFailed, send_all
 from sync.retry import retry_transient
@@ -25,6 +26,14 @@ __all__ = ["MapApplyStage"]
 
 log = structlog.get_logger(__name__)
 AUDIT_COPY = (AUDIT_HEADER, b"1")
+
+
+def _by_partition(records: Sequence[Record]) -> list[list[Record]]:
+    """``records`` grouped by topic partition, each group in offset order."""
+    groups: dict[tuple[str, int], list[Record]] = {}
+    for record in records:
+        groups.setdefault((record.topic, record.partition), []).append(record)
+    return list(groups.values())
 
 
 @dataclass
@@ -38,9 +47,7 @@ class MapApplyStage:
 
     async def handle(self, records: Sequence[Record]) -> None:
         """Map, apply, send dead letters and notices (and audit copies); the caller commits."""
-        mapped = self.source.map(records)
-        pairs = [(record, update) for record, updates, _ in mapped for update in updates]
-        rejected = {id(record): [letter] for record, letter in await self.apply.apply(pairs)}
+        mapped, rejected = await self._map_and_apply(records)
         # Each record with its messages: one the broker refuses is then handled per record.
         translated = [(record, other + rejected.get(id(record), []))
                       for record, _, other in mapped if other or id(record) in rejected]
@@ -48,8 +55,28 @@ class MapApplyStage:
             await retry_transient(lambda: self.source.publish(translated), what="map-publish",
                                   max_backoff_s=self.source.settings.retry_max_backoff_s)
         if self.audit:
-            await self._audit([update for _, update in pairs])
+            await self._audit([update for _, updates, _ in mapped for update in updates])
         self.apply.crash_point()
+
+    async def _map_and_apply(
+        self, records: Sequence[Record],
+    ) -> tuple[list[Mapped], dict[int, list[Outgoing]]]:
+        """Each partition's records mapped, then applied in a transaction of their own while
+        the next partition is mapped: mapping is CPU, applying mostly waits for the database
+        (the partitions' transactions overlap as in :meth:`ApplyStage.apply`). Returns what
+        was mapped, and the dead letter of each record with an update that was rejected."""
+        mapped: list[Mapped] = []
+        async with asyncio.TaskGroup() as group:  # one failing cancels the others
+            applying = []
+            for partition in _by_partition(records):
+                part = self.source.map(partition)
+                mapped += part
+                pairs = [(record, update) for record, updates, _ in part for update in updates]
+                applying.append(group.create_task(self.apply.apply(pairs)))
+                await asyncio.sleep(0)  # let its first statement leave before mapping on
+        rejected = {id(record): [letter]
+                    for task in applying for record, letter in task.result()}
+        return mapped, rejected
 
     async def _audit(self, updates: list[FicheUpdate]) -> None:
         """The applied updates on ``sk.fiche.update``, marked so that no one applies them
