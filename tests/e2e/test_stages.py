@@ -1,5 +1,6 @@
-"""The stages in separate processes on real Kafka and PostgreSQL: one process maps, another
-applies and relays, and the flow is the same as in one process."""
+"""The stages in separate processes on real Kafka and PostgreSQL: one process maps (and
+publishes on ``sk.fiche.update``), another applies and relays, and the flow is the same as in
+one process (which maps and applies in one hop)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from sync.app import Service
+from sync.consumers.apply import is_audit_copy
 from sync.settings import Settings
 from tests.support.builders import nihii, professional
 from tests.support.cli import sksync
@@ -51,6 +53,11 @@ async def test_a_mapping_process_and_an_applying_one_make_every_fiche_event_once
         seen = await events.settle(quiet=1.5)
     assert len({e["id"] for e in seen}) == PEOPLE
     assert {e["data"]["version"] for e in seen} == {1}
+    # Two hops: each canonical update went through sk.fiche.update, not as an audit copy.
+    async with TopicReader(settings, settings.topics.name("fiche_update")) as updates:
+        await updates.settle(quiet=1.0)
+    assert len(updates.records) == PEOPLE
+    assert not any(is_audit_copy(record) for record in updates.records)
 
 
 async def test_an_unknown_stage_is_refused_in_one_line(settings: Settings) -> None:
