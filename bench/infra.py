@@ -235,6 +235,14 @@ class ServiceGroup:
         return len(self.members)
 
     @property
+    def one_hop(self) -> bool:
+        """Whether each process maps and applies (nothing goes through ``sk.fiche.update``)."""
+        every = Settings.model_fields["stages"].default
+        return all({"map", "apply"} <= {stage.strip() for stage in
+                                        m.extra_env.get("SKSYNC_STAGES", every).split(",")}
+                   for m in self.members)
+
+    @property
     def first(self) -> ServiceProcess:
         return self.members[0]
 

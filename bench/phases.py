@@ -53,12 +53,14 @@ class PhaseRunner:
     versions: dict[int, int] = field(default_factory=dict)
     made_new: int = 0
     say: Callable[[str], None] = print
+    one_hop: bool = True  # the service maps and applies in one process
 
     async def phase(self, rate: float, seconds: float, settle_s: float) -> dict[str, Any]:
         """One steady phase; its :func:`summary`."""
         steady = await steady_state(self.settings, self.factory, self.existing, rate=rate,
                                     seconds=seconds, settle_s=settle_s,
-                                    versions=self.versions, new_offset=self.made_new)
+                                    versions=self.versions, new_offset=self.made_new,
+                                    one_hop=self.one_hop)
         self.versions, self.made_new = steady.versions, self.made_new + steady.new
         return summary(steady, rate, seconds)
 

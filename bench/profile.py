@@ -20,7 +20,7 @@ __all__ = ["Sampler", "summarize"]
 
 #: A frame in these files belongs to that stage (the innermost one found wins).
 STAGES = (("relay", "sync/producers/relay.py"), ("apply", "sync/consumers/apply.py"),
-          ("map", "sync/consumers/source.py"))
+          ("map", "sync/consumers/source.py"), ("map+apply", "sync/consumers/map_apply.py"))
 
 
 class Sampler:

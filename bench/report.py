@@ -21,6 +21,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 STAGE_LABELS = (
     ("map", "publish -> canonical update appended", ""),
     ("apply", "canonical update -> apply tx start", ""),
+    ("map+apply", "publish -> apply tx start", "one hop: mapped and applied in one process"),
     ("relay", "apply tx start -> fiche event", "incl. apply tx, relay wake-up, publish"),
 )
 
@@ -64,8 +65,7 @@ def print_table(result: dict[str, Any], console: Console | None = None) -> None:
     table.add_row("  CPU seconds during the load: service / PostgreSQL / Kafka",
                   " / ".join(_fmt(cpu.get(k), 1) for k in ("service", "postgresql", "kafka")),
                   f"wall {_fmt(load.get('seconds'), 1)} s x {result['machine']['cores']} cores")
-    for stage in ("map", "apply", "relay"):
-        info = load.get("stages", {}).get(stage) or {}
+    for stage, info in (load.get("stages") or {}).items():  # map+apply as one in one hop
         table.add_row(f"  {stage}: done after / rate since start / busy rate",
                       f"{_fmt(info.get('done_after_s'), 1)} s / "
                       f"{_fmt(info.get('rate_since_start'))} / {_fmt(info.get('busy_rate'))}",
@@ -122,7 +122,9 @@ def _steady_rows(table: Table, steady: dict[str, Any]) -> None:
     stages = steady.get("stages") or {}
     table.add_row("  latency per stage p50 / p95 / p99", "", "")
     for stage, label, includes in STAGE_LABELS:
-        info = stages.get(stage) or {}
+        if stage not in stages:  # map and apply, or map+apply (one hop)
+            continue
+        info = stages[stage] or {}
         notes = [includes] if includes else []
         if info.get("samples") is not None and info["samples"] != steady.get("matched"):
             notes.append(f"{_fmt(info['samples'])} samples")

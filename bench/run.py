@@ -174,7 +174,8 @@ async def run(args: argparse.Namespace, where: Endpoints) -> dict[str, Any]:
                 f"({load['seconds']:.1f} s); {args.updates:,} updates, then steady state at "
                 f"{', '.join(f'{r:g}/s' for r in args.rates)} for {args.seconds:g} s each")
             result["writes"], versions = await _writes(settings, factory, args, before_load)
-            runner = PhaseRunner(settings, factory, args.events, versions, say=say)
+            runner = PhaseRunner(settings, factory, args.events, versions, say=say,
+                                 one_hop=service.one_hop)
             result["steady_states"] = await _steady_phases(runner, args)
             result["steady_state"] = result["steady_states"][-1]
             if instances > 1 and service.dead():  # the others took its partitions over

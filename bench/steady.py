@@ -18,6 +18,10 @@ all on this machine):
 
 The three add up to the end-to-end latency of each event. A negative span (clocks that
 disagree, or the millisecond rounding of append times) is counted and taken as 0.
+
+When the service maps and applies in one process (the default, one hop), nothing is appended
+to ``sk.fiche.update``: map and apply are then one stage, ``map+apply`` (published -> the start
+of the apply transaction), followed by relay as above.
 """
 
 from __future__ import annotations
@@ -38,10 +42,12 @@ from bench.kafka_io import consumer, partitions
 from sync.producers.kafka import client_options
 from sync.settings import Settings
 
-__all__ = ["STAGES", "SteadyResult", "stage_breakdown", "steady_state"]
+__all__ = ["ONE_HOP_STAGES", "STAGES", "SteadyResult", "stage_breakdown", "steady_state"]
 
-#: The stages of the breakdown, in order.
+#: The stages of the breakdown, in order: with map and apply in separate processes (two hops)
+#: and in one (one hop, nothing on ``sk.fiche.update`` to time the map stage by).
 STAGES = ("map", "apply", "relay")
+ONE_HOP_STAGES = ("map+apply", "relay")
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
@@ -78,12 +84,13 @@ def _percentile(values: list[float], q: float) -> float:
 async def steady_state(
     settings: Settings, factory: EventFactory, existing: int, *, rate: float, seconds: float,
     settle_s: float = 60.0, update_share: float = 0.5, versions: dict[int, int] | None = None,
-    new_offset: int = 0,
+    new_offset: int = 0, one_hop: bool = True,
 ) -> SteadyResult:
     """Publish ``rate`` events/s for ``seconds``: new professionals and new versions of the
     ``existing`` ones (each changes phone and address, so each makes a fiche event);
     ``versions``: the current version of those already updated (others are at 1);
     ``new_offset``: how many new professionals earlier phases made (each phase makes others).
+    ``one_hop``: the service maps and applies in one process (no canonical update to read).
     The versions this phase leaves are in ``versions`` of the result."""
     result = SteadyResult(versions=dict(versions or {}))
     wanted: set[str] = set()
@@ -91,7 +98,8 @@ async def steady_state(
     topic = settings.topics.name("fiche_event")
     update_topic = settings.topics.name("fiche_update")
     async with consumer(settings) as reader:
-        parts = [*await partitions(reader, topic), *await partitions(reader, update_topic)]
+        parts = [*await partitions(reader, topic),
+                 *([] if one_hop else await partitions(reader, update_topic))]
         reader.assign(parts)
         await reader.seek_to_end(*parts)
         for part in parts:  # resolve the end position now, before anything is published
@@ -104,7 +112,7 @@ async def steady_state(
             while wanted and time.monotonic() < deadline:
                 await asyncio.sleep(0.1)
             # A canonical update is appended before its fiche event, but may be read after it.
-            deadline = time.monotonic() + 10
+            deadline = time.monotonic() + (0 if one_hop else 10)
             while (time.monotonic() < deadline
                    and not result.fiche_ms.keys() <= result.update_ms.keys()):
                 await asyncio.sleep(0.1)
@@ -113,7 +121,7 @@ async def steady_state(
             await asyncio.gather(collector, return_exceptions=True)
     result.missing = len(wanted)
     result.applied_ns = await _apply_starts(settings.database_url, list(result.fiche_ms))
-    result.stages = stage_breakdown(result)
+    result.stages = stage_breakdown(result, one_hop)
     return result
 
 
@@ -197,20 +205,22 @@ async def _apply_starts(url: str, causes: list[str], timeout: float = 120) -> di
             for row in rows}
 
 
-def stage_breakdown(result: SteadyResult) -> dict[str, dict[str, Any]]:
-    """p50 / p95 / p99 (ms) of map, apply and relay over the matched events that have both
-    ends of the stage; negative spans are counted (``negative_clamped``) and taken as 0."""
-    spans: dict[str, list[float]] = {name: [] for name in STAGES}
-    negative = dict.fromkeys(STAGES, 0)
+def stage_breakdown(result: SteadyResult, one_hop: bool = False) -> dict[str, dict[str, Any]]:
+    """p50 / p95 / p99 (ms) of each stage (:data:`STAGES`, or :data:`ONE_HOP_STAGES`) over the
+    matched events that have both ends of the stage; negative spans are counted
+    (``negative_clamped``) and taken as 0."""
+    names = ONE_HOP_STAGES if one_hop else STAGES
+    spans: dict[str, list[float]] = {name: [] for name in names}
+    negative = dict.fromkeys(names, 0)
     for cause, fiche_ms in result.fiche_ms.items():
-        update_ms = result.update_ms.get(cause)
-        update_ns = None if update_ms is None else update_ms * 1_000_000
         applied_ns = result.applied_ns.get(cause)
-        mapped = None if update_ns is None else latency_of(cause, update_ns)
-        applied = (None if update_ns is None or applied_ns is None
-                   else (applied_ns - update_ns) / 1e9)
         relayed = None if applied_ns is None else (fiche_ms * 1_000_000 - applied_ns) / 1e9
-        for name, value in zip(STAGES, (mapped, applied, relayed), strict=True):
+        if one_hop:
+            mapped_applied = None if applied_ns is None else latency_of(cause, applied_ns)
+            values: tuple[float | None, ...] = (mapped_applied, relayed)
+        else:
+            values = (*_two_hops(result, cause, applied_ns), relayed)
+        for name, value in zip(names, values, strict=True):
             if value is None:
                 continue
             if value < 0:
@@ -220,4 +230,14 @@ def stage_breakdown(result: SteadyResult) -> dict[str, dict[str, Any]]:
     return {name: {**{f"{label}_ms": _percentile(spans[name], q) * 1000
                       for label, q in (("p50", 0.50), ("p95", 0.95), ("p99", 0.99))},
                    "samples": len(spans[name]), "negative_clamped": negative[name]}
-            for name in STAGES}
+            for name in names}
+
+
+def _two_hops(result: SteadyResult, cause: str, applied_ns: int | None,
+              ) -> tuple[float | None, float | None]:
+    """Map (published -> canonical update appended) and apply (-> apply transaction start)."""
+    update_ms = result.update_ms.get(cause)
+    update_ns = None if update_ms is None else update_ms * 1_000_000
+    mapped = None if update_ns is None else latency_of(cause, update_ns)
+    applied = None if update_ns is None or applied_ns is None else (applied_ns - update_ns) / 1e9
+    return mapped, applied

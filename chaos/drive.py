@@ -93,7 +93,8 @@ async def wait_for_fiches(settings: Settings, fiches: set[uuid.UUID], timeout: f
 
 
 async def backlog(settings: Settings) -> tuple[int, int]:
-    """(consumer lag of both groups, unsent outbox rows)."""
+    """(consumer lag of both groups, unsent outbox rows). In one hop the ``.map`` group's lag
+    covers mapping and applying; the ``.apply`` group's is kept for split stages."""
     topics = settings.topics
     lag = 0
     for group, names in ((f"{settings.consumer_group}.map", topics.sources()),

@@ -167,7 +167,9 @@ async def _inject(fault: Fault, run: Pass, infra: Infra, rng: random.Random,
         run.note("kafka-restart", started, chunk=fault.chunk,
                  outage_s=round(time.monotonic() - begin, 2))
     elif fault.kind == "leader-kill":
-        topic = run.settings.topics.name("fiche_update")
+        # The topic the service writes (through its relay) while it maps and applies the
+        # source topics in one hop: its producer must fail over without loss or reordering.
+        topic = run.settings.topics.name("fiche_event")
         leader = await asyncio.to_thread(infra.kill_leader, topic)
         run.note("leader-kill", started, chunk=fault.chunk, node=leader)
     elif fault.kind == "leader-return":

@@ -21,6 +21,7 @@ from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLS
 
 from sync.consumers.apply import ApplyStage
 from sync.consumers.kafka import Redelivery, raw_body, tolerant_parser
+from sync.consumers.map_apply import MapApplyStage
 from sync.consumers.source import SourceStage
 from sync.errors import TransientError
 from sync.events import FicheEventData, FicheUpdate, NotificationData
@@ -52,9 +53,10 @@ READINESS_DB_TIMEOUT_S = 3.0
 
 @dataclass
 class Stages:
-    """Filled at start-up; the subscribers call into them."""
+    """Filled at start-up; the subscribers call into them. ``source`` maps and publishes, or,
+    when the process applies too, maps and applies (:class:`MapApplyStage`)."""
 
-    source: SourceStage | None = None
+    source: SourceStage | MapApplyStage | None = None
     apply: ApplyStage | None = None
 
 
@@ -72,9 +74,12 @@ def _security(settings: Settings) -> BaseSecurity | None:
 
 
 def build_broker(settings: Settings, stages: Stages) -> KafkaBroker:
-    """The broker with both subscribers. Both commit only after their work is done
-    (``AckPolicy.MANUAL``; the commit follows the database commit or the broker's ack), and a
-    batch whose handler raised is read again (:class:`Redelivery`)."""
+    """The broker with the subscribers of the stages this process runs: the source topics'
+    (group ``<g>.map``, which applies what it maps when the process applies too) and
+    ``sk.fiche.update``'s (group ``<g>.apply``; in one process with the map stage it drains what
+    a separate mapping process or an older version wrote there). Both commit only after their
+    work is done (``AckPolicy.MANUAL``; the commit follows the database commit or the broker's
+    ack), and a batch whose handler raised is read again (:class:`Redelivery`)."""
     # FastStream logs every message at INFO; our own lines say what matters per outcome.
     # A list: FastStream hands a string to aiokafka as one host, "a:9092,b:9092" included.
     servers = [server.strip() for server in settings.kafka_bootstrap_servers.split(",")]
@@ -100,15 +105,19 @@ def build_broker(settings: Settings, stages: Stages) -> KafkaBroker:
         assert stages.apply is not None
         await apply_redelivery.run(stages.apply.handle, msg)
 
+    applying: dict[str, Any] = {"max_partition_fetch_bytes": settings.apply_partition_fetch_bytes}
     if settings.runs("map"):
         broker.subscriber(
             *topics.sources(), group_id=f"{settings.consumer_group}.map", **common,
-            title="map-sources", description="Source events to canonical updates.",
+            **(applying if settings.one_hop else {}),
+            title="map-sources",
+            description=("Source events mapped and applied to PostgreSQL with an outbox."
+                         if settings.one_hop else "Source events to canonical updates."),
         )(map_sources)
     if settings.runs("apply"):
         broker.subscriber(
             topics.name("fiche_update"), group_id=f"{settings.consumer_group}.apply",
-            max_partition_fetch_bytes=settings.apply_partition_fetch_bytes, **common,
+            **applying, **common,
             title="apply-updates",
             description="Canonical updates applied to PostgreSQL with an outbox.",
         )(apply_updates)
@@ -173,12 +182,12 @@ class Service:
         names = {"fiche_event": settings.topics.name("fiche_event"),
                  "notification": settings.topics.name("notification")}
         context = MappingContext(ssin_secret=settings.ssin_secret.get_secret_value().encode())
-        stages = Stages(
-            source=SourceStage(settings, self._producer, context),
-            apply=ApplyStage(settings, Applier(
-                self._pool, default_policy(), names,
-                max_event_bytes=settings.outbox_max_event_bytes), self._producer),
-        )
+        source = SourceStage(settings, self._producer, context)
+        apply = ApplyStage(settings, Applier(
+            self._pool, default_policy(), names,
+            max_event_bytes=settings.outbox_max_event_bytes), self._producer)
+        stages = Stages(source=MapApplyStage(source, apply, settings.audit_updates)
+                        if settings.one_hop else source, apply=apply)
         self._broker = await self._until_up("consumers", lambda: self._start_broker(stages),
                                             what="broker-start")
         # Never gone silently: a background task that ends is started again (sync.supervise).

@@ -96,8 +96,9 @@ class Settings(BaseSettings):
     #: How long a poll waits for messages; an empty poll then sleeps as long again (FastStream's
     #: batch subscriber), so at a trickle this adds up to twice as much to each stage's latency.
     apply_batch_timeout_ms: int = 10
-    #: What one fetch brings per partition of ``sk.fiche.update`` (about a hundred canonical
-    #: updates). A batch takes whole fetched chunks, partition after partition: with a chunk
+    #: What one fetch brings per partition of the topics the apply stage reads (about a hundred
+    #: canonical updates on ``sk.fiche.update``; the source topics too, when the process maps
+    #: and applies). A batch takes whole fetched chunks, partition after partition: with a chunk
     #: smaller than a batch, a batch spans several partitions, whose transactions then run at
     #: the same time (with aiokafka's 1 MiB, a batch of 500 came from one partition).
     apply_partition_fetch_bytes: int = 128 * 1024
@@ -121,6 +122,10 @@ class Settings(BaseSettings):
     #: ``relay`` (outbox to Kafka). Every stage somewhere, each as often as wanted: running them
     #: in separate processes gives each its own core and event loop (docs/scaling.md).
     stages: str = ",".join(STAGES)
+    #: When this process maps *and* applies, it applies the updates it maps itself (one hop,
+    #: :mod:`sync.consumers.map_apply`) and writes nothing to ``sk.fiche.update``; with this set
+    #: it writes them there too, as an audit stream (marked copies the apply stage skips).
+    audit_updates: bool = False
     #: ``local`` on the project's own stack (``sksync stack env``, the demo, the tests, the
     #: benchmark and the chaos runs): only there may the SSIN key be the public default and
     #: topics have fewer than three replicas. Anything else is ``production``, where the start
@@ -215,6 +220,11 @@ class Settings(BaseSettings):
     def runs(self, stage: str) -> bool:
         """Whether this process runs ``stage`` (``map``, ``apply`` or ``relay``)."""
         return stage in self.stages.split(",")
+
+    @property
+    def one_hop(self) -> bool:
+        """Whether this process applies what it maps itself, with no hop through Kafka."""
+        return self.runs("map") and self.runs("apply")
 
     # -- the outbox relay: size limit, inbox retention, lock ---------------------------------
     #: An event whose published JSON would pass this many bytes is written parked, not sent

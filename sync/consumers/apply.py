@@ -24,10 +24,18 @@ from sync.retry import retry_transient
 from sync.settings import Settings
 from sync.store.apply import Applier, ApplyResult
 
-__all__ = ["ApplyStage"]
+__all__ = ["AUDIT_HEADER", "ApplyStage", "is_audit_copy"]
 
 log = structlog.get_logger(__name__)
 Record = Any  # aiokafka.ConsumerRecord; aiokafka ships no type information
+#: Marks an update on ``sk.fiche.update`` that its mapping process applied itself (the audit
+#: stream, ``SKSYNC_AUDIT_UPDATES``): the apply subscriber skips it without parsing it.
+AUDIT_HEADER = "sksync-audit"
+
+
+def is_audit_copy(record: Record) -> bool:
+    """Whether ``record`` is an audit copy of an update that was applied where it was mapped."""
+    return any(key == AUDIT_HEADER for key, _ in record.headers or ())
 
 
 @dataclass
@@ -40,32 +48,52 @@ class ApplyStage:
     _batches: int = 0
 
     async def handle(self, records: Sequence[Record]) -> None:
+        """Updates read from ``sk.fiche.update``: parsed (audit copies skipped unread),
+        applied, what cannot be applied dead-lettered; the caller commits after."""
         parsed: list[tuple[Record, FicheUpdate]] = []
         dead: list[Outgoing] = []
         for topic, count in Counter(record.topic for record in records).items():
             metrics.CONSUMED.labels(topic).inc(count)
         for record in records:
+            if is_audit_copy(record):  # applied already, by the process that mapped it
+                continue
             try:
                 parsed.append((record, FicheUpdate.model_validate_json(record.value or b"")))
             except ValidationError as error:
                 reason = PermanentError("schema-invalid", f"{error.error_count()} errors")
                 dead.append(self._dead(record, reason))
-        results = await self._apply_by_partition(parsed)
+        dead += [letter for _, letter in await self.apply(parsed)]
+        await self.send_dead_letters(dead)
+        self.crash_point()
+
+    async def apply(
+        self, pairs: list[tuple[Record, FicheUpdate]],
+    ) -> list[tuple[Record, Outgoing]]:
+        """Apply each record's updates (a source record may map to several, an
+        ``sk.fiche.update`` record holds one), observe the outcomes and return one dead
+        letter, to ``record.topic``'s DLQ, per record with an update that was rejected
+        (with its record).
+        Nothing is sent here: the caller sends the letters before the offsets are committed."""
+        results = await self._apply_by_partition(pairs)
         outcomes: Counter[tuple[str, str, str]] = Counter()
+        dead: dict[int, tuple[Record, Outgoing]] = {}
         now = datetime.now(UTC)
-        for (record, _), result in zip(parsed, results, strict=True):
+        for (record, _), result in zip(pairs, results, strict=True):
             outcomes[(record.topic, result.update.source.value, result.outcome)] += 1
             self._observe(record, result, now)
-            if result.error is not None:
-                dead.append(self._dead(record, result.error))
+            if result.error is not None and id(record) not in dead:
+                dead[id(record)] = (record, self._dead(record, result.error))
         # Counted once per batch and label set, as the map stage does.
         for (topic, source, outcome), count in outcomes.items():
             metrics.OUTCOMES.labels(topic, source, outcome).inc(count)
+        return list(dead.values())
+
+    async def send_dead_letters(self, dead: list[Outgoing]) -> None:
+        """Send ``dead`` and wait for the broker's acknowledgement (transient failures retried)."""
         if dead:
             await retry_transient(lambda: send_dead_letters(self.producer, dead),
                                   what="dlq-publish",
                                   max_backoff_s=self.settings.retry_max_backoff_s)
-        self._maybe_crash()
 
     async def _apply_by_partition(
         self, parsed: list[tuple[Record, FicheUpdate]],
@@ -90,7 +118,7 @@ class ApplyStage:
                 results[position] = result
         return [result for result in results if result is not None]
 
-    def _maybe_crash(self) -> None:
+    def crash_point(self) -> None:
         """Fault injection: die between the database commit and the offset commit."""
         limit = self.settings.fault_kill_after_apply_batches
         if limit:

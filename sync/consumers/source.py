@@ -1,4 +1,5 @@
-"""Source subscribers: decode, map and hand over to ``sk.fiche.update``. No SQL, no rules."""
+"""Source subscribers: decode, map and hand over (to ``sk.fiche.update``, or to the apply stage
+in the same process: :mod:`sync.consumers.map_apply`). No SQL, no rules."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import structlog
 from sync.cloudevents import CloudEvent, decode, with_masked_id
 from sync.emitted import edit_refused
 from sync.errors import PermanentError
+from sync.events import FicheUpdate
 from sync.mapping import MappingContext
 from sync.observability import metrics
 from sync.producers.dlq import DeadLetter, dead_letter, send_dead_letters
@@ -22,33 +24,52 @@ from sync.retry import retry_transient
 from sync.settings import Settings
 from sync.sources import map_event
 
-__all__ = ["SourceStage"]
+__all__ = ["Mapped", "SourceStage", "as_message"]
 
 log = structlog.get_logger(__name__)
 Record = Any  # aiokafka.ConsumerRecord; aiokafka ships no type information
+#: A source record, the updates it maps to, and what else it sends (its dead letter and the
+#: notice to its editor, when it cannot be mapped).
+Mapped = tuple[Record, list[FicheUpdate], list[Outgoing]]
+
+
+def as_message(topic: str, update: FicheUpdate, *headers: tuple[str, bytes]) -> Outgoing:
+    """``update`` as a message on ``topic``, keyed by its fiche, with its id as ``ce_id``."""
+    return (topic, update.key.encode(), update.model_dump_json(by_alias=True).encode(),
+            [("ce_id", str(update.update_id).encode()), *headers])
 
 
 @dataclass
 class SourceStage:
-    """Maps a batch of source records and publishes the results; the caller commits after."""
+    """Maps a batch of source records and hands the results over; the caller commits after."""
 
     settings: Settings
     producer: Producer
     context: MappingContext
 
     async def handle(self, records: Sequence[Record]) -> None:
-        mapped: Counter[tuple[str, str]] = Counter()
-        translated = [(record, self._translate(record, mapped)) for record in records]
+        """Map ``records`` and publish their updates on ``sk.fiche.update`` (the two-hop path,
+        when this process does not apply)."""
+        topic = self.settings.topics.name("fiche_update")
+        translated = [(record, [*(as_message(topic, update) for update in updates), *other])
+                      for record, updates, other in self.map(records)]
+        await retry_transient(lambda: self.publish(translated), what="map-publish",
+                              max_backoff_s=self.settings.retry_max_backoff_s)
+
+    def map(self, records: Sequence[Record]) -> list[Mapped]:
+        """Each record with the updates it maps to, or with its dead letter (and the notice
+        to its editor) when it cannot be mapped; counted once per batch."""
+        counted: Counter[tuple[str, str]] = Counter()
+        mapped = [self._translate(record, counted) for record in records]
         # Counted once per batch and label set: a labelled increment per record costs more
         # than the mapping of a small event.
         for topic, count in Counter(record.topic for record in records).items():
             metrics.CONSUMED.labels(topic).inc(count)
-        for (topic, source), count in mapped.items():
+        for (topic, source), count in counted.items():
             metrics.OUTCOMES.labels(topic, source, "mapped").inc(count)
-        await retry_transient(lambda: self._publish(translated), what="map-publish",
-                              max_backoff_s=self.settings.retry_max_backoff_s)
+        return mapped
 
-    async def _publish(self, translated: list[tuple[Record, list[Outgoing]]]) -> None:
+    async def publish(self, translated: list[tuple[Record, list[Outgoing]]]) -> None:
         """Send what the records map to. When the broker refuses a message for what it is
         (too large for ``sk.fiche.update``, say), sending it again can never succeed: each
         record's messages are then sent alone, in order, and a record with a refused message
@@ -91,7 +112,7 @@ class SourceStage:
             f"({type(refusal.error).__name__})")
         await send_dead_letters(self.producer, [self._dead(record, error, bound)])
 
-    def _translate(self, record: Record, mapped: Counter[tuple[str, str]]) -> list[Outgoing]:
+    def _translate(self, record: Record, counted: Counter[tuple[str, str]]) -> Mapped:
         event = None
         try:
             # Masked at once: its id goes into log lines and notifications below.
@@ -99,19 +120,14 @@ class SourceStage:
             updates = map_event(event, self.context)
         except PermanentError as error:
             bound = self._bound(record, event)
-            return [self._dead(record, error, bound), *self._tell_editor(event, error)]
+            return record, [], [self._dead(record, error, bound), *self._tell_editor(event, error)]
         except Exception as error:  # a defect must not stop the stream: park the message
             bound = self._bound(record, event)
             bound.exception("mapping failed unexpectedly")
-            return [self._dead(record, PermanentError("internal-error", type(error).__name__),
-                               bound)]
-        mapped[(record.topic, updates[0].source.value if updates else "")] += 1
-        topic = self.settings.topics.name("fiche_update")
-        return [
-            (topic, update.key.encode(), update.model_dump_json(by_alias=True).encode(),
-             [("ce_id", str(update.update_id).encode())])
-            for update in updates
-        ]
+            return record, [], [self._dead(record, PermanentError("internal-error",
+                                                                  type(error).__name__), bound)]
+        counted[(record.topic, updates[0].source.value if updates else "")] += 1
+        return record, updates, []
 
     @staticmethod
     def _bound(record: Record, event: CloudEvent | None) -> structlog.BoundLogger:

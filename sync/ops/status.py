@@ -54,7 +54,12 @@ def describe(error: BaseException) -> str:
 
 def consumer_groups(settings: Settings) -> list[tuple[str, list[str]]]:
     """The service's two consumer groups and the topics each reads (as in :mod:`sync.app`),
-    then the search indexer's (``sksync index``), shown once it has committed (see lag_rows)."""
+    then the search indexer's (``sksync index``), shown once it has committed (see lag_rows).
+
+    ``<g>.map`` reads the source topics: where one process maps and applies (the default, one
+    hop) its lag is the source events not yet applied. ``<g>.apply`` reads ``sk.fiche.update``:
+    the canonical updates a separate mapping process wrote and the apply stage has not applied
+    yet (audit copies are skipped; in one hop its lag is 0 once it has drained the topic)."""
     topics = settings.topics
     return [(f"{settings.consumer_group}.map", topics.sources()),
             (f"{settings.consumer_group}.apply", [topics.name("fiche_update")]),

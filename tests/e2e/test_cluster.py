@@ -65,19 +65,20 @@ def first_seen_versions(events: list[dict[str, object]]) -> dict[str, list[int]]
 async def test_killing_the_partition_leader_loses_nothing_and_keeps_versions_in_order(
     cluster: LocalKafkaCluster, settings: Settings,
 ) -> None:
-    """Versions 1 go in, the leader of ``sk.fiche.update`` partition 0 is SIGKILLed, versions
-    2 go in: every fiche ends with versions 1 and 2, once each, in that order."""
+    """Versions 1 go in, the leader of the source topic's partition 0 (which the service reads,
+    maps and applies in one hop) is SIGKILLed, versions 2 go in: every fiche ends with versions
+    1 and 2, once each, in that order."""
     config = settings.model_copy(update={"kafka_bootstrap_servers": cluster.bootstrap})
     people = [nihii("6") for _ in range(PEOPLE)]
     service = Service(config, serve_http=False)
     await service.start()
     try:
-        assert await replica_counts(config, config.topics.name("fiche_update")) == {3}
+        source = config.topics.name("cobrha_professional")
+        assert await replica_counts(config, source) == {3}
         async with TopicReader(config, config.topics.name("fiche_event")) as events:
             await publish(config, [professional(p, version=1) for p in people])
             await events.until(lambda v: len(v) >= PEOPLE // 2, what="half the first versions")
-            leader = await asyncio.to_thread(cluster.leader_of,
-                                             config.topics.name("fiche_update"))
+            leader = await asyncio.to_thread(cluster.leader_of, source)
             await asyncio.to_thread(cluster.node(leader).kill)
             await publish(config, [professional(p, version=2, phone="+3250123456")
                                    for p in people])
@@ -89,6 +90,6 @@ async def test_killing_the_partition_leader_loses_nothing_and_keeps_versions_in_
     order = first_seen_versions(seen)
     assert len(order) == PEOPLE
     assert all(versions == [1, 2] for versions in order.values()), order
-    async with TopicReader(config, config.topics.dlq(config.topics.name("fiche_update"))) as dlq:
+    async with TopicReader(config, config.topics.dlq(source)) as dlq:
         await dlq.settle(quiet=1.0)
     assert dlq.records == []

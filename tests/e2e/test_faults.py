@@ -35,6 +35,17 @@ def check_versions(events: list[dict[str, Any]]) -> dict[str, int]:
     return {fiche: len(versions) for fiche, versions in per_fiche.items()}
 
 
+async def dead_letters(settings: Settings) -> list[Any]:
+    """Every dead letter of the source events and of the canonical updates."""
+    topics = settings.topics
+    found = []
+    for dlq in [topics.dlq(name) for name in [*topics.sources(), topics.name("fiche_update")]]:
+        async with TopicReader(settings, dlq) as letters:
+            await letters.settle(quiet=0.5)
+        found += letters.records
+    return found
+
+
 async def database_counts(settings: Settings) -> dict[str, int]:
     conn = await asyncpg.connect(settings.database_url)
     try:
@@ -119,10 +130,7 @@ async def test_the_consumer_waits_while_the_database_is_down_then_catches_up(
                            what="all 40 fiches after the restart")
     check_versions(events.values())
     check_order(events.records)
-    dlq = settings.topics.dlq(settings.topics.name("fiche_update"))
-    async with TopicReader(settings, dlq) as letters:
-        await letters.settle(quiet=1.0)
-    assert letters.records == []
+    assert await dead_letters(settings) == []
 
 
 async def test_each_fiches_versions_reach_downstream_in_order_across_kills_and_rebalances(
@@ -200,10 +208,7 @@ async def test_a_read_only_database_is_waited_out_and_every_update_applied_after
         await admin.execute(f'ALTER DATABASE "{name}" RESET default_transaction_read_only')
         await admin.close()
     assert set(check_versions(seen).values()) == {1}
-    dlq = settings.topics.dlq(settings.topics.name("fiche_update"))
-    async with TopicReader(settings, dlq) as letters:
-        await letters.settle(quiet=1.0)
-    assert letters.records == []
+    assert await dead_letters(settings) == []
 
 
 async def wait_for(condition: Callable[[], bool], *, what: str, timeout: float = 60) -> None:

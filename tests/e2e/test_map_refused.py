@@ -1,6 +1,8 @@
-"""The map stage on real Kafka and PostgreSQL: a canonical update the broker refuses (too large
-for ``sk.fiche.update``) is dead-lettered with its source event and the stage moves on; a dead
-letter too large for its own topic is shortened rather than retried for ever."""
+"""The map stage of a split flow (a process that maps, another that applies) on real Kafka and
+PostgreSQL: a canonical update the broker refuses (too large for ``sk.fiche.update``) is
+dead-lettered with its source event and the stage moves on; a dead letter too large for its
+own topic is shortened rather than retried for ever. (In one process that maps and applies,
+nothing is published on ``sk.fiche.update``.)"""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from sync.producers.kafka import client_options
 from sync.settings import Settings
 from tests.support.builders import nihii, professional
 from tests.support.kafka import TopicReader, publish
-from tests.support.service import running_service
+from tests.support.service import running_split
 
 pytestmark = pytest.mark.slow
 
@@ -47,8 +49,8 @@ async def create_topics(settings: Settings, limits: dict[str, int]) -> None:
 @contextlib.asynccontextmanager
 async def running(settings: Settings, limits: dict[str, int]) -> AsyncIterator[Service]:
     await create_topics(settings, limits)
-    async with running_service(settings) as service:
-        yield service
+    async with running_split(settings) as (mapper, _):
+        yield mapper
 
 
 async def the_letter_and_the_good_event(settings: Settings, big: dict[str, Any]) -> Any:

@@ -128,8 +128,9 @@ def scan_settings(settings: Settings) -> Settings:
 @pytest.fixture
 def service(scan_settings: Settings) -> Iterator[ServiceProcesses]:
     processes = ServiceProcesses(scan_settings)
+    # With the audit stream on: the canonical updates are scanned on sk.fiche.update too.
     processes.start(SKSYNC_SSIN_SECRET=SECRET, SKSYNC_LOG_LEVEL="DEBUG",
-                    SKSYNC_GAUGES_INTERVAL_S="0.5")
+                    SKSYNC_GAUGES_INTERVAL_S="0.5", SKSYNC_AUDIT_UPDATES="true")
     yield processes
     processes.kill_all()
 

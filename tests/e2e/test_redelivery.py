@@ -3,6 +3,7 @@ is delivered again; a naive time is refused; an error that repeats identically i
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
@@ -11,11 +12,12 @@ import pytest
 
 from sync.app import Service
 from sync.consumers.apply import ApplyStage
+from sync.consumers.map_apply import MapApplyStage
 from sync.consumers.source import SourceStage
 from sync.settings import Settings
 from tests.support.builders import nihii, professional
 from tests.support.kafka import TopicReader, publish
-from tests.support.service import running_service, with_few_attempts
+from tests.support.service import running_service, running_split, with_few_attempts
 
 pytestmark = pytest.mark.slow
 
@@ -47,27 +49,32 @@ def reason(record: Any) -> str:
     return str(dict(record.headers)["sksync-reason"].decode())
 
 
-@pytest.mark.parametrize("stage", [SourceStage, ApplyStage], ids=["map", "apply"])
+@pytest.mark.parametrize(("stage", "split"), [
+    (MapApplyStage, False), (SourceStage, True), (ApplyStage, True),
+], ids=["one-hop", "split-map", "split-apply"])
 async def test_a_batch_whose_handler_raised_is_delivered_again_and_applied(
-    stage: type[SourceStage | ApplyStage], service: Service, settings: Settings,
+    stage: type[MapApplyStage | SourceStage | ApplyStage], split: bool, settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The first batch's handler raises before it does anything; that batch is read again
-    (not skipped by the next commit) and each of its events becomes a fiche."""
+    (not skipped by the next commit) and each of its events becomes a fiche: in one process
+    that maps and applies, and in each stage of a flow split over two."""
     failures: list[int] = []
     monkeypatch.setattr(stage, "handle", failing_once(stage.handle, failures))
     people = [nihii("2") for _ in range(12)]
-    await publish(settings, [professional(p) for p in people])
-    async with TopicReader(settings, settings.topics.name("fiche_event")) as events:
-        await events.until(lambda v: len({e["subject"] for e in v}) >= len(people),
-                           what=f"{len(people)} fiches, the failed batch's included")
-        seen = await events.settle(quiet=1.0)
+    async with running_split(settings) if split else running_service(settings):
+        await publish(settings, [professional(p) for p in people])
+        async with TopicReader(settings, settings.topics.name("fiche_event")) as events:
+            await events.until(lambda v: len({e["subject"] for e in v}) >= len(people),
+                               what=f"{len(people)} fiches, the failed batch's included")
+            seen = await events.settle(quiet=1.0)
     assert failures, "the handler failed on a batch"
     identifiers = {i["value"] for e in seen for i in e["data"]["identifiers"]
                    if i["type"] == "NIHII-PERSON"}
     assert identifiers == {p[:8] for p in people}
     assert sorted(e["data"]["version"] for e in {e["id"]: e for e in seen}.values()) == [1] * 12
     assert await dead_letters(settings, "fiche_update") == []
+    assert await dead_letters(settings, "cobrha_professional") == []
 
 
 async def test_an_event_with_a_naive_time_is_dead_lettered_and_the_fiche_goes_on(
@@ -126,7 +133,8 @@ async def refuse_identifier(database_url: str, value: str) -> None:
 async def test_a_unique_violation_that_always_repeats_is_dead_lettered_not_retried_forever(
     bounded_service: Settings,
 ) -> None:
-    """The update whose identifier always fails is isolated and dead-lettered with reason
+    """The update whose identifier always fails is isolated and its source event dead-lettered
+    (to the source topic's DLQ, whence a replay takes the same path) with reason
     ``repeated-failure`` after the bounded attempts; its batch mates and what follows on the
     same partitions are applied (the partition is not stalled)."""
     settings = bounded_service
@@ -141,8 +149,9 @@ async def test_a_unique_violation_that_always_repeats_is_dead_lettered_not_retri
     identifiers = {i["value"] for e in seen for i in e["data"]["identifiers"]
                    if i["type"] == "NIHII-PERSON"}
     assert identifiers == {p[:8] for p in others}
-    [letter] = await dead_letters(settings, "fiche_update", at_least=1)
+    [letter] = await dead_letters(settings, "cobrha_professional", at_least=1)
     assert reason(letter) == "repeated-failure"
+    assert json.loads(letter.value)["subject"] == poisoned[:8]
     detail = dict(letter.headers)["sksync-detail"].decode()
     assert "(23505) 3 times in a row" in detail
     assert poisoned[:8].encode() in (letter.key or b"")

@@ -1,5 +1,6 @@
-"""The stages in separate processes on real Kafka and PostgreSQL: one process maps, another
-applies and relays, and the flow is the same as in one process."""
+"""The stages in separate processes on real Kafka and PostgreSQL: one process maps (and
+publishes on ``sk.fiche.update``), another applies and relays, and the flow is the same as in
+one process (which maps and applies in one hop)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from collections.abc import AsyncIterator
 import pytest
 
 from sync.app import Service
+from sync.consumers.apply import is_audit_copy
 from sync.settings import Settings
 from tests.support.builders import nihii, professional
 from tests.support.cli import sksync
 from tests.support.kafka import TopicReader, publish
+from tests.support.service import running_split
 
 pytestmark = pytest.mark.slow
 
@@ -27,15 +30,8 @@ def groups(service: Service) -> set[str]:
 @pytest.fixture
 async def split_service(settings: Settings) -> AsyncIterator[tuple[Service, Service]]:
     """A mapping process and an applying-and-relaying one, sharing groups, topics and DB."""
-    mapper = Service(settings.model_copy(update={"stages": "map"}), serve_http=False)
-    applier = Service(settings.model_copy(update={"stages": "apply,relay"}), serve_http=False)
-    try:
-        await mapper.start()
-        await applier.start()
-        yield mapper, applier
-    finally:
-        await mapper.stop()
-        await applier.stop()
+    async with running_split(settings) as services:
+        yield services
 
 
 async def test_a_mapping_process_and_an_applying_one_make_every_fiche_event_once(
@@ -57,6 +53,11 @@ async def test_a_mapping_process_and_an_applying_one_make_every_fiche_event_once
         seen = await events.settle(quiet=1.5)
     assert len({e["id"] for e in seen}) == PEOPLE
     assert {e["data"]["version"] for e in seen} == {1}
+    # Two hops: each canonical update went through sk.fiche.update, not as an audit copy.
+    async with TopicReader(settings, settings.topics.name("fiche_update")) as updates:
+        await updates.settle(quiet=1.0)
+    assert len(updates.records) == PEOPLE
+    assert not any(is_audit_copy(record) for record in updates.records)
 
 
 async def test_an_unknown_stage_is_refused_in_one_line(settings: Settings) -> None:

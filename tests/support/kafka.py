@@ -28,10 +28,11 @@ async def publish(settings: Settings, events: Iterable[dict[str, Any]]) -> None:
 
 async def publish_raw(
     settings: Settings, topic_key: str, values: Iterable[bytes], key: bytes = b"k",
+    headers: Iterable[tuple[str, bytes]] = (),
 ) -> None:
-    """Publish raw bytes (malformed on purpose) on a source topic."""
+    """Publish raw bytes (malformed on purpose) on a topic (a source topic, say)."""
     topic = settings.topics.name(topic_key)
-    await _send(settings, [(topic, key, value, []) for value in values])
+    await _send(settings, [(topic, key, value, list(headers)) for value in values])
 
 
 async def _send(settings: Settings, messages: list[Any]) -> None:

@@ -11,7 +11,7 @@ from sync.app import Service
 from sync.settings import Settings
 from tests.support.kafka import TopicReader, publish
 
-__all__ = ["fiche_event_of", "running_service", "with_few_attempts"]
+__all__ = ["fiche_event_of", "running_service", "running_split", "with_few_attempts"]
 
 #: How long a start may take before the test gives up on it.
 START_WITHIN_S = 90
@@ -26,6 +26,21 @@ async def running_service(config: Settings) -> AsyncIterator[Service]:
         yield service
     finally:
         await service.stop()
+
+
+@asynccontextmanager
+async def running_split(config: Settings) -> AsyncIterator[tuple[Service, Service]]:
+    """The stages in two processes' worth of services on ``config``: one maps (and publishes
+    on ``sk.fiche.update``), the other applies and relays; both stopped however it ends."""
+    mapper = Service(config.model_copy(update={"stages": "map"}), serve_http=False)
+    applier = Service(config.model_copy(update={"stages": "apply,relay"}), serve_http=False)
+    try:
+        await asyncio.wait_for(mapper.start(), START_WITHIN_S)
+        await asyncio.wait_for(applier.start(), START_WITHIN_S)
+        yield mapper, applier
+    finally:
+        await mapper.stop()
+        await applier.stop()
 
 
 async def fiche_event_of(settings: Settings, source_event: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,6 @@ service; where it ranks is the policy's business, so it sets no field until the 
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -18,7 +17,7 @@ from pydantic import Field
 
 from sync import sources
 from sync.cloudevents import CloudEvent, decode
-from sync.consumers.source import SourceStage
+from sync.consumers.source import SourceStage, as_message
 from sync.errors import PermanentError
 from sync.events import FicheKind, FicheUpdate, Identifier, Source
 from sync.mapping import MappingContext
@@ -93,8 +92,12 @@ def test_the_map_stage_turns_an_event_of_a_registered_source_into_an_update_to_p
     record = SimpleNamespace(topic="sk.src.pharmacies.register", partition=0, offset=0,
                              value=pharmacy_event())
     stage = SourceStage(Settings(), producer=None, context=CONTEXT)  # type: ignore[arg-type]
-    [(topic, key, value, headers)] = stage._translate(record, Counter())
+    [(mapped_record, [mapped], other)] = stage.map([record])
+    assert mapped_record is record
+    assert other == []
+    (topic, key, value, headers) = as_message("sk.fiche.update", mapped)
     update = FicheUpdate.model_validate_json(value)
+    assert update == mapped
     assert topic == "sk.fiche.update"
     assert key == update.key.encode()
     assert update.source is registered
