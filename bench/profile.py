@@ -96,8 +96,9 @@ def summarize(raw: Path, top: int = 25) -> dict[str, Any]:
 def _parked(frame: str) -> bool:
     """Whether the innermost frame is a thread of the default executor waiting for work
     (sampled too with ``--idle``): not the service's loop, so left out of the shares."""
-    return (frame.startswith("wait ") and "threading.py" in frame) or (
-        frame.startswith("_worker ") and "futures/thread.py" in frame)
+    name = frame.partition(" (")[0]
+    return (name.rpartition(".")[2] == "wait" and "threading.py" in frame) or (
+        name == "_worker" and "futures/thread.py" in frame)
 
 
 def _short(frame: str) -> str:

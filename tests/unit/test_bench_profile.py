@@ -12,7 +12,8 @@ def test_loop_waits_are_idle_and_executor_threads_are_left_out(tmp_path: Path) -
         "handle (sync/consumers/apply.py:40);merge (sync/merge.py:152) 50\n"
         "handle (sync/consumers/source.py:40);map_event (sync/sources.py:90) 20\n"
         "_bootstrap (threading.py:995);wait (/usr/lib/python3.11/threading.py:320) 400\n"
-        "_bootstrap (threading.py:995);_worker (concurrent/futures/thread.py:81) 400\n")
+        "_bootstrap (threading.py:995);_worker (concurrent/futures/thread.py:81) 400\n"
+        "run (threading.py:975);Condition.wait (/usr/lib/python3.11/threading.py:324) 400\n")
     summary = summarize(raw)
     assert summary["samples"] == 100
     assert summary["stages_pct"] == {"apply": 50.0, "idle": 30.0, "map": 20.0}
