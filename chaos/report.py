@@ -14,7 +14,7 @@ __all__ = ["print_report", "write_report"]
 FAULT_LABELS = {
     "sigkill": "SIGKILL of a service process (restarted at once)",
     "kafka-restart": "Kafka broker stopped and started again",
-    "leader-kill": "SIGKILL of the broker leading the updates topic's partition 0",
+    "leader-kill": "SIGKILL of the broker leading sk.fiche.event's partition 0",
     "leader-return": "that broker started again (it rejoins the replicas)",
     "postgres-restart": "PostgreSQL stopped and started again",
     "second-instance-start": "second instance joined the groups (rebalance)",
