@@ -66,8 +66,8 @@ def _options(argv: list[str] | None) -> argparse.Namespace:
                         help="Kafka brokers of the chaos pass (default 1; 3 with --kill-leader)")
     parser.add_argument("--kill-leader", action="store_true",
                         help="on three brokers: SIGKILL the broker leading partition 0 of "
-                        "sk.fiche.event during the load, start it again two chunks later (instead of "
-                        "restarting the whole cluster)")
+                        "sk.fiche.event during the load, start it again two chunks later "
+                        "(instead of restarting the whole cluster)")
     options = parser.parse_args(argv)
     if options.kill_leader and options.brokers == 1:
         parser.error("--kill-leader needs --brokers 3")
