@@ -284,6 +284,9 @@ def _touched_fields(before: FicheState, decision: Decision) -> set[str]:
 
 def _winner(entries: list[Provenance], rule: Rule) -> Provenance | None:
     """The automated (or directory) value that survives among a field's ``entries``."""
+    if len(entries) == 1:  # the usual case, one record gives the field: nothing to rank
+        [entry] = entries
+        return entry if entry.value is not None and rule.rank(entry.source) is not None else None
     ranked: list[tuple[int, float, int, str, Provenance]] = []
     for entry in entries:
         if entry.value is None:
