@@ -103,6 +103,7 @@ def main() -> None:
                         help="runs, each on a fresh database; the least CPU is printed")
     parser.add_argument("--top", type=int, default=35)
     parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument("--callers", help="also print the callers of functions matching this")
     args = parser.parse_args()
     mapped = updates(args.events)
     # The mapped updates stand for the batch a consumer holds, not for a heap the collector
@@ -121,7 +122,10 @@ def main() -> None:
             return
         profile = cProfile.Profile()
         asyncio.run(apply_all(server_url, batches, profile))
-    pstats.Stats(profile).sort_stats("tottime").print_stats(args.top)
+    stats = pstats.Stats(profile).sort_stats("tottime")
+    stats.print_stats(args.top)
+    if args.callers:
+        stats.print_callers(args.callers)
 
 
 if __name__ == "__main__":
