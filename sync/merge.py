@@ -193,17 +193,21 @@ def _record_values(
         for key in [k for k in after.provenance if k[1:] == (update.source, update.record_id)]:
             del after.provenance[key]
             decision.provenance_deletes.append(key)
+    # Read once, not per field: this loop runs for every value of every update.
+    rules, kind, provenance = policy.rules, after.kind, after.provenance
+    source, record_id, as_given = update.source, update.record_id, update.as_given
+    version, observed = update.source_version, update.observed_at
     for name, value in update.fields.items():
-        if policy.rule(after.kind, name) is None:
+        if (kind, name) not in rules:
             continue  # a field this kind of fiche does not have: ignored, not an error
-        key = (name, update.source, update.record_id)
+        key = (name, source, record_id)
         if value is None:
-            if after.provenance.pop(key, None) is not None:
+            if provenance.pop(key, None) is not None:
                 decision.provenance_deletes.append(key)
             continue
-        entry = Provenance(name, update.source, update.record_id, value,
-                           update.source_version, update.observed_at, update.as_given.get(name))
-        after.provenance[key] = entry
+        entry = Provenance(name, source, record_id, value, version, observed,
+                           as_given.get(name))
+        provenance[key] = entry
         decision.provenance_upserts.append(entry)
     if is_authentic(update.source):
         seen = after.verified_at
@@ -284,6 +288,9 @@ def _touched_fields(before: FicheState, decision: Decision) -> set[str]:
 
 def _winner(entries: list[Provenance], rule: Rule) -> Provenance | None:
     """The automated (or directory) value that survives among a field's ``entries``."""
+    if len(entries) == 1:  # the usual case, one record gives the field: nothing to rank
+        [entry] = entries
+        return entry if entry.value is not None and rule.rank(entry.source) is not None else None
     ranked: list[tuple[int, float, int, str, Provenance]] = []
     for entry in entries:
         if entry.value is None:
@@ -306,14 +313,16 @@ def _recompute(
     for key, entry in after.provenance.items():
         if key[0] in by_field:
             by_field[key[0]].append(entry)
+    rules, kind = policy.rules, after.kind
     for name in sorted(touched):
-        rule = policy.rule(after.kind, name)
+        rule = rules.get((kind, name))
         if rule is None:
             continue
         winner = _winner(by_field[name], rule)
         pin = after.pins.get(name)
         value = pin.value if pin is not None else (winner.value if winner else None)
-        _track_conflict(after, name, pin, winner, update, decision)
+        if pin is not None or after.conflicts:  # else no conflict to raise, name or close
+            _track_conflict(after, name, pin, winner, update, decision)
         if rule.authoritative and winner is not None:
             _notice_supersede(before, name, winner, update, decision)
         if before.visible.get(name) != value:

@@ -17,7 +17,12 @@ from sync import geo
 from sync.matching import normalise
 from sync.professions import profession
 
-__all__ = ["Place", "Profile", "profile_of"]
+__all__ = ["PROFILE_FIELDS", "Place", "Profile", "profile_of"]
+
+#: The only fields :func:`profile_of` reads: equal values of these give an equal profile
+#: (:mod:`sync.matching.memo` relies on it; tests/unit/test_matching_memo.py checks it).
+PROFILE_FIELDS = ("name.first", "name.last", "name", "professions", "declaredProfessions",
+                  "organisationTypes", "addresses", "contact.phone", "contact.email")
 
 
 @dataclass(frozen=True)

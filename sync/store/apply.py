@@ -11,7 +11,7 @@ import asyncpg
 
 from sync.emitted import emitted_events
 from sync.errors import PermanentError, TransientError
-from sync.events import FicheUpdate, Source, UpdateAction, derived_id
+from sync.events import FicheUpdate, Source, UpdateAction
 from sync.matching import Weights, default_weights, is_matchable
 from sync.merge import FicheState, merge, new_state
 from sync.observability import metrics
@@ -250,8 +250,7 @@ class Applier:
             probable = await linker.identify(update)
             if probable is not None:
                 return probable
-        first = update.identifiers[0]
-        return derived_id("fiche", update.kind.value, first.type, first.value)
+        return repo.new_fiche_id(update)
 
 
 def _not_again(state: FicheState, update: FicheUpdate) -> ApplyResult:

@@ -112,6 +112,7 @@ class FicheRepository:
         self._history: list[tuple[Any, ...]] = []
         self._outbox: list[tuple[Any, ...]] = []
         self._progress: dict[str, tuple[datetime, datetime | None]] = {}
+        self._new_ids: dict[tuple[str, str, str], uuid.UUID] = {}
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -131,9 +132,18 @@ class FicheRepository:
             if update.fiche_id is not None:
                 candidates.add(update.fiche_id)
             if update.identifiers:
-                first = update.identifiers[0]
-                candidates.add(derived_id("fiche", update.kind.value, first.type, first.value))
+                candidates.add(self.new_fiche_id(update))
         await self._load_many(candidates - set(self._states))
+
+    def new_fiche_id(self, update: FicheUpdate) -> uuid.UUID:
+        """The id a fiche made for ``update``'s record gets: derived from its first identifier
+        (the update has one), once per batch."""
+        first = update.identifiers[0]
+        key = (update.kind.value, first.type, first.value)
+        found = self._new_ids.get(key)
+        if found is None:
+            found = self._new_ids[key] = derived_id("fiche", *key)
+        return found
 
     async def find(self, identifiers: Iterable[Identifier]) -> list[uuid.UUID]:
         """The fiches holding any of ``identifiers``, in ascending id order (ids are UUIDv5

@@ -33,9 +33,11 @@ from sync.matching import (
     Scored,
     blocking_keys,
     is_matchable,
+    kbo_numbers,
     lookup_keys,
-    profile_of_update,
+    stored_keys,
 )
+from sync.matching.memo import ProfileMemo
 from sync.store.match_sql import (
     CANDIDATES_OF_RECORDS,
     DELETE_KEY_ROWS,
@@ -46,7 +48,7 @@ from sync.store.match_sql import (
     UPSERT_KEY_ROWS,
     UPSERT_PROFILES,
 )
-from sync.store.matching import CandidateRow, Conn, MatchStore, candidate_row, fiche_index
+from sync.store.matching import CandidateRow, Conn, MatchStore, candidate_row
 from sync.store.writes import Writes
 
 __all__ = ["BatchMatchStore", "Holdings"]
@@ -93,6 +95,8 @@ class BatchMatchStore(MatchStore):
         self._touched_records: set[RecordKey] = set()
         self._written: set[uuid.UUID] = set()  # fiches written by the batch
         self._written_by_key: dict[str, set[uuid.UUID]] = {}
+        # A new fiche's profile is its record's: computed once for both.
+        self._memo = ProfileMemo()
 
     # -- reading ahead -----------------------------------------------------------------------
 
@@ -140,8 +144,9 @@ class BatchMatchStore(MatchStore):
     async def _prefetch_candidates(self, updates: list[FicheUpdate], limit: int) -> None:
         asked: list[tuple[FicheUpdate, Profile, frozenset[str], tuple[str, ...]]] = []
         for update in updates:
-            record = profile_of_update(update)
-            keys = lookup_keys(blocking_keys(record), update.source.value)
+            record, blocking = self._memo.keyed(
+                update.kind.value, update.fields, kbo_numbers(update.identifiers))
+            keys = lookup_keys(blocking, update.source.value)
             id_types = tuple(sorted({i.type for i in update.identifiers}))
             self._records[update.update_id] = record
             if keys:
@@ -221,7 +226,10 @@ class BatchMatchStore(MatchStore):
         if fiche_id not in self._keys:  # a fiche loaded after the prefetch (a linked one)
             await self.sync()
             await self._read_index(keyed=[fiche_id], fiches=[fiche_id])
-        profile, index = fiche_index(kind, visible, identifiers, sources, self._extra[fiche_id])
+        # What fiche_index gives, with the profile computed once per distinct input.
+        profile, blocking = self._memo.keyed(
+            kind.value, visible, [*kbo_numbers(list(identifiers)), *self._extra[fiche_id]])
+        index = stored_keys(blocking, kind.value, {s.value for s in sources})
         self._profiles[fiche_id] = (kind.value, dumps(profile.to_json()), now)
         wanted = set(index)
         for key in wanted | self._keys[fiche_id]:
