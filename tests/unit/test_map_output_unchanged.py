@@ -1,0 +1,101 @@
+"""The map side gives exactly what it gave before its hot path was made cheaper.
+
+Every output of decode+map over the benchmark's generated CoBRHA professionals, variants of them
+(removed, deceased, time with an offset, an SSIN in the id, without SSIN) and bad ones (each
+refused with its reason and detail), and every sample of ``schemas/samples``, is written down
+(``model_dump_json`` of each update, or the refusal) and hashed. The digest was taken with the
+code before any of those changes; a change that alters one byte of one output fails here.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from bench.events import EventFactory
+from sync.cloudevents import decode
+from sync.errors import PermanentError
+from sync.mapping import MappingContext
+from sync.sources import map_event
+
+CONTEXT = MappingContext(ssin_secret=b"unchanged-secret")
+SAMPLES = Path(__file__).resolve().parents[2] / "schemas" / "samples"
+#: sha256 of :func:`outputs`, taken before the map side's hot path changed.
+GOLDEN = "4c5bef22d0a62e788b0ac7cd1227f33f7361152b334694e08d51e50aa3a09ef8"
+EVENTS = 600
+
+
+def _variants(event: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """``event`` and one change of it per kind of input the mapper treats apart."""
+    yield event
+    data = event["data"]
+    changes: list[tuple[str, Any]] = [
+        ("type", "be.ehealth.cobrha.professional.removed"),
+        ("type", "be.ehealth.cobrha.professional.unknown"),
+        ("time", "2026-11-28T10:15:02+01:00"),
+        ("time", "2026-11-28T10:15:02"),
+        ("id", "evt-85073003328"),
+        ("specversion", "0.3"),
+        ("data", [1, 2]),
+        ("data.ssin", None),
+        ("data.ssin", "85073003329"),
+        ("data.deathDate", "2026-01-02"),
+        ("data.lastName", 7),
+        ("data.lastName", ""),
+        ("data.professions", []),
+        ("data.professions.0.nihii", "123"),
+        ("data.professions.0.nihii", "1-2345678-901"),
+        ("data.professions.0.professionCode", "ASTRONAUT"),
+        ("data.professions.0.licence", {"status": "MAYBE"}),
+        ("data.professions.0.licence", None),
+        ("data.professions.0.phone", "02 555 12 34"),
+        ("data.professions.0.phone", "not a phone"),
+        ("data.professions.0.addresses", [{"zipCode": "9999", "municipality": "Nergens"}]),
+        ("data.extraField", {"x": 1}),
+    ]
+    for place, value in changes:
+        changed = copy.deepcopy(event)
+        *path, last = place.split(".")
+        target: Any = changed
+        for part in path:
+            target = target[int(part)] if isinstance(target, list) else target[part]
+        target[last] = value
+        yield changed
+    assert data is event["data"]
+
+
+def _raw() -> Iterator[bytes]:
+    factory = EventFactory()
+    for index in range(EVENTS):
+        event = factory.professional(index, version=1 + index % 3)
+        events = _variants(event) if index % 20 == 0 else iter((event,))
+        for one in events:
+            yield json.dumps(one, ensure_ascii=False).encode()
+    for sample in sorted(SAMPLES.glob("*.jsonl")):
+        for line in sample.read_bytes().splitlines():
+            if line.strip():
+                yield line
+    yield b"{not json"
+    yield b'{"specversion": "1.0", "id": "", "source": "s", "type": "t"}'
+
+
+def outputs() -> Iterator[str]:
+    """One line per input: its updates as JSON, or its refusal."""
+    for raw in _raw():
+        try:
+            updates = map_event(decode(raw), CONTEXT)
+        except PermanentError as error:
+            yield f"refused {error.reason}: {error.detail}"
+            continue
+        for update in updates:
+            yield update.model_dump_json(by_alias=True)
+            yield update.key
+
+
+def test_outputs_are_unchanged() -> None:
+    digest = hashlib.sha256("\n".join(outputs()).encode()).hexdigest()
+    assert digest == GOLDEN
