@@ -61,10 +61,17 @@ def decode(raw: bytes | None) -> CloudEvent:
         raise PermanentError("too-deep", f"the JSON nests deeper than {MAX_DEPTH} levels")
     if not isinstance(document, dict):
         raise PermanentError("not-a-cloudevent", "the JSON value is not an object")
+    # ``data`` came from the JSON parser, so it is JSON already: validating it as
+    # ``JsonValue`` would walk (and copy) the whole tree in Python for nothing. The envelope
+    # is validated without it, and ``data`` is set as parsed.
+    envelope = dict(document)
+    data = envelope.pop("data", None)
     try:
-        event = CloudEvent.model_validate(document)
+        event = CloudEvent.model_validate(envelope)
     except ValidationError as error:
         raise PermanentError("not-a-cloudevent", _fields_of(error)) from None
+    if "data" in document:
+        event = event.model_copy(update={"data": data})
     if event.specversion != "1.0":
         raise PermanentError("not-a-cloudevent",
                              redact(f"specversion {event.specversion[:10]!r}"))
