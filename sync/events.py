@@ -6,6 +6,7 @@ snake_case in Python and camelCase on the wire. Pure: no I/O, no broker, no data
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import date
 from enum import StrEnum
@@ -35,11 +36,16 @@ __all__ = [
 
 #: Namespace of every id this service derives deterministically (update ids, fiche ids, ...).
 NAMESPACE = uuid.UUID("6f1c2b1e-52a4-4f0e-9a55-5b3c0d1e2f70")
+#: SHA-1 fed with the namespace: copied per id instead of hashing the namespace again.
+_NAMESPACE_SHA1 = hashlib.sha1(NAMESPACE.bytes, usedforsecurity=False)
 
 
 def derived_id(*parts: str) -> uuid.UUID:
-    """A UUID that is the same every time for the same parts (UUIDv5 in our namespace)."""
-    return uuid.uuid5(NAMESPACE, "\x1f".join(parts))
+    """A UUID that is the same every time for the same parts (UUIDv5 in our namespace, as
+    ``uuid.uuid5(NAMESPACE, ...)`` gives it)."""
+    digest = _NAMESPACE_SHA1.copy()
+    digest.update("\x1f".join(parts).encode())
+    return uuid.UUID(bytes=digest.digest()[:16], version=5)
 
 
 class Frozen(BaseModel):

@@ -12,13 +12,19 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from bench.events import EventFactory
 from sync.cloudevents import decode
 from sync.errors import PermanentError
+from sync.events import NAMESPACE, derived_id
 from sync.mapping import MappingContext
 from sync.sources import map_event
 
@@ -99,3 +105,15 @@ def outputs() -> Iterator[str]:
 def test_outputs_are_unchanged() -> None:
     digest = hashlib.sha256("\n".join(outputs()).encode()).hexdigest()
     assert digest == GOLDEN
+
+
+@settings(max_examples=2000)
+@given(st.lists(st.text(), max_size=5))
+def test_derived_ids_are_uuid5_in_the_namespace(parts: list[str]) -> None:
+    try:
+        expected = uuid.uuid5(NAMESPACE, "\x1f".join(parts))
+    except UnicodeEncodeError:  # a lone surrogate: no id, either way
+        with pytest.raises(UnicodeEncodeError):
+            derived_id(*parts)
+        return
+    assert derived_id(*parts) == expected
