@@ -9,7 +9,7 @@ from pydantic import Field, JsonValue
 from sync import identifiers as ids
 from sync.cloudevents import CloudEvent
 from sync.errors import PermanentError
-from sync.events import FicheKind, FicheUpdate, Identifier, Source, UpdateAction
+from sync.events import FicheKind, FicheUpdate, Identifier, Source, UpdateAction, built
 from sync.mapping.common import (
     Inbound,
     MappingContext,
@@ -80,10 +80,9 @@ def map_cobrha_professional(event: CloudEvent, context: MappingContext) -> Fiche
         raise PermanentError("unknown-type", f"unknown event type {event.type[:80]!r}")
     record = parse_data(Professional, event)
     person = _person_number(event.subject, record.professions[0].nihii)
-    identifiers = [Identifier.model_construct(type="NIHII-PERSON", value=person)]
+    identifiers = [Identifier(type="NIHII-PERSON", value=person)]
     if record.ssin:
-        identifiers.append(Identifier.model_construct(type="SSIN-HASH",
-                                                      value=_ssin_hash(record.ssin, context)))
+        identifiers.append(Identifier(type="SSIN-HASH", value=_ssin_hash(record.ssin, context)))
     professions = [_profession(entry) for entry in record.professions]
     active = any(p["licence"] and p["licence"]["status"] == "ACTIVE" for p in professions)  # type: ignore[index,call-overload]
     reason = None if active else "no active licence"
@@ -91,8 +90,10 @@ def map_cobrha_professional(event: CloudEvent, context: MappingContext) -> Fiche
         active, reason = False, "deceased"
     # Built without validating again: every value comes from the validated record (texts,
     # JSON made of them) or the validated envelope, and validating ``fields`` as JsonValue
-    # walks it in Python. tests/unit/test_map_output_unchanged.py holds the output to the byte.
-    return FicheUpdate.model_construct(
+    # walks it in Python (sync.events.built). tests/unit/test_map_output_unchanged.py holds
+    # the output to the byte.
+    return built(
+        FicheUpdate,
         update_id=update_id_of(event),
         origin=origin_of(event),
         source=Source.COBRHA,

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
 from sync import geo
 from sync.cloudevents import CloudEvent, field_list
 from sync.errors import PermanentError
-from sync.events import EventOrigin, FicheUpdate, derived_id
+from sync.events import EventOrigin, FicheUpdate, built, derived_id
 
 __all__ = [
     "PHONE_FIELDS",
@@ -61,8 +61,8 @@ def parse_data(model: type[M], event: CloudEvent) -> M:
 def origin_of(event: CloudEvent) -> EventOrigin:
     """Where an update comes from. Built without validating again: the envelope was validated
     at decode (texts, an aware time or none), which is all :class:`EventOrigin` checks."""
-    return EventOrigin.model_construct(source=event.source, id=event.id, type=event.type,
-                                       time=event.time)
+    return built(EventOrigin, source=event.source, id=event.id, type=event.type,
+                 time=event.time)
 
 
 def update_id_of(event: CloudEvent, part: str = "") -> Any:

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from bench.events import EventFactory
 from sync.cloudevents import decode
 from sync.errors import PermanentError
-from sync.events import NAMESPACE, derived_id
+from sync.events import NAMESPACE, FicheUpdate, built, derived_id
 from sync.mapping import MappingContext
 from sync.sources import map_event
 
@@ -117,3 +117,22 @@ def test_derived_ids_are_uuid5_in_the_namespace(parts: list[str]) -> None:
             derived_id(*parts)
         return
     assert derived_id(*parts) == expected
+
+
+def test_built_is_the_validated_instance() -> None:
+    """What :func:`built` gives equals, field for field and in the same order, what validating
+    gives; unset fields at their defaults, and no mutable default shared."""
+    event = decode(json.dumps(EventFactory().professional(3)).encode())
+    validated = map_event(event, CONTEXT)[0]
+    values = {name: getattr(validated, name) for name in validated.model_fields_set}
+    fast = built(FicheUpdate, **values)
+    assert fast == FicheUpdate(**values) == validated
+    assert repr(fast) == repr(FicheUpdate(**values))
+    assert fast.model_fields_set == FicheUpdate(**values).model_fields_set
+    bare = {name: values[name] for name in values if name not in ("fields", "as_given")}
+    assert built(FicheUpdate, **bare).fields is not built(FicheUpdate, **bare).fields
+    assert built(FicheUpdate, **bare) == FicheUpdate(**bare)
+    with pytest.raises(TypeError, match="needs record_id"):
+        built(FicheUpdate, **{name: value for name, value in bare.items() if name != "record_id"})
+    with pytest.raises(TypeError, match="no field"):
+        built(FicheUpdate, **bare, colour="red")
