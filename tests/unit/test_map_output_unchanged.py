@@ -20,8 +20,11 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from stdnum.be import ssn as stdnum_ssn
+from stdnum.exceptions import ValidationError as StdnumError
 
 from bench.events import EventFactory
+from sync import identifiers as ids
 from sync.cloudevents import decode
 from sync.errors import PermanentError
 from sync.events import NAMESPACE, FicheUpdate, built, derived_id
@@ -136,3 +139,21 @@ def test_built_is_the_validated_instance() -> None:
         built(FicheUpdate, **{name: value for name, value in bare.items() if name != "record_id"})
     with pytest.raises(TypeError, match="no field"):
         built(FicheUpdate, **bare, colour="red")
+
+
+@settings(max_examples=4000)
+@given(st.one_of(
+    st.from_regex(r"\A[0-9]{9}\Z").map(lambda head: head + f"{97 - int(head) % 97:02d}"),
+    st.from_regex(r"\A[0-9]{11}\Z"), st.from_regex(r"\A[0-9 .\-]{8,16}\Z"), st.text()))
+def test_ssins_normalise_as_stdnum_does(raw: str) -> None:
+    """The plain-number shortcut of normalize_ssin answers what stdnum answers, for valid
+    numbers of both centuries and months, wrong check digits, separators and any text."""
+    try:
+        expected: str | None = str(stdnum_ssn.validate(raw))
+    except StdnumError:
+        expected = None
+    try:
+        found: str | None = ids.normalize_ssin(raw)
+    except ids.IdentifierError:
+        found = None
+    assert found == expected
