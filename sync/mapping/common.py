@@ -105,6 +105,8 @@ def e164(text: str) -> str | None:
     """``text`` as an E.164 number (``080 18 86 57`` is ``+3280188657``), or ``None`` when it
     cannot be a phone number. *Possible*, not *valid*: a number the library's tables do not
     know yet (a new range) must not be dropped."""
+    if _plainly_e164(text):
+        return text
     try:
         number = phonenumbers.parse(text, PHONE_REGION)
     except phonenumbers.NumberParseException:
@@ -112,6 +114,23 @@ def e164(text: str) -> str | None:
     if not phonenumbers.is_possible_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+#: A Belgian number in E.164: the country code, then the national number without its 0.
+_COUNTRY_PREFIX = f"+{phonenumbers.country_code_for_region(PHONE_REGION)}"
+_POSSIBLE_LENGTHS = frozenset(
+    phonenumbers.PhoneMetadata.metadata_for_region(PHONE_REGION).general_desc.possible_length)
+
+
+def _plainly_e164(text: str) -> bool:
+    """Whether ``text`` is a Belgian number written in E.164 already (``+3221234567``), as
+    CoBRHA sends them: ASCII digits after the country code, the first not 0 (no national
+    prefix to strip), as many as a Belgian number may have (the library's own lengths).
+    phonenumbers gives such a text back as it is; parsing it costs more than the mapping of
+    the rest of the event. Any other text goes to phonenumbers."""
+    national = text[len(_COUNTRY_PREFIX):]
+    return (text.startswith(_COUNTRY_PREFIX) and len(national) in _POSSIBLE_LENGTHS
+            and national.isascii() and national.isdigit() and national[0] != "0")
 
 
 def with_e164_phones(update: FicheUpdate) -> FicheUpdate:
