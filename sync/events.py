@@ -58,9 +58,19 @@ class Frozen(BaseModel):
 
 
 F = TypeVar("F", bound=Frozen)
-#: Each message model's field names, in order, with their defaults (a required field: absent).
-_DEFAULTS: dict[type[Frozen], dict[str, Any]] = {}
-_REQUIRED = object()
+#: Each message model's fields, in order, at their defaults (a required one: _REQUIRED), and
+#: the names of those whose default is a dict (each instance gets its own).
+_TEMPLATES: dict[type[Frozen], tuple[dict[str, Any], tuple[str, ...]]] = {}
+_REQUIRED: Any = object()
+
+
+def _template(model: type[Frozen]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    fields = model.model_fields
+    state = {name: _REQUIRED if field.is_required() else field.get_default(
+        call_default_factory=True) for name, field in fields.items()}
+    mutable = tuple(name for name, value in state.items() if isinstance(value, dict))
+    _TEMPLATES[model] = state, mutable
+    return state, mutable
 
 
 def built(model: type[F], /, **values: Any) -> F:
@@ -68,25 +78,19 @@ def built(model: type[F], /, **values: Any) -> F:
     and envelope), not validated again: a mapper's hot path. The same instance as
     ``model(**values)`` would give for such values (its fields in the same order, the unset
     ones at their defaults); ``model_construct`` would do too, but walks every field's
-    default machinery and is slower than validating a small model. A missing required field
-    is a defect, raised as ``TypeError``."""
-    defaults = _DEFAULTS.get(model)
-    if defaults is None:
-        defaults = _DEFAULTS[model] = {
-            name: _REQUIRED if field.is_required() else field.get_default(
-                call_default_factory=True)
-            for name, field in model.model_fields.items()}
-    unknown = values.keys() - defaults.keys()
-    if unknown:
-        raise TypeError(f"{model.__name__} has no field {sorted(unknown)}")
-    state: dict[str, Any] = {}
-    for name, default in defaults.items():
-        if name in values:
-            state[name] = values[name]
-        elif default is _REQUIRED:
-            raise TypeError(f"{model.__name__} needs {name}")
-        else:  # a fresh empty dict each: instances share no mutable default
-            state[name] = dict(default) if isinstance(default, dict) else default
+    default machinery and is slower than validating a small model. A missing or unknown
+    field is a defect, raised as ``TypeError``."""
+    template, mutable = _TEMPLATES.get(model) or _template(model)
+    state = template.copy()
+    state.update(values)  # the template's order: a known name keeps its place
+    if len(state) != len(template):
+        raise TypeError(f"{model.__name__} has no field {sorted(state.keys() - template)}")
+    for name in mutable:
+        if name not in values:
+            state[name] = dict(template[name])
+    if _REQUIRED in state.values():
+        missing = [name for name, value in state.items() if value is _REQUIRED]
+        raise TypeError(f"{model.__name__} needs {', '.join(missing)}")
     instance = model.__new__(model)
     object.__setattr__(instance, "__dict__", state)
     object.__setattr__(instance, "__pydantic_fields_set__", set(values))
