@@ -138,7 +138,8 @@ def _person_number(subject: str | None, nihii: str | None) -> str:
     for candidate in (nihii, subject):
         if not candidate:
             continue
-        digits = "".join(ch for ch in candidate if ch.isdigit())
+        digits = (candidate if candidate.isdigit()  # as most are written: nothing to drop
+                  else "".join(ch for ch in candidate if ch.isdigit()))
         if len(digits) == 11:
             return _parse_nihii(digits).person
         if len(digits) == 8 and digits == candidate.strip():
