@@ -56,7 +56,7 @@ def records(count: int) -> list[FakeRecord]:
 
 def stage() -> SourceStage:
     """The source stage as the service builds it (no producer: mapping sends nothing)."""
-    return SourceStage(Settings(), producer=None,  # type: ignore[arg-type]
+    return SourceStage(Settings(), producer=None,
                        context=MappingContext(ssin_secret=b"bench-ssin-secret"))
 
 

@@ -118,8 +118,16 @@ def e164(text: str) -> str | None:
 
 #: A Belgian number in E.164: the country code, then the national number without its 0.
 _COUNTRY_PREFIX = f"+{phonenumbers.country_code_for_region(PHONE_REGION)}"
-_POSSIBLE_LENGTHS = frozenset(
-    phonenumbers.PhoneMetadata.metadata_for_region(PHONE_REGION).general_desc.possible_length)
+
+
+def _possible_lengths(region: str) -> frozenset[int]:
+    """How many digits a national number of ``region`` may have, by phonenumbers' tables."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    general = None if metadata is None else metadata.general_desc
+    return frozenset(() if general is None else general.possible_length)
+
+
+_POSSIBLE_LENGTHS = _possible_lengths(PHONE_REGION)
 
 
 def _plainly_e164(text: str) -> bool:
