@@ -13,12 +13,11 @@ from __future__ import annotations
 import csv
 import functools
 import re
-import time
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date
 from importlib import resources
 
 __all__ = [
@@ -92,26 +91,6 @@ def municipalities_on(day: date) -> tuple[Municipality, ...]:
     return tuple(sorted(found, key=lambda m: m.nis))
 
 
-class _Day:
-    """The local day last read, and when it began and ends (POSIX timestamps)."""
-
-    day = date.min
-    since = until = 0.0
-
-
-def today() -> date:
-    """``date.today()``, asked of the C library only when the local day it gave is over (or
-    the clock went back before it): each call reads the local time zone, which cost more
-    than placing an address, twice per address."""
-    now = time.time()
-    if not _Day.since <= now < _Day.until:
-        day = date.fromtimestamp(now)
-        midnight = datetime.combine(day, datetime.min.time())
-        _Day.day, _Day.since = day, midnight.timestamp()
-        _Day.until = (midnight + timedelta(days=1)).timestamp()
-    return _Day.day
-
-
 def resolve(postcode: str | None, municipality: str | None, *, on: date | None = None) -> Placement:
     """Place a postcode and/or municipality (or section, or former municipality) name.
 
@@ -119,7 +98,7 @@ def resolve(postcode: str | None, municipality: str | None, *, on: date | None =
     they must agree; an unrecognised name falls back to the postcode and an unknown or malformed
     postcode to the name. Ambiguous or unknown input gives ``placed=False`` with a reason.
     """
-    return _resolve(postcode, municipality, on or today())
+    return _resolve(postcode, municipality, on or date.today())
 
 
 @functools.lru_cache(maxsize=16384)
@@ -144,7 +123,7 @@ def _resolve(postcode: str | None, municipality: str | None, day: date) -> Place
 
 def resolve_service_area(item: str, *, on: date | None = None) -> Placement:
     """Place a service area given as a municipality name or a 5-digit NIS code (old codes too)."""
-    text, day = item.strip(), on or today()
+    text, day = item.strip(), on or date.today()
     if not _NIS.fullmatch(text):
         return resolve(None, text, on=day)
     if text not in _tables().municipalities:

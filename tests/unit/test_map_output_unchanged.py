@@ -12,10 +12,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import time
 import uuid
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +25,6 @@ from stdnum.be import ssn as stdnum_ssn
 from stdnum.exceptions import ValidationError as StdnumError
 
 from bench.events import EventFactory
-from sync import geo
 from sync import identifiers as ids
 from sync.cloudevents import decode
 from sync.errors import PermanentError
@@ -180,12 +177,3 @@ def _e164_by_phonenumbers(text: str) -> str | None:
 def test_phones_in_e164_as_phonenumbers_gives_them(text: str) -> None:
     """The shortcut for a Belgian number in E.164 already answers what phonenumbers does."""
     assert e164(text) == _e164_by_phonenumbers(text)
-
-
-def test_today_is_the_local_date(monkeypatch: pytest.MonkeyPatch) -> None:
-    """geo.today() gives date.today(), also when the day turns and when the clock goes back."""
-    assert geo.today() == date.today()
-    start = time.time()
-    for shift in (0.0, 3600.0, 86400.0, 86400.0 * 40, -86400.0, 0.0, 86399.0, -1.0):
-        monkeypatch.setattr(time, "time", lambda shift=shift: start + shift)
-        assert geo.today() == date.fromtimestamp(start + shift)
