@@ -61,10 +61,17 @@ def decode(raw: bytes | None) -> CloudEvent:
         raise PermanentError("too-deep", f"the JSON nests deeper than {MAX_DEPTH} levels")
     if not isinstance(document, dict):
         raise PermanentError("not-a-cloudevent", "the JSON value is not an object")
+    # ``data`` came from the JSON parser, so it is JSON already: validating it as
+    # ``JsonValue`` would walk (and copy) the whole tree in Python for nothing. The envelope
+    # is validated without it, and ``data`` is set as parsed.
+    envelope = dict(document)
+    data = envelope.pop("data", None)
     try:
-        event = CloudEvent.model_validate(document)
+        event = CloudEvent.model_validate(envelope)
     except ValidationError as error:
         raise PermanentError("not-a-cloudevent", _fields_of(error)) from None
+    if "data" in document:
+        event = event.model_copy(update={"data": data})
     if event.specversion != "1.0":
         raise PermanentError("not-a-cloudevent",
                              redact(f"specversion {event.specversion[:10]!r}"))
@@ -115,7 +122,8 @@ def _parse(raw: bytes) -> Any:
     stored: refused here, it does not fail the apply stage's transaction later."""
     try:
         text = raw.decode("utf-8-sig")
-        document = json.loads(text, parse_constant=_not_finite, parse_float=_finite)
+        # A second BOM is refused as by json.loads (a JSONDecodeError: not a value).
+        document = _DECODER.decode(text)
         if _SURROGATE_ESCAPE.search(text):
             json.dumps(document, ensure_ascii=False).encode("utf-8")
         if _NUL_ESCAPE.search(text) and _holds_nul(document):
@@ -126,6 +134,22 @@ def _parse(raw: bytes) -> Any:
     except (ValueError, RecursionError) as error:
         raise PermanentError("undecodable", f"not JSON: {type(error).__name__}") from None
     return document
+
+
+def _not_finite(literal: str) -> Any:
+    raise ValueError(f"{literal} is not a JSON number")
+
+
+def _finite(literal: str) -> float:
+    """A float, unless it overflows to infinity (``1e999``): it would be written back as null."""
+    value = float(literal)
+    if not math.isfinite(value):
+        raise ValueError("a number too large for a float")
+    return value
+
+
+#: One decoder for every message (``json.loads`` with hooks builds a new one per call).
+_DECODER = json.JSONDecoder(parse_constant=_not_finite, parse_float=_finite)
 
 
 def _deeper_than(document: Any, limit: int) -> bool:
@@ -157,18 +181,6 @@ def _holds_nul(document: Any) -> bool:
         elif isinstance(value, list):
             stack.extend(value)
     return False
-
-
-def _not_finite(literal: str) -> Any:
-    raise ValueError(f"{literal} is not a JSON number")
-
-
-def _finite(literal: str) -> float:
-    """A float, unless it overflows to infinity (``1e999``): it would be written back as null."""
-    value = float(literal)
-    if not math.isfinite(value):
-        raise ValueError("a number too large for a float")
-    return value
 
 
 def _fields_of(error: ValidationError) -> str:

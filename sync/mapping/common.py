@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
 from sync import geo
 from sync.cloudevents import CloudEvent, field_list
 from sync.errors import PermanentError
-from sync.events import EventOrigin, FicheUpdate, derived_id
+from sync.events import EventOrigin, FicheUpdate, built, derived_id
 
 __all__ = [
     "PHONE_FIELDS",
@@ -59,7 +59,10 @@ def parse_data(model: type[M], event: CloudEvent) -> M:
 
 
 def origin_of(event: CloudEvent) -> EventOrigin:
-    return EventOrigin(source=event.source, id=event.id, type=event.type, time=event.time)
+    """Where an update comes from. Built without validating again: the envelope was validated
+    at decode (texts, an aware time or none), which is all :class:`EventOrigin` checks."""
+    return built(EventOrigin, source=event.source, id=event.id, type=event.type,
+                 time=event.time)
 
 
 def update_id_of(event: CloudEvent, part: str = "") -> Any:
@@ -102,6 +105,8 @@ def e164(text: str) -> str | None:
     """``text`` as an E.164 number (``080 18 86 57`` is ``+3280188657``), or ``None`` when it
     cannot be a phone number. *Possible*, not *valid*: a number the library's tables do not
     know yet (a new range) must not be dropped."""
+    if _plainly_e164(text):
+        return text
     try:
         number = phonenumbers.parse(text, PHONE_REGION)
     except phonenumbers.NumberParseException:
@@ -109,6 +114,31 @@ def e164(text: str) -> str | None:
     if not phonenumbers.is_possible_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+#: A Belgian number in E.164: the country code, then the national number without its 0.
+_COUNTRY_PREFIX = f"+{phonenumbers.country_code_for_region(PHONE_REGION)}"
+
+
+def _possible_lengths(region: str) -> frozenset[int]:
+    """How many digits a national number of ``region`` may have, by phonenumbers' tables."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    general = None if metadata is None else metadata.general_desc
+    return frozenset(() if general is None else general.possible_length)
+
+
+_POSSIBLE_LENGTHS = _possible_lengths(PHONE_REGION)
+
+
+def _plainly_e164(text: str) -> bool:
+    """Whether ``text`` is a Belgian number written in E.164 already (``+3221234567``), as
+    CoBRHA sends them: ASCII digits after the country code, the first not 0 (no national
+    prefix to strip), as many as a Belgian number may have (the library's own lengths).
+    phonenumbers gives such a text back as it is; parsing it costs more than the mapping of
+    the rest of the event. Any other text goes to phonenumbers."""
+    national = text[len(_COUNTRY_PREFIX):]
+    return (text.startswith(_COUNTRY_PREFIX) and len(national) in _POSSIBLE_LENGTHS
+            and national.isascii() and national.isdigit() and national[0] != "0")
 
 
 def with_e164_phones(update: FicheUpdate) -> FicheUpdate:

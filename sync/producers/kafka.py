@@ -23,6 +23,7 @@ from aiokafka.errors import (
 
 from sync.errors import TransientError
 from sync.observability import metrics
+from sync.producers.partitioner import KafkaPartitioner
 from sync.settings import Settings
 
 __all__ = [
@@ -89,6 +90,7 @@ def new_producer(settings: Settings) -> AIOKafkaProducer:
     return AIOKafkaProducer(
         **client_options(settings), enable_idempotence=True, linger_ms=1,
         max_batch_size=256 * 1024, compression_type=None, request_timeout_ms=30000,
+        partitioner=KafkaPartitioner(),
     )
 
 
