@@ -34,8 +34,11 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from bench.kafka_io import bulk_producer, consumer, partitions
 from devstack import free_port
+from sync.cloudevents import decode, with_masked_id
+from sync.mapping import MappingContext
 from sync.producers.kafka import client_options
 from sync.settings import Settings
+from sync.sources import map_event
 
 __all__ = ["connect_benchmark", "connect_lib_dir"]
 
@@ -120,16 +123,20 @@ def flat(update: dict[str, Any]) -> bytes:
 
 
 async def copy_updates(settings: Settings, topic: str, count: int, timeout: float = 600) -> int:
-    """Copy, flattened, to ``topic`` the canonical updates of the initial load (the update
-    topic also holds the steady state's): the same ``count`` records the service loaded."""
-    source = settings.topics.name("fiche_update")
+    """Copy, flattened, to ``topic`` the canonical updates of the initial load: the same
+    ``count`` records the service loaded. In one hop nothing goes through ``sk.fiche.update``,
+    so they are made here from the source events, with the service's own decoding and mapping
+    (the same updates the map stage would publish there)."""
+    source = settings.topics.name("cobrha_professional")
+    secret = settings.ssin_secret.get_secret_value().encode()
+    context = MappingContext(ssin_secret=secret)
     copied = 0
     async with consumer(settings, max_partition_fetch_bytes=8 * 1024 * 1024) as reader, \
             bulk_producer(settings) as producer:
         parts = await partitions(reader, source)
         admin = AIOKafkaAdminClient(**client_options(settings))
         await admin.start()
-        try:  # as many partitions as the update topic: Connect runs one task per partition
+        try:  # as many partitions as the source topic: Connect runs one task per partition
             await admin.create_topics([NewTopic(topic, len(parts), 1)])
         finally:
             await admin.close()
@@ -143,11 +150,13 @@ async def copy_updates(settings: Settings, topic: str, count: int, timeout: floa
             futures = []
             for records in batches.values():
                 for record in records:
-                    update = json.loads(record.value)
-                    if not str(update.get("origin", {}).get("id", "")).startswith(LOADED):
+                    event = with_masked_id(decode(record.value), secret)
+                    if not event.id.startswith(LOADED):
                         continue
-                    futures.append(await producer.send(topic, value=flat(update),
-                                                       key=record.key))
+                    for update in map_event(event, context):
+                        document = json.loads(update.model_dump_json(by_alias=True))
+                        futures.append(await producer.send(topic, value=flat(document),
+                                                           key=update.key.encode()))
             await asyncio.gather(*futures)
             copied += len(futures)
     return copied
