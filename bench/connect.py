@@ -2,8 +2,9 @@
 sink connector, upserting the same canonical updates into a PostgreSQL table.
 
 The JDBC sink needs records with a schema, and the canonical update is nested JSON whose
-``fields`` vary by source. So each ``sk.fiche.update`` message is copied, before the clock
-starts, to a topic of its own as a flat JSON-with-schema record (``JsonConverter`` with
+``fields`` vary by source. So each canonical update of the load (made from its source event by
+the service's own mapping) is written, before the clock starts, to a topic of its own as a
+flat JSON-with-schema record (``JsonConverter`` with
 ``schemas.enable=true``): scalar columns, and ``identifiers`` / ``fields`` / ``origin`` as JSON
 text. Connect upserts them on ``(source, record_id)``: one row per source record, the latest
 version winning - the same keys the service keeps provenance on, without any of its rules.
