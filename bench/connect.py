@@ -152,7 +152,9 @@ async def copy_updates(settings: Settings, topic: str, count: int, timeout: floa
             for records in batches.values():
                 for record in records:
                     event = with_masked_id(decode(record.value), secret)
-                    if not event.id.startswith(LOADED):
+                    # The load's own events: version 1 of each professional (the update phase
+                    # publishes version 2 of some under the same prefix before Connect runs).
+                    if not (event.id.startswith(LOADED) and event.id.endswith("-v1")):
                         continue
                     for update in map_event(event, context):
                         document = json.loads(update.model_dump_json(by_alias=True))
