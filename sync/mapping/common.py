@@ -23,6 +23,7 @@ __all__ = [
     "e164",
     "origin_of",
     "parse_data",
+    "parsed_e164",
     "update_id_of",
     "with_e164_phones",
 ]
@@ -107,6 +108,12 @@ def e164(text: str) -> str | None:
     know yet (a new range) must not be dropped."""
     if _plainly_e164(text):
         return text
+    return parsed_e164(text)
+
+
+def parsed_e164(text: str) -> str | None:
+    """:func:`e164` without its shortcut for text already in E.164: what the phone number
+    library makes of ``text``."""
     try:
         number = phonenumbers.parse(text, PHONE_REGION)
     except phonenumbers.NumberParseException:
