@@ -18,9 +18,12 @@ from sync.settings import Settings
 
 __all__ = ["TABLES", "copy_rate", "raw_consume_rate"]
 
-#: Every table the apply transaction writes for a new fiche.
-#: (A record's values are on its ``source_record`` row; ``field_value`` is a view of them.)
-TABLES = ("fiche", "fiche_identifier", "source_record", "fiche_history", "outbox")
+#: Every table the apply transaction writes for a new fiche, matching's index included.
+#: (A record's values are on its ``source_record`` row; ``field_value`` is a view of them.
+#: The outbox is copied with what it holds at the time, usually nothing: the relay deletes
+#: each row once published, so its insert and delete are not in the limit.)
+TABLES = ("fiche", "fiche_identifier", "source_record", "fiche_history", "outbox",
+          "match_profile", "match_keys")
 
 
 async def raw_consume_rate(settings: Settings, topic: str, count: int, timeout: float = 300,
