@@ -15,6 +15,7 @@ import asyncpg
 import structlog
 from markupsafe import Markup
 
+from sync.ops.lag import LagReader
 from sync.ops.status import collect_status, describe
 from sync.settings import Settings
 from sync.store.migrate import pending_migrations
@@ -28,7 +29,10 @@ KEPT_SAMPLES = 60
 
 @dataclass
 class Sampler:
-    """Samples the status every ``interval_s``; the page reads the latest and the trends."""
+    """Samples the status every ``interval_s``; the page reads the latest and the trends.
+
+    Its broker clients (a :class:`LagReader`) and the pool's connections serve every sample:
+    a sample does not bootstrap new clients or open a connection of its own."""
 
     settings: Settings
     pool: asyncpg.Pool
@@ -38,13 +42,24 @@ class Sampler:
     lag: dict[tuple[str, str, int], deque[int]] = field(default_factory=dict)
     event_age: dict[str, deque[float]] = field(default_factory=dict)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _reader: LagReader | None = None
 
     async def run(self) -> None:
-        """Sample until cancelled; a failed round is shown as a problem, then retried."""
-        while True:
-            with contextlib.suppress(Exception):
-                await self.sample()
-            await asyncio.sleep(self.interval_s)
+        """Sample until cancelled; a failed round is shown as a problem, then retried. The
+        broker clients are closed when it stops."""
+        try:
+            while True:
+                with contextlib.suppress(Exception):
+                    await self.sample()
+                await asyncio.sleep(self.interval_s)
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        """Close the broker clients (a later sample starts new ones)."""
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            await reader.close()
 
     async def current(self) -> dict[str, Any]:
         """The latest sample (taken now when there is none yet)."""
@@ -54,7 +69,9 @@ class Sampler:
 
     async def sample(self) -> None:
         async with self._lock:
-            doc = await collect_status(self.settings)
+            if self._reader is None:
+                self._reader = LagReader(self.settings)
+            doc = await collect_status(self.settings, self._reader, self.pool)
             doc["readiness"] = await self._readiness()
             for row in doc.get("lag", []):
                 for partition, lag in row["partitions"].items():

@@ -130,15 +130,19 @@ async def patiently(
     raise AssertionError("unreachable: AsyncRetrying returns or raises")
 
 
-async def collect_status(settings: Settings) -> dict[str, Any]:
-    """One status document; a part that cannot be read is named under ``problems``."""
+async def collect_status(
+    settings: Settings, reader: LagReader | None = None, pool: asyncpg.Pool | None = None,
+) -> dict[str, Any]:
+    """One status document; a part that cannot be read is named under ``problems``. With
+    ``reader`` and ``pool`` (a caller that samples again and again), their clients and
+    connections are used instead of new ones for this call."""
     doc: dict[str, Any] = {"at": datetime.now(UTC).isoformat(), "problems": []}
     try:
-        doc |= await asyncio.wait_for(broker_figures(settings), PART_TIMEOUT_S)
+        doc |= await asyncio.wait_for(broker_figures(settings, reader), PART_TIMEOUT_S)
     except (KafkaError, OSError, TimeoutError) as error:
         doc["problems"].append(f"broker: {describe(error)}")
     try:
-        doc |= await asyncio.wait_for(_database(settings), PART_TIMEOUT_S)
+        doc |= await asyncio.wait_for(_database(settings, pool), PART_TIMEOUT_S)
     except (OSError, TimeoutError, asyncpg.PostgresError) as error:
         doc["problems"].append(f"database: {describe(error)}")
     parked = doc.get("outbox", {}).get("parked")
@@ -149,7 +153,10 @@ async def collect_status(settings: Settings) -> dict[str, Any]:
     return doc
 
 
-async def _database(settings: Settings) -> dict[str, Any]:
+async def _database(settings: Settings, pool: asyncpg.Pool | None) -> dict[str, Any]:
+    if pool is not None:
+        async with pool.acquire() as pooled:
+            return await database_figures(pooled)
     conn = await asyncpg.connect(settings.database_url)
     try:
         return await database_figures(conn)

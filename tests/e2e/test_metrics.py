@@ -22,6 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from devstack import free_port
 from sync.app import Service
+from sync.console.live import Sampler
 from sync.ops.status import collect_status
 from sync.settings import Settings
 from tests.support.builders import nihii, professional
@@ -197,6 +198,29 @@ async def test_a_dead_lettered_message_is_counted_on_metrics_and_in_status(
     assert after.total("sksync_events_total", topic=source, outcome="dead_lettered") == 1
     status = await collect_status(settings)
     assert status["deadLetters"][settings.topics.dlq(source)] == 1
+
+
+async def test_the_consoles_sampler_keeps_its_broker_clients_from_sample_to_sample(
+    settings: Settings, pg_pool: asyncpg.Pool,
+) -> None:
+    """The operators' page samples the status every few seconds: its samples share one pair
+    of broker clients (not a bootstrap per sample) and the console's pool, and a dead letter
+    published between two samples shows in the second; stopping the sampler closes them."""
+    dlq = settings.topics.dlq(settings.topics.name("cobrha_professional"))
+    sampler = Sampler(settings, pg_pool)
+    try:
+        await sampler.sample()
+        assert sampler.latest["problems"] == []
+        before = sampler.latest["deadLetters"][dlq]
+        await publish_raw(settings, "cobrha_professional", [b"{not json"], topic=dlq)
+        await sampler.sample()
+        assert sampler.latest["deadLetters"][dlq] == before + 1
+        reader = sampler._reader  # the clients the samples share
+        assert reader is not None
+        assert reader.starts == 1
+    finally:
+        await sampler.close()
+    assert sampler._reader is None
 
 
 def metric_names(expr: str) -> set[str]:

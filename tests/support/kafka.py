@@ -28,10 +28,11 @@ async def publish(settings: Settings, events: Iterable[dict[str, Any]]) -> None:
 
 async def publish_raw(
     settings: Settings, topic_key: str, values: Iterable[bytes], key: bytes = b"k",
-    headers: Iterable[tuple[str, bytes]] = (),
+    headers: Iterable[tuple[str, bytes]] = (), topic: str | None = None,
 ) -> None:
-    """Publish raw bytes (malformed on purpose) on a topic (a source topic, say)."""
-    topic = settings.topics.name(topic_key)
+    """Publish raw bytes (malformed on purpose) on a topic (a source topic, say); ``topic``,
+    a full name, for one that has no key (a dead-letter topic)."""
+    topic = topic or settings.topics.name(topic_key)
     await _send(settings, [(topic, key, value, list(headers)) for value in values])
 
 
