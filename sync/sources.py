@@ -88,6 +88,17 @@ BUILT_IN: tuple[SourceSpec, ...] = (
 
 _specs: list[SourceSpec] = []
 _by_type: dict[str, SourceSpec] = {}
+#: The sources with a topic that is authentic / whose records may be matched, kept with the
+#: registrations: the merge and the store ask for every value of every update.
+_authentic: set[str] = set()
+_matchable: set[str] = set()
+
+
+def _index() -> None:
+    _authentic.clear()
+    _authentic.update(s.source for s in _specs if s.authentic)
+    _matchable.clear()
+    _matchable.update(s.source for s in _specs if s.matchable)
 
 
 def register(spec: SourceSpec) -> Source:
@@ -99,6 +110,7 @@ def register(spec: SourceSpec) -> Source:
         raise ValueError(f"event types registered twice: {sorted(taken)}")
     _specs.append(spec)
     _by_type.update(dict.fromkeys(spec.mappers, spec))
+    _index()
     return add_source(spec.source)
 
 
@@ -108,6 +120,7 @@ def unregister(topic_key: str) -> None:
         _specs.remove(spec)
         for event_type in spec.mappers:
             _by_type.pop(event_type, None)
+    _index()
 
 
 def specs() -> tuple[SourceSpec, ...]:
@@ -132,13 +145,15 @@ def mapper_of(event_type: str) -> Mapper | None:
 
 
 def is_authentic(source: Source) -> bool:
-    """Whether ``source`` is an authentic source (verifies fiches, decides their status)."""
-    return any(s.authentic for s in _specs if s.source == source.value)
+    """Whether ``source`` is an authentic source (verifies fiches, decides their status): one
+    of its topics is."""
+    return source in _authentic  # a Source is its value, a str
 
 
 def is_matchable_source(source: Source) -> bool:
-    """Whether records of ``source`` may be matched to fiches made by hand."""
-    return any(s.matchable for s in _specs if s.source == source.value)
+    """Whether records of ``source`` may be matched to fiches made by hand: those of one of
+    its topics may."""
+    return source in _matchable
 
 
 def topic_key_for(event_type: str) -> str | None:
