@@ -32,6 +32,7 @@ __all__ = [
     "is_authentic",
     "is_matchable_source",
     "map_event",
+    "map_masked",
     "mapper_for",
     "mapper_of",
     "register",
@@ -178,7 +179,13 @@ def map_event(event: CloudEvent, context: MappingContext) -> list[FicheUpdate]:
     So are they in the event's id, which the updates carry on (:func:`with_masked_id`).
     Phone numbers leave in E.164 whatever the source (:func:`with_e164_phones`).
     """
-    event = with_masked_id(event, context.ssin_secret)  # before anything copies or derives it
+    # Before anything copies or derives it.
+    return map_masked(with_masked_id(event, context.ssin_secret), context)
+
+
+def map_masked(event: CloudEvent, context: MappingContext) -> list[FicheUpdate]:
+    """:func:`map_event` of an event whose id is masked already (:func:`with_masked_id`: the
+    source stage masks it at once, for its log lines, and need not mask it twice)."""
     try:
         return [with_e164_phones(mapper_for(event.type)(event, context))]
     except PermanentError as error:
