@@ -179,9 +179,13 @@ def merge(state: FicheState, update: FicheUpdate, policy: Policy) -> Decision:
 
 
 def _copy(state: FicheState) -> FicheState:
-    return replace(
-        state, visible=dict(state.visible), provenance=dict(state.provenance),
-        pins=dict(state.pins), conflicts=dict(state.conflicts), records=dict(state.records),
+    # Every field named (dataclasses.replace would look each one up, for every update).
+    return FicheState(
+        fiche_id=state.fiche_id, kind=state.kind, version=state.version, status=state.status,
+        inactive_reason=state.inactive_reason, visible=dict(state.visible),
+        provenance=dict(state.provenance), pins=dict(state.pins),
+        conflicts=dict(state.conflicts), records=dict(state.records),
+        verified_at=state.verified_at,
     )
 
 
