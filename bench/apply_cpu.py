@@ -3,7 +3,9 @@
 The benchmark's professionals (:class:`bench.events.EventFactory`) are mapped once, then
 applied (:class:`sync.store.apply.Applier`) in batches into a fresh, migrated database; the
 CPU time of this process (``time.process_time``, not wall time: PostgreSQL runs in its own
-processes) is divided by the number of updates. A cProfile top list of a second, profiled
+processes) is divided by the number of updates. So is the CPU time of the database's server
+processes that served the apply (``/proc/<pid>/stat``, when the server runs on this machine):
+work moved from the service into SQL shows there. A cProfile top list of a second, profiled
 run over another fresh database follows. The database server is ``SKSYNC_DATABASE_URL``'s, or
 an embedded one started in a temporary directory.
 """
@@ -19,7 +21,7 @@ import pstats
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -35,6 +37,8 @@ from sync.store.apply import Applier
 from sync.store.dsn import create_database, drop_database
 from sync.store.migrate import migrate
 
+#: Clock ticks per second, the unit of CPU times in ``/proc/<pid>/stat``.
+_TICKS = os.sysconf("SC_CLK_TCK")
 TOPICS = {"fiche_event": "sk.fiche.event", "notification": "sk.notification"}
 CONTEXT = MappingContext(ssin_secret=b"bench-apply-cpu")
 
@@ -48,9 +52,32 @@ def updates(count: int) -> list[FicheUpdate]:
     return mapped
 
 
+def _server_cpu(pids: Iterable[int]) -> dict[int, float]:
+    """CPU seconds (user and system) each of ``pids`` has used, for those this machine runs."""
+    spent: dict[int, float] = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        spent[pid] = (int(fields[11]) + int(fields[12])) / _TICKS
+    return spent
+
+
+async def _backends(server_url: str, database: str) -> list[int]:
+    """The server processes serving ``database``."""
+    conn = await asyncpg.connect(server_url)
+    try:
+        rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", database)
+    finally:
+        await conn.close()
+    return [row["pid"] for row in rows]
+
+
 async def apply_all(server_url: str, batches: list[list[FicheUpdate]],
-                    profile: cProfile.Profile | None = None) -> float:
-    """Apply ``batches`` into a fresh database; the CPU seconds this process spent in it."""
+                    profile: cProfile.Profile | None = None) -> tuple[float, float | None]:
+    """Apply ``batches`` into a fresh database; the CPU seconds this process spent in it, and
+    those the server's processes serving the database spent (None: not on this machine)."""
     name = f"sksync_applycpu_{uuid.uuid4().hex[:8]}"
     url = await create_database(server_url, name)
     try:
@@ -62,6 +89,7 @@ async def apply_all(server_url: str, batches: list[list[FicheUpdate]],
         pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
         try:
             applier = Applier(pool, default_policy(), TOPICS)
+            before = _server_cpu(await _backends(server_url, name))
             started = time.process_time()
             if profile is not None:
                 profile.enable()
@@ -69,7 +97,10 @@ async def apply_all(server_url: str, batches: list[list[FicheUpdate]],
                 await applier.apply(batch)
             if profile is not None:
                 profile.disable()
-            return time.process_time() - started
+            cpu = time.process_time() - started
+            after = _server_cpu(await _backends(server_url, name))
+            server = sum(spent - before.get(pid, 0.0) for pid, spent in after.items())
+            return cpu, (server if after else None)
         finally:
             await pool.close()
     finally:
@@ -113,11 +144,17 @@ def main() -> None:
     batches = [mapped[i:i + args.batch] for i in range(0, len(mapped), args.batch)]
     with database_server() as server_url:
         # The least of a few runs: other processes on the machine only ever add to it.
-        runs = sorted(asyncio.run(apply_all(server_url, batches)) for _ in range(args.repeat))
+        measured = [asyncio.run(apply_all(server_url, batches)) for _ in range(args.repeat)]
+        runs = sorted(cpu for cpu, _ in measured)
         cpu = runs[0]
         print(f"apply CPU: {cpu * 1e6 / len(mapped):.0f} µs per update "
               f"({len(mapped)} updates, batches of {args.batch}, {cpu:.2f} s; "
               f"runs {', '.join(f'{run:.2f}' for run in runs)} s)")
+        served = sorted(server for _, server in measured if server is not None)
+        if served:
+            print(f"PostgreSQL CPU: {served[0] * 1e6 / len(mapped):.0f} µs per update "
+                  f"(the server processes of the database; "
+                  f"runs {', '.join(f'{run:.2f}' for run in served)} s)")
         if args.no_profile:
             return
         profile = cProfile.Profile()

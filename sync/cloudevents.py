@@ -10,7 +10,16 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
 
 from sync.errors import PermanentError
 
@@ -32,6 +41,9 @@ _SSIN_LIKE = re.compile(r"\d{2}[-. /]?\d{2}[-. /]?\d{2}[-. /]?\d{3}(?:[-. /]?\d{
 _SSIN_ALONE = re.compile(rf"(?<!\d){_SSIN_LIKE.pattern}(?!\d)")
 #: PostgreSQL stores no NUL character, neither in text nor in jsonb.
 _NUL_ESCAPE = re.compile(r"\\u0000")
+#: The validation context of an envelope whose ``data`` the JSON parser made.
+_PARSED = "data-parsed"
+_FROM_PARSER = {_PARSED: True}
 
 
 class CloudEvent(BaseModel):
@@ -48,6 +60,18 @@ class CloudEvent(BaseModel):
     datacontenttype: str | None = "application/json"
     data: JsonValue = None
 
+    @field_validator("data", mode="wrap")
+    @classmethod
+    def _parsed_is_json(
+        cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo,
+    ) -> Any:
+        """``data`` that came from the JSON parser (:func:`decode` says so) is JSON already:
+        validating it as ``JsonValue`` would walk (and copy) the whole tree in Python for
+        nothing. It is set as parsed."""
+        if info.context is not None and info.context.get(_PARSED):
+            return value
+        return handler(value)
+
 
 def decode(raw: bytes | None) -> CloudEvent:
     """Parse one message, raising :class:`PermanentError` with a reason code when it is bad."""
@@ -61,17 +85,10 @@ def decode(raw: bytes | None) -> CloudEvent:
         raise PermanentError("too-deep", f"the JSON nests deeper than {MAX_DEPTH} levels")
     if not isinstance(document, dict):
         raise PermanentError("not-a-cloudevent", "the JSON value is not an object")
-    # ``data`` came from the JSON parser, so it is JSON already: validating it as
-    # ``JsonValue`` would walk (and copy) the whole tree in Python for nothing. The envelope
-    # is validated without it, and ``data`` is set as parsed.
-    envelope = dict(document)
-    data = envelope.pop("data", None)
     try:
-        event = CloudEvent.model_validate(envelope)
+        event = CloudEvent.model_validate(document, context=_FROM_PARSER)
     except ValidationError as error:
         raise PermanentError("not-a-cloudevent", _fields_of(error)) from None
-    if "data" in document:
-        event = event.model_copy(update={"data": data})
     if event.specversion != "1.0":
         raise PermanentError("not-a-cloudevent",
                              redact(f"specversion {event.specversion[:10]!r}"))

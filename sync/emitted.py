@@ -64,13 +64,14 @@ def _fiche_event(
     decision: Decision, update: FicheUpdate, identifiers: list[Identifier], now: datetime,
 ) -> Emitted:
     state = decision.state
-    event_id = derived_id("fiche-event", str(state.fiche_id), str(state.version))
+    fiche = str(state.fiche_id)
+    event_id = derived_id("fiche-event", fiche, str(state.version))
     # Built from the fiche's state, which is valid already: neither validated again nor passed
     # through the model's serializer, the document is written as FicheEventData's by_alias
     # JSON dump gives it, key for key and in its order (tests/unit/test_emitted.py checks it).
     # The snapshot (the visible values: JSON, as merged) goes in as it is.
     data: dict[str, Any] = {
-        "ficheId": str(state.fiche_id), "version": state.version, "kind": state.kind.value,
+        "ficheId": fiche, "version": state.version, "kind": state.kind.value,
         "status": state.status, "inactiveReason": state.inactive_reason,
         "changedFields": list(decision.changed_fields),
         "snapshot": dict(sorted(state.visible.items())),
@@ -78,9 +79,9 @@ def _fiche_event(
                         for i in public_identifiers(identifiers)],
         "cause": update.origin.model_dump(mode="json", by_alias=True),
     }
-    return Emitted("fiche_event", str(state.fiche_id), event_id,
-                   envelope(event_id, f"be.socialekaart.fiche.{decision.event_type}",
-                             str(state.fiche_id), data, now))
+    return Emitted("fiche_event", fiche, event_id,
+                   envelope(event_id, f"be.socialekaart.fiche.{decision.event_type}", fiche,
+                            data, now))
 
 
 def _notification(

@@ -58,19 +58,21 @@ class Frozen(BaseModel):
 
 
 F = TypeVar("F", bound=Frozen)
-#: Each message model's fields, in order, at their defaults (a required one: _REQUIRED), and
-#: the names of those whose default is a dict (each instance gets its own).
-_TEMPLATES: dict[type[Frozen], tuple[dict[str, Any], tuple[str, ...]]] = {}
+#: Each message model's fields, in order, at their defaults (a required one: _REQUIRED), the
+#: names of those whose default is a dict (each instance gets its own), and the names of the
+#: required ones.
+_TEMPLATES: dict[type[Frozen], tuple[dict[str, Any], tuple[str, ...], frozenset[str]]] = {}
 _REQUIRED: Any = object()
 
 
-def _template(model: type[Frozen]) -> tuple[dict[str, Any], tuple[str, ...]]:
+def _template(model: type[Frozen]) -> tuple[dict[str, Any], tuple[str, ...], frozenset[str]]:
     fields = model.model_fields
     state = {name: _REQUIRED if field.is_required() else field.get_default(
         call_default_factory=True) for name, field in fields.items()}
     mutable = tuple(name for name, value in state.items() if isinstance(value, dict))
-    _TEMPLATES[model] = state, mutable
-    return state, mutable
+    required = frozenset(name for name, value in state.items() if value is _REQUIRED)
+    _TEMPLATES[model] = state, mutable, required
+    return state, mutable, required
 
 
 def built(model: type[F], /, **values: Any) -> F:
@@ -80,17 +82,17 @@ def built(model: type[F], /, **values: Any) -> F:
     ones at their defaults); ``model_construct`` would do too, but walks every field's
     default machinery and is slower than validating a small model. A missing or unknown
     field is a defect, raised as ``TypeError``."""
-    template, mutable = _TEMPLATES.get(model) or _template(model)
+    template, mutable, required = _TEMPLATES.get(model) or _template(model)
     state = template.copy()
     state.update(values)  # the template's order: a known name keeps its place
     if len(state) != len(template):
         raise TypeError(f"{model.__name__} has no field {sorted(state.keys() - template)}")
+    if not required <= values.keys():
+        missing = [name for name in template if name in required and name not in values]
+        raise TypeError(f"{model.__name__} needs {', '.join(missing)}")
     for name in mutable:
         if name not in values:
             state[name] = dict(template[name])
-    if _REQUIRED in state.values():
-        missing = [name for name, value in state.items() if value is _REQUIRED]
-        raise TypeError(f"{model.__name__} needs {', '.join(missing)}")
     instance = model.__new__(model)
     object.__setattr__(instance, "__dict__", state)
     object.__setattr__(instance, "__pydantic_fields_set__", set(values))

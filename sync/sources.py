@@ -32,6 +32,7 @@ __all__ = [
     "is_authentic",
     "is_matchable_source",
     "map_event",
+    "map_masked",
     "mapper_for",
     "mapper_of",
     "register",
@@ -88,6 +89,17 @@ BUILT_IN: tuple[SourceSpec, ...] = (
 
 _specs: list[SourceSpec] = []
 _by_type: dict[str, SourceSpec] = {}
+#: The sources with a topic that is authentic / whose records may be matched, kept with the
+#: registrations: the merge and the store ask for every value of every update.
+_authentic: set[str] = set()
+_matchable: set[str] = set()
+
+
+def _index() -> None:
+    _authentic.clear()
+    _authentic.update(s.source for s in _specs if s.authentic)
+    _matchable.clear()
+    _matchable.update(s.source for s in _specs if s.matchable)
 
 
 def register(spec: SourceSpec) -> Source:
@@ -99,6 +111,7 @@ def register(spec: SourceSpec) -> Source:
         raise ValueError(f"event types registered twice: {sorted(taken)}")
     _specs.append(spec)
     _by_type.update(dict.fromkeys(spec.mappers, spec))
+    _index()
     return add_source(spec.source)
 
 
@@ -108,6 +121,7 @@ def unregister(topic_key: str) -> None:
         _specs.remove(spec)
         for event_type in spec.mappers:
             _by_type.pop(event_type, None)
+    _index()
 
 
 def specs() -> tuple[SourceSpec, ...]:
@@ -132,13 +146,15 @@ def mapper_of(event_type: str) -> Mapper | None:
 
 
 def is_authentic(source: Source) -> bool:
-    """Whether ``source`` is an authentic source (verifies fiches, decides their status)."""
-    return any(s.authentic for s in _specs if s.source == source.value)
+    """Whether ``source`` is an authentic source (verifies fiches, decides their status): one
+    of its topics is."""
+    return source in _authentic  # a Source is its value, a str
 
 
 def is_matchable_source(source: Source) -> bool:
-    """Whether records of ``source`` may be matched to fiches made by hand."""
-    return any(s.matchable for s in _specs if s.source == source.value)
+    """Whether records of ``source`` may be matched to fiches made by hand: those of one of
+    its topics may."""
+    return source in _matchable
 
 
 def topic_key_for(event_type: str) -> str | None:
@@ -163,7 +179,13 @@ def map_event(event: CloudEvent, context: MappingContext) -> list[FicheUpdate]:
     So are they in the event's id, which the updates carry on (:func:`with_masked_id`).
     Phone numbers leave in E.164 whatever the source (:func:`with_e164_phones`).
     """
-    event = with_masked_id(event, context.ssin_secret)  # before anything copies or derives it
+    # Before anything copies or derives it.
+    return map_masked(with_masked_id(event, context.ssin_secret), context)
+
+
+def map_masked(event: CloudEvent, context: MappingContext) -> list[FicheUpdate]:
+    """:func:`map_event` of an event whose id is masked already (:func:`with_masked_id`: the
+    source stage masks it at once, for its log lines, and need not mask it twice)."""
     try:
         return [with_e164_phones(mapper_for(event.type)(event, context))]
     except PermanentError as error:

@@ -22,7 +22,7 @@ from sync.producers.dlq import DeadLetter, dead_letter, send_dead_letters
 from sync.producers.kafka import Outgoing, Producer, PublishFailed, send_all
 from sync.retry import retry_transient
 from sync.settings import Settings
-from sync.sources import map_event
+from sync.sources import map_masked
 
 __all__ = ["Mapped", "SourceStage", "as_message"]
 
@@ -117,7 +117,7 @@ class SourceStage:
         try:
             # Masked at once: its id goes into log lines and notifications below.
             event = with_masked_id(decode(record.value), self.context.ssin_secret)
-            updates = map_event(event, self.context)
+            updates = map_masked(event, self.context)
         except PermanentError as error:
             bound = self._bound(record, event)
             return record, [], [self._dead(record, error, bound), *self._tell_editor(event, error)]

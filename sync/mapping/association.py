@@ -15,7 +15,7 @@ from sync import geo
 from sync import identifiers as ids
 from sync.cloudevents import CloudEvent
 from sync.errors import PermanentError
-from sync.events import FicheKind, FicheUpdate, Identifier, Source, UpdateAction
+from sync.events import FicheKind, FicheUpdate, Identifier, Source, UpdateAction, built
 from sync.mapping.common import (
     Inbound,
     MappingContext,
@@ -124,8 +124,9 @@ def _update(
     member = _identifier("ASSOCIATION-MEMBER", f"{key.association_id}:{key.member_id}")
     identifiers = [member]
     if key.nihii:
-        identifiers.insert(0, Identifier(type="NIHII-PERSON", value=_person(key.nihii)))
-    return FicheUpdate(
+        identifiers.insert(0, built(Identifier, type="NIHII-PERSON", value=_person(key.nihii)))
+    return built(
+        FicheUpdate,
         update_id=update_id_of(event), origin=origin_of(event), source=Source.ASSOCIATION,
         record_id=member.value, source_version=key.source_version,
         observed_at=observed_at(event), kind=FicheKind.PERSON, action=action,
@@ -138,7 +139,7 @@ def _identifier(kind: str, value: str) -> Identifier:
         normal_type, normal_value = ids.normalize_identifier(kind, value)
     except ids.IdentifierError as error:
         raise PermanentError("bad-identifier", str(error)) from None
-    return Identifier(type=normal_type, value=normal_value)
+    return built(Identifier, type=normal_type, value=normal_value)
 
 
 def _person(nihii: str) -> str:

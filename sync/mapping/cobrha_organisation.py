@@ -11,7 +11,7 @@ from pydantic import Field, JsonValue
 from sync import identifiers as ids
 from sync.cloudevents import CloudEvent
 from sync.errors import PermanentError
-from sync.events import FicheKind, FicheUpdate, Identifier, Source, UpdateAction
+from sync.events import FicheKind, FicheUpdate, Identifier, Source, UpdateAction, built
 from sync.mapping.cobrha_professional import CobrhaAddress
 from sync.mapping.common import (
     Inbound,
@@ -102,7 +102,8 @@ def _update(
     event: CloudEvent, version: int, identifiers: list[Identifier],
     fields: dict[str, JsonValue], action: UpdateAction = UpdateAction.UPSERT,
 ) -> FicheUpdate:
-    return FicheUpdate(
+    return built(
+        FicheUpdate,
         update_id=update_id_of(event), origin=origin_of(event), source=Source.COBRHA,
         record_id=f"organisation:{identifiers[0].value}", source_version=version,
         observed_at=observed_at(event), kind=FicheKind.ORGANISATION, action=action,
@@ -142,7 +143,7 @@ def _identifier(kind: str, value: str) -> Identifier:
         normal_type, normal_value = ids.normalize_identifier(kind, value)
     except ids.IdentifierError as error:
         raise PermanentError("bad-identifier", str(error)) from None
-    return Identifier(type=normal_type, value=normal_value)
+    return built(Identifier, type=normal_type, value=normal_value)
 
 
 def _organisation_types(codes: Sequence[str]) -> list[JsonValue]:

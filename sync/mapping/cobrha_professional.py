@@ -80,18 +80,19 @@ def map_cobrha_professional(event: CloudEvent, context: MappingContext) -> Fiche
         raise PermanentError("unknown-type", f"unknown event type {event.type[:80]!r}")
     record = parse_data(Professional, event)
     person = _person_number(event.subject, record.professions[0].nihii)
-    identifiers = [Identifier(type="NIHII-PERSON", value=person)]
+    identifiers = [built(Identifier, type="NIHII-PERSON", value=person)]
     if record.ssin:
-        identifiers.append(Identifier(type="SSIN-HASH", value=_ssin_hash(record.ssin, context)))
+        identifiers.append(
+            built(Identifier, type="SSIN-HASH", value=_ssin_hash(record.ssin, context)))
     professions = [_profession(entry) for entry in record.professions]
     active = any(p["licence"] and p["licence"]["status"] == "ACTIVE" for p in professions)  # type: ignore[index,call-overload]
     reason = None if active else "no active licence"
     if record.death_date is not None:
         active, reason = False, "deceased"
-    # Built without validating again: every value comes from the validated record (texts,
-    # JSON made of them) or the validated envelope, and validating ``fields`` as JsonValue
-    # walks it in Python (sync.events.built). tests/unit/test_map_output_unchanged.py holds
-    # the output to the byte.
+    # Built without validating again (the identifiers too): every value comes from the
+    # validated record (texts, JSON made of them: dicts, lists, no tuples) or the validated
+    # envelope, and validating ``fields`` as JsonValue walks it in Python (sync.events.built).
+    # tests/unit/test_map_output_unchanged.py holds the output to the byte.
     return built(
         FicheUpdate,
         update_id=update_id_of(event),
@@ -119,7 +120,8 @@ def map_cobrha_professional(event: CloudEvent, context: MappingContext) -> Fiche
 def _removed(event: CloudEvent) -> FicheUpdate:
     record = parse_data(ProfessionalRemoved, event)
     person = _person_number(event.subject, record.nihii)
-    return FicheUpdate(
+    return built(
+        FicheUpdate,
         update_id=update_id_of(event),
         origin=origin_of(event),
         source=Source.COBRHA,
@@ -128,7 +130,7 @@ def _removed(event: CloudEvent) -> FicheUpdate:
         observed_at=observed_at(event),
         kind=FicheKind.PERSON,
         action=UpdateAction.WITHDRAW,
-        identifiers=(Identifier(type="NIHII-PERSON", value=person),),
+        identifiers=(built(Identifier, type="NIHII-PERSON", value=person),),
         fields={"status": {"active": False, "reason": "removed from CoBRHA"}},
     )
 
@@ -176,8 +178,15 @@ def _profession(entry: ProfessionEntry) -> dict[str, JsonValue]:
         "nihii": number.value,
         "nihiiVerified": number.verified,
         "specialities": sorted(entry.specialities),  # type: ignore[dict-item]
-        "licence": None if licence is None else licence.model_dump(mode="json", by_alias=True),
+        "licence": None if licence is None else _licence(licence),
     }
+
+
+def _licence(licence: Licence) -> dict[str, JsonValue]:
+    """The licence as its model's JSON dump (by alias) gives it, made directly."""
+    return {"status": licence.status,
+            "validFrom": None if licence.valid_from is None else licence.valid_from.isoformat(),
+            "validTo": None if licence.valid_to is None else licence.valid_to.isoformat()}
 
 
 def _addresses(entries: list[ProfessionEntry]) -> list[JsonValue]:

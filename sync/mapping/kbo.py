@@ -16,7 +16,7 @@ from pydantic import JsonValue
 from sync import identifiers as ids
 from sync.cloudevents import CloudEvent
 from sync.errors import PermanentError
-from sync.events import FicheKind, FicheUpdate, Identifier, Source, UpdateAction
+from sync.events import FicheKind, FicheUpdate, Identifier, Source, UpdateAction, built
 from sync.mapping.common import (
     MappingContext,
     observed_at,
@@ -61,8 +61,9 @@ def map_kbo_entity(event: CloudEvent, context: MappingContext) -> FicheUpdate:
     entity = parse_data(KboEntityData, event)
     number = _enterprise_number(entity.enterprise_number)
     units = [unit.establishment_number for unit in entity.establishments]
-    identifiers = [Identifier(type="CBE", value=number)]
-    identifiers += [Identifier(type="ESTABLISHMENT", value=unit) for unit in sorted(set(units))]
+    identifiers = [built(Identifier, type="CBE", value=number)]
+    identifiers += [built(Identifier, type="ESTABLISHMENT", value=unit)
+                    for unit in sorted(set(units))]
     active = (entity.status or "").strip().upper() == ACTIVE_STATUS
     return _update(event, entity.source_version, number, identifiers, fields={
         "name": _name(entity),
@@ -81,7 +82,8 @@ def map_kbo_entity(event: CloudEvent, context: MappingContext) -> FicheUpdate:
 def _removed(event: CloudEvent) -> FicheUpdate:
     entity = parse_data(KboEntityRemovedData, event)
     number = _enterprise_number(entity.enterprise_number)
-    return _update(event, entity.source_version, number, [Identifier(type="CBE", value=number)],
+    return _update(event, entity.source_version, number,
+                   [built(Identifier, type="CBE", value=number)],
                    fields={"status": {"active": False, "reason": STOPPED}},
                    action=UpdateAction.WITHDRAW)
 
@@ -90,7 +92,8 @@ def _update(
     event: CloudEvent, version: int, number: str, identifiers: list[Identifier],
     fields: dict[str, JsonValue], action: UpdateAction = UpdateAction.UPSERT,
 ) -> FicheUpdate:
-    return FicheUpdate(
+    return built(
+        FicheUpdate,
         update_id=update_id_of(event), origin=origin_of(event), source=Source.KBO,
         record_id=f"enterprise:{number}", source_version=version,
         observed_at=observed_at(event), kind=FicheKind.ORGANISATION, action=action,

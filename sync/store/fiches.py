@@ -261,9 +261,13 @@ class FicheRepository:
     def add_identifiers(self, fiche_id: uuid.UUID, items: Iterable[Identifier]) -> None:
         """Give ``items`` to the fiche, except those that already belong to a fiche."""
         wanted = self._new_identifiers.setdefault(fiche_id, [])
+        # An identifier is its (type, value): compared as such, not as models.
+        taken = {(item.type, item.value) for item in wanted}
         for item in items:
-            if self._owners.get((item.type, item.value)) is None and item not in wanted:
+            key = (item.type, item.value)
+            if self._owners.get(key) is None and key not in taken:
                 wanted.append(item)
+                taken.add(key)
 
     async def save(
         self, decision: Decision, *, source: Source, record_id: str,

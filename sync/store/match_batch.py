@@ -94,7 +94,8 @@ class BatchMatchStore(MatchStore):
         self._superseded: list[tuple[str, str, datetime]] = []
         self._touched_records: set[RecordKey] = set()
         self._written: set[uuid.UUID] = set()  # fiches written by the batch
-        self._written_by_key: dict[str, set[uuid.UUID]] = {}
+        self._written_by_key: dict[str, set[uuid.UUID]] = {}  # of the keys prefetched
+        self._asked_keys: set[str] = set()  # the keys the prefetched searches looked up
         # A new fiche's profile is its record's: computed once for both.
         self._memo = ProfileMemo()
 
@@ -168,6 +169,7 @@ class BatchMatchStore(MatchStore):
         for (update, record, keys, id_types), hits in zip(asked, found, strict=True):
             self._asked[(update.source, update.record_id)] = _Asked(
                 record, keys, id_types, limit, hits)
+            self._asked_keys |= keys
 
     # -- answers from memory while they hold -------------------------------------------------
 
@@ -232,7 +234,8 @@ class BatchMatchStore(MatchStore):
         index = stored_keys(blocking, kind.value, {s.value for s in sources})
         self._profiles[fiche_id] = (kind.value, dumps(profile.to_json()), now)
         wanted = set(index)
-        for key in wanted | self._keys[fiche_id]:
+        # Only a prefetched answer asks which fiches were written under a key (_still_valid).
+        for key in (wanted | self._keys[fiche_id]) & self._asked_keys:
             self._written_by_key.setdefault(key, set()).add(fiche_id)
         self._keys[fiche_id] = wanted
         self._rekeyed.add(fiche_id)

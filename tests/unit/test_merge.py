@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from sync.events import (
     Source,
     UpdateAction,
 )
-from sync.merge import FicheState, merge, new_state
+from sync.merge import Conflict, FicheState, Pin, Provenance, merge, new_state
 from sync.policy import default_policy
 
 POLICY = default_policy()
@@ -280,3 +281,32 @@ def test_withdrawing_a_record_no_fiche_holds_makes_no_version() -> None:
                      member(2, UpdateAction.WITHDRAW), POLICY)
     assert decision.outcome == "unchanged"
     assert decision.state.version == 0
+
+
+def test_a_merge_keeps_every_part_of_the_state_the_update_does_not_touch() -> None:
+    """The state after a merge starts as a copy of the state before, field for field: an
+    update that touches none of it (a record that gives no value) leaves all of it as it was
+    but the record's version (every field of FicheState is set here, so a field added to it
+    is checked too)."""
+    ended = {"active": False, "reason": "deceased"}
+    status = Provenance("status", Source.COBRHA, "cobrha:1", ended, 4, T0)
+    pin = Pin("name.last", "Peeters", "editor-1", "editor", "typo", T0)
+    conflict = Conflict(uuid.uuid4(), "name.last", "Peters", Source.COBRHA, "cobrha:1", "kept")
+    before = FicheState(
+        fiche_id=uuid.uuid4(), kind=FicheKind.PERSON, version=3, status="inactive",
+        inactive_reason="deceased", visible={"name.last": "Peeters", "status": ended},
+        provenance={status.key: status}, pins={pin.field: pin},
+        conflicts={conflict.id: conflict}, records={(Source.COBRHA, "cobrha:1"): 4},
+        verified_at=T0)
+    defaults = FicheState(fiche_id=before.fiche_id, kind=FicheKind.ORGANISATION)
+    assert [f.name for f in dataclasses.fields(FicheState)
+            if getattr(before, f.name) == getattr(defaults, f.name)] == ["fiche_id"]
+
+    after = merge(before, update(Source.ASSOCIATION, 1, {}, record="association:1"),
+                  POLICY).state
+
+    assert after.records == {**before.records, (Source.ASSOCIATION, "association:1"): 1}
+    assert {f.name: getattr(after, f.name) for f in dataclasses.fields(FicheState)
+            if f.name != "records"} == {f.name: getattr(before, f.name)
+                                       for f in dataclasses.fields(FicheState)
+                                       if f.name != "records"}
