@@ -13,12 +13,11 @@ from __future__ import annotations
 import csv
 import functools
 import re
-import time
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date
 from importlib import resources
 
 __all__ = [
@@ -99,23 +98,7 @@ def resolve(postcode: str | None, municipality: str | None, *, on: date | None =
     they must agree; an unrecognised name falls back to the postcode and an unknown or malformed
     postcode to the name. Ambiguous or unknown input gives ``placed=False`` with a reason.
     """
-    return _resolve(postcode, municipality, on or _today())
-
-
-#: Today, and the moment (seconds since the epoch) the next day starts, here.
-_day: tuple[date, float] = (date.min, 0.0)
-
-
-def _today() -> date:
-    """``date.today()``, asked of the system once a day: every address of every event is
-    placed on it, and the local date costs several times what the clock does."""
-    global _day
-    day, ends = _day
-    if time.time() < ends:
-        return day
-    day = date.today()
-    _day = day, datetime.combine(day + timedelta(days=1), datetime.min.time()).timestamp()
-    return day
+    return _resolve(postcode, municipality, on or date.today())
 
 
 @functools.lru_cache(maxsize=16384)
@@ -140,7 +123,7 @@ def _resolve(postcode: str | None, municipality: str | None, day: date) -> Place
 
 def resolve_service_area(item: str, *, on: date | None = None) -> Placement:
     """Place a service area given as a municipality name or a 5-digit NIS code (old codes too)."""
-    text, day = item.strip(), on or _today()
+    text, day = item.strip(), on or date.today()
     if not _NIS.fullmatch(text):
         return resolve(None, text, on=day)
     if text not in _tables().municipalities:
