@@ -1,5 +1,5 @@
-"""FastStream plumbing shared by the subscribers: a parser that never refuses a message, and
-redelivery of a batch whose handler failed.
+"""FastStream plumbing shared by the subscribers: a parser that never refuses a message,
+redelivery of a batch whose handler failed, and the offset commit that follows a batch.
 
 FastStream's own parser decodes every header as UTF-8; one hostile header would make it
 raise before our handler runs, and with manual acknowledgement the message would then be
@@ -10,6 +10,7 @@ replaced, so that the handler sees (and dead-letters) every message.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -20,11 +21,13 @@ from aiokafka import TopicPartition
 
 from sync.observability import metrics
 
-__all__ = ["Redelivery", "raw_body", "rewind", "tolerant_parser"]
+__all__ = ["Redelivery", "next_offsets", "raw_body", "rewind", "tolerant_parser"]
 
 log = structlog.get_logger(__name__)
 
 Records = Any  # a ConsumerRecord or a tuple of them (aiokafka is untyped)
+#: How long :meth:`Redelivery.flush` waits for the offset commit still under way.
+FLUSH_TIMEOUT_S = 10.0
 
 
 def _clean(record: Any) -> Any:
@@ -53,6 +56,16 @@ class Redelivery:
     """Runs a batch handler with manual acknowledgement: the offsets are committed when it
     returns, and when it raises the batch is delivered again, never skipped.
 
+    The commit of a batch's offsets (each partition's last offset + 1, named explicitly) is
+    sent when its handler returns and runs while the next batch is fetched and handled: the
+    broker's group coordinator takes several milliseconds to answer, and waiting for it before
+    the next fetch held back every event that arrived meanwhile. The next batch's commit waits
+    for it first, so commits reach the broker in order; one that fails (a rebalance took the
+    partition, the coordinator moved) is logged, and the batch is delivered again to whoever
+    holds its partition, as when a process dies between the database commit and the offset
+    commit. Call :meth:`flush` before the consumer stops: from then on each commit is waited
+    for.
+
     An exception leaves the batch neither applied nor dead-lettered; a later commit would
     cover its offsets, so each of its partitions is rewound to the batch's first offset there
     (the next poll reads it again). The rewind waits first, longer after each failure in a row
@@ -64,6 +77,8 @@ class Redelivery:
         self.what = what
         self.max_backoff_s = max_backoff_s
         self.failures = 0
+        self._committing: asyncio.Task[None] | None = None
+        self._flushing = False
 
     async def run(self, handle: Callable[[Any], Awaitable[None]], message: Any) -> None:
         """``handle(records)``, then commit; or, if it raises, back off and rewind."""
@@ -80,13 +95,51 @@ class Redelivery:
             rewind(message.consumer, records)
             return
         self.failures = 0
-        await message.ack()
+        await self._settle()  # the previous batch's commit first: commits stay in order
+        commit = asyncio.create_task(self._commit(message.consumer, next_offsets(records)))
+        self._committing = commit
+        if self._flushing:
+            await self._settle()
+
+    async def flush(self) -> None:
+        """Wait (bounded) for the commit under way; later batches' commits are waited for."""
+        self._flushing = True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._settle()), FLUSH_TIMEOUT_S)
+
+    async def _settle(self) -> None:
+        commit, self._committing = self._committing, None
+        if commit is not None:
+            await commit
+
+    async def _commit(self, consumer: Any, offsets: dict[TopicPartition, int]) -> None:
+        """Commit ``offsets`` for the partitions still assigned; a failure is logged (the
+        batch is then delivered again, and applying it again changes nothing)."""
+        held = consumer.assignment()
+        mine = {partition: offset for partition, offset in offsets.items() if partition in held}
+        if not mine:
+            return
+        try:
+            await consumer.commit(mine)
+        except Exception as error:
+            log.warning("offset commit failed; the batch may be delivered again",
+                        operation=self.what, error=f"{type(error).__name__}: {error}")
 
     def backoff(self) -> float:
         """The wait before the next delivery of a batch that failed ``failures`` times."""
         ceiling = min(self.max_backoff_s, 0.1 * 2 ** min(self.failures - 1, 20))
         # Jitter: instances that failed together do not come back together.
         return random.uniform(ceiling / 2, ceiling)
+
+
+def next_offsets(records: Records) -> dict[TopicPartition, int]:
+    """Per partition of ``records``, the offset after its last record among them: what a
+    commit of the batch names."""
+    after: dict[TopicPartition, int] = {}
+    for record in records if isinstance(records, tuple | list) else (records,):
+        partition = TopicPartition(record.topic, record.partition)
+        after[partition] = max(record.offset + 1, after.get(partition, 0))
+    return after
 
 
 def rewind(consumer: Any, records: Records) -> None:
