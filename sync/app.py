@@ -96,8 +96,10 @@ def build_broker(settings: Settings, stages: Stages) -> KafkaBroker:
     )
 
     # A handler that raises has its batch delivered again (after a backoff), never skipped.
-    map_redelivery = Redelivery("map-batch", settings.retry_max_backoff_s)
-    apply_redelivery = Redelivery("apply-batch", settings.retry_max_backoff_s)
+    map_redelivery = Redelivery("map-batch", settings.retry_max_backoff_s,
+                                settings.apply_batch_size)
+    apply_redelivery = Redelivery("apply-batch", settings.retry_max_backoff_s,
+                                  settings.apply_batch_size)
     stages.commits[:] = [map_redelivery, apply_redelivery]
 
     async def map_sources(body: Any, msg: KafkaMessage) -> None:

@@ -1,9 +1,11 @@
 """A batch's offsets are committed after its handler returned, while the next batch is read and
-handled; commits stay in order, name the batch's own offsets, and a failed one is survived."""
+handled; commits stay in order, name the batch's own offsets, and a failed one is survived.
+What the consumer fetches while a batch is handled is taken and handled next."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +34,25 @@ class Consumer:
     #: Each commit waits for this before it is acknowledged.
     broker_answers: asyncio.Event = field(default_factory=asyncio.Event)
     fail_next: bool = False
+    #: Records the broker has sent and the consumer holds until they are taken.
+    fetched: list[Record] = field(default_factory=list)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def arrive(self, *records: Record) -> None:
+        self.fetched.extend(records)
+        self.arrived.set()
+
+    async def getmany(self, timeout_ms: int, max_records: int) -> dict[TopicPartition, list[Any]]:
+        if not self.fetched:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.arrived.wait(), timeout_ms / 1000)
+        taken, self.fetched = self.fetched[:max_records], self.fetched[max_records:]
+        if not self.fetched:
+            self.arrived.clear()
+        grouped: dict[TopicPartition, list[Any]] = {}
+        for record in taken:
+            grouped.setdefault(tp(record.partition), []).append(record)
+        return grouped
 
     def assignment(self) -> set[TopicPartition]:
         return self.held
@@ -138,3 +159,58 @@ async def test_a_batch_whose_handler_failed_is_rewound_and_not_committed() -> No
         await redelivery.flush()
     assert consumer.committed == []
     assert sorted(consumer.seeks) == [(tp(0), 4), (tp(1), 9)]
+
+
+async def test_what_is_fetched_while_a_batch_is_handled_is_handled_next_then_committed() -> None:
+    consumer = Consumer()
+    consumer.broker_answers.set()
+    redelivery = Redelivery("unit", max_backoff_s=0.1)
+    handled: list[list[int]] = []
+
+    async def handle(records: Any) -> None:
+        handled.append([r.offset for r in records])
+        if len(handled) == 1:  # events arrive while the first batch is applied
+            consumer.arrive(Record("t", 0, 1), Record("t", 1, 7))
+            await asyncio.sleep(0.01)
+
+    with anyio.fail_after(5):
+        await redelivery.run(handle, batch(consumer, (0, 0)))
+        await redelivery.flush()
+    assert handled == [[0], [1, 7]]
+    assert consumer.committed == [{tp(0): 1}, {tp(0): 2, tp(1): 8}]
+
+
+async def test_records_taken_of_a_partition_that_left_meanwhile_are_left_to_its_new_owner() -> None:
+    consumer = Consumer()
+    consumer.broker_answers.set()
+    redelivery = Redelivery("unit", max_backoff_s=0.1)
+    handled: list[list[int]] = []
+
+    async def handle(records: Any) -> None:
+        handled.append([r.offset for r in records])
+        if len(handled) == 1:
+            consumer.arrive(Record("t", 0, 1), Record("t", 1, 7))
+            await asyncio.sleep(0.01)
+            consumer.held = {tp(0)}  # a rebalance took partition 1
+
+    with anyio.fail_after(5):
+        await redelivery.run(handle, batch(consumer, (0, 0)))
+        await redelivery.flush()
+    assert handled == [[0], [1]]
+
+
+async def test_a_failed_batch_rewinds_what_was_taken_while_it_ran_too() -> None:
+    consumer = Consumer()
+    consumer.broker_answers.set()
+    redelivery = Redelivery("unit", max_backoff_s=0.01)
+
+    async def fail(records: Any) -> None:
+        consumer.arrive(Record("t", 1, 7))
+        await asyncio.sleep(0.01)
+        raise RuntimeError("a defect")
+
+    with anyio.fail_after(5):
+        await redelivery.run(fail, batch(consumer, (0, 4)))
+        await redelivery.flush()
+    assert consumer.committed == []
+    assert sorted(consumer.seeks) == [(tp(0), 4), (tp(1), 7)]
