@@ -54,10 +54,12 @@ READINESS_DB_TIMEOUT_S = 3.0
 @dataclass
 class Stages:
     """Filled at start-up; the subscribers call into them. ``source`` maps and publishes, or,
-    when the process applies too, maps and applies (:class:`MapApplyStage`)."""
+    when the process applies too, maps and applies (:class:`MapApplyStage`). ``commits``:
+    the subscribers' :class:`Redelivery`, whose offset commits are flushed at stop."""
 
     source: SourceStage | MapApplyStage | None = None
     apply: ApplyStage | None = None
+    commits: list[Redelivery] = field(default_factory=list)
 
 
 def _security(settings: Settings) -> BaseSecurity | None:
@@ -94,8 +96,11 @@ def build_broker(settings: Settings, stages: Stages) -> KafkaBroker:
     )
 
     # A handler that raises has its batch delivered again (after a backoff), never skipped.
-    map_redelivery = Redelivery("map-batch", settings.retry_max_backoff_s)
-    apply_redelivery = Redelivery("apply-batch", settings.retry_max_backoff_s)
+    map_redelivery = Redelivery("map-batch", settings.retry_max_backoff_s,
+                                settings.apply_batch_size)
+    apply_redelivery = Redelivery("apply-batch", settings.retry_max_backoff_s,
+                                  settings.apply_batch_size)
+    stages.commits[:] = [map_redelivery, apply_redelivery]
 
     async def map_sources(body: Any, msg: KafkaMessage) -> None:
         assert stages.source is not None
@@ -161,6 +166,7 @@ class Service:
     _pool: asyncpg.Pool | None = None
     _producer: SharedProducer | None = None
     _broker: KafkaBroker | None = None
+    _stages: Stages | None = None
     _http: uvicorn.Server | None = None
     #: Per readiness check, what the start is waiting for (empty once started).
     _waiting: dict[str, str] = field(default_factory=dict)
@@ -190,6 +196,7 @@ class Service:
                         if settings.one_hop else source, apply=apply)
         self._broker = await self._until_up("consumers", lambda: self._start_broker(stages),
                                             what="broker-start")
+        self._stages = stages
         # Never gone silently: a background task that ends is started again (sync.supervise).
         supervisor = self._supervisor = Supervisor(settings.retry_max_backoff_s)
         if settings.runs("relay"):
@@ -384,6 +391,9 @@ class Service:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+        if self._stages is not None:  # the offsets of the batches applied so far
+            for commits in self._stages.commits:
+                await commits.flush()
         if self._broker is not None:
             await self._broker.stop()
         if self._producer is not None:

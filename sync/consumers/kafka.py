@@ -1,5 +1,5 @@
-"""FastStream plumbing shared by the subscribers: a parser that never refuses a message, and
-redelivery of a batch whose handler failed.
+"""FastStream plumbing shared by the subscribers: a parser that never refuses a message,
+redelivery of a batch whose handler failed, and the offset commit that follows a batch.
 
 FastStream's own parser decodes every header as UTF-8; one hostile header would make it
 raise before our handler runs, and with manual acknowledgement the message would then be
@@ -10,21 +10,28 @@ replaced, so that the handler sees (and dead-letters) every message.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
 import structlog
 from aiokafka import TopicPartition
+from aiokafka.errors import ConsumerStoppedError, KafkaError
 
 from sync.observability import metrics
 
-__all__ = ["Redelivery", "raw_body", "rewind", "tolerant_parser"]
+__all__ = ["Redelivery", "next_offsets", "raw_body", "rewind", "tolerant_parser"]
 
 log = structlog.get_logger(__name__)
 
 Records = Any  # a ConsumerRecord or a tuple of them (aiokafka is untyped)
+#: How long :meth:`Redelivery.flush` waits for the offset commit still under way.
+FLUSH_TIMEOUT_S = 10.0
+#: How long one read of what was fetched during a batch waits for data (it is cancelled when
+#: the batch is done, so this only bounds one call).
+TAKE_WAIT_MS = 1000
 
 
 def _clean(record: Any) -> Any:
@@ -53,40 +60,142 @@ class Redelivery:
     """Runs a batch handler with manual acknowledgement: the offsets are committed when it
     returns, and when it raises the batch is delivered again, never skipped.
 
+    The commit of a batch's offsets (each partition's last offset + 1, named explicitly) is
+    sent when its handler returns and runs while the next batch is fetched and handled: the
+    broker's group coordinator takes several milliseconds to answer, and waiting for it before
+    the next fetch held back every event that arrived meanwhile. The next batch's commit waits
+    for it first, so commits reach the broker in order; one that fails (a rebalance took the
+    partition, the coordinator moved) is logged, and the batch is delivered again to whoever
+    holds its partition, as when a process dies between the database commit and the offset
+    commit. Call :meth:`flush` before the consumer stops: from then on each commit is waited
+    for.
+
+    While a batch is handled, what the consumer fetches meanwhile is taken from it (up to
+    ``carry_limit`` records) and handled next, as the following batch. The consumer sends its
+    next fetch only once the records of the last one are taken: without this, an event that
+    arrived after the one fetch during a batch waited for that batch *and* the next. Taken
+    records stay uncommitted until their own batch commits; those of a partition that left
+    this consumer meanwhile are dropped (its new owner reads them from the last commit).
+
     An exception leaves the batch neither applied nor dead-lettered; a later commit would
-    cover its offsets, so each of its partitions is rewound to the batch's first offset there
-    (the next poll reads it again). The rewind waits first, longer after each failure in a row
-    (exponential, with jitter, up to ``max_backoff_s``): a failure that persists is not a hot
-    loop, and its log line and the ``sksync_retries_total`` series say so.
+    cover its offsets, so each of its partitions (and those of the records taken meanwhile)
+    is rewound to its first offset there (the next poll reads it again). The rewind waits
+    first, longer after each failure in a row (exponential, with jitter, up to
+    ``max_backoff_s``): a failure that persists is not a hot loop, and its log line and the
+    ``sksync_retries_total`` series say so.
     """
 
-    def __init__(self, what: str, max_backoff_s: float) -> None:
+    def __init__(self, what: str, max_backoff_s: float, carry_limit: int = 500) -> None:
         self.what = what
         self.max_backoff_s = max_backoff_s
         self.failures = 0
+        self.carry_limit = carry_limit
+        self._committing: asyncio.Task[None] | None = None
+        self._flushing = False
 
     async def run(self, handle: Callable[[Any], Awaitable[None]], message: Any) -> None:
-        """``handle(records)``, then commit; or, if it raises, back off and rewind."""
-        records = message.raw_message
+        """``handle(records)``, then commit; or, if it raises, back off and rewind. What was
+        fetched meanwhile is handled next, the same way, before returning."""
+        consumer = message.consumer
+        batch: Sequence[Any] = message.raw_message
+        while batch:
+            taken = await self._handle(handle, consumer, batch)
+            if self._flushing and taken:
+                rewind(consumer, taken)  # stopping: read again by whoever runs next
+                return
+            held = consumer.assignment()
+            batch = [record for record in taken
+                     if TopicPartition(record.topic, record.partition) in held]
+
+    async def _handle(
+        self, handle: Callable[[Any], Awaitable[None]], consumer: Any, records: Sequence[Any],
+    ) -> list[Any]:
+        """One batch: handled while what the consumer fetches is taken, then its commit
+        started; returns what was taken (nothing when the batch failed and was rewound)."""
+        taken: list[Any] = []
+        taking = asyncio.create_task(self._take(consumer, taken))
         try:
             await handle(records)
         except Exception:
+            failed = True
+        else:
+            failed = False
+        finally:
+            await _stop(taking)
+        if failed:
             self.failures += 1
             wait = self.backoff()
             log.exception("batch failed; it will be delivered again", operation=self.what,
                           failures=self.failures, records=len(records), wait_s=round(wait, 2))
             metrics.RETRIES.labels(self.what).inc()
             await asyncio.sleep(wait)
-            rewind(message.consumer, records)
-            return
+            rewind(consumer, (*records, *taken))
+            return []
         self.failures = 0
-        await message.ack()
+        await self._settle()  # the previous batch's commit first: commits stay in order
+        self._committing = asyncio.create_task(self._commit(consumer, next_offsets(records)))
+        if self._flushing:
+            await self._settle()
+        return taken
+
+    async def flush(self) -> None:
+        """Wait (bounded) for the commit under way; later batches' commits are waited for."""
+        self._flushing = True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._settle()), FLUSH_TIMEOUT_S)
+
+    async def _take(self, consumer: Any, into: list[Any]) -> None:
+        """Take what the consumer fetches into ``into`` until cancelled (or the limit). A
+        consumer error ends the taking (the subscriber's next poll meets it again)."""
+        try:
+            while len(into) < self.carry_limit:
+                fetched = await consumer.getmany(timeout_ms=TAKE_WAIT_MS,
+                                                 max_records=self.carry_limit - len(into))
+                for part in fetched.values():
+                    into.extend(part)
+        except (KafkaError, ConsumerStoppedError) as error:
+            log.info("reading ahead stopped", operation=self.what, error=type(error).__name__)
+
+    async def _settle(self) -> None:
+        commit, self._committing = self._committing, None
+        if commit is not None:
+            await commit
+
+    async def _commit(self, consumer: Any, offsets: dict[TopicPartition, int]) -> None:
+        """Commit ``offsets`` for the partitions still assigned; a failure is logged (the
+        batch is then delivered again, and applying it again changes nothing)."""
+        held = consumer.assignment()
+        mine = {partition: offset for partition, offset in offsets.items() if partition in held}
+        if not mine:
+            return
+        try:
+            await consumer.commit(mine)
+        except Exception as error:
+            log.warning("offset commit failed; the batch may be delivered again",
+                        operation=self.what, error=f"{type(error).__name__}: {error}")
 
     def backoff(self) -> float:
         """The wait before the next delivery of a batch that failed ``failures`` times."""
         ceiling = min(self.max_backoff_s, 0.1 * 2 ** min(self.failures - 1, 20))
         # Jitter: instances that failed together do not come back together.
         return random.uniform(ceiling / 2, ceiling)
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    """Cancel ``task`` and wait for it; the records it took so far are kept."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def next_offsets(records: Records) -> dict[TopicPartition, int]:
+    """Per partition of ``records``, the offset after its last record among them: what a
+    commit of the batch names."""
+    after: dict[TopicPartition, int] = {}
+    for record in records if isinstance(records, tuple | list) else (records,):
+        partition = TopicPartition(record.topic, record.partition)
+        after[partition] = max(record.offset + 1, after.get(partition, 0))
+    return after
 
 
 def rewind(consumer: Any, records: Records) -> None:

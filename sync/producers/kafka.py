@@ -84,11 +84,12 @@ def client_options(settings: Settings) -> dict[str, Any]:
 
 
 def new_producer(settings: Settings) -> AIOKafkaProducer:
-    """An idempotent producer (acks=all): a retried send is never written twice. It lingers
-    1 ms: a batch of the map stage or the relay is sent whole anyway (all its messages are
-    handed over before the first request leaves), and a lone message waits no longer."""
+    """An idempotent producer (acks=all): a retried send is never written twice. It does not
+    linger: a batch of the map stage or the relay is sent whole anyway (every message is
+    handed over before the sender runs, which is when the caller first waits), and a lone
+    fiche event leaves at once instead of a millisecond later."""
     return AIOKafkaProducer(
-        **client_options(settings), enable_idempotence=True, linger_ms=1,
+        **client_options(settings), enable_idempotence=True, linger_ms=0,
         max_batch_size=256 * 1024, compression_type=None, request_timeout_ms=30000,
         partitioner=KafkaPartitioner(),
     )

@@ -19,10 +19,8 @@ __all__ = [
     "LOCK_FICHES",
     "MOVE_IDENTIFIERS",
     "OWNERS_OF_IDENTIFIERS",
-    "SELECT_CONFLICTS",
+    "SELECT_HOLDINGS",
     "SELECT_IDENTIFIERS",
-    "SELECT_PINS",
-    "SELECT_RECORDS",
     "TOUCH_PROGRESS",
     "UPDATE_FICHES",
     "UPSERT_CONFLICT",
@@ -44,14 +42,16 @@ FICHE_OF_CONFLICT = "SELECT fiche_id FROM conflict WHERE id = $1"
 INSERT_FICHE = """
 INSERT INTO fiche (id, kind, version) VALUES ($1, $2, 0) ON CONFLICT (id) DO NOTHING
 """
-SELECT_PINS = "SELECT * FROM pin WHERE fiche_id = ANY($1::uuid[])"
-SELECT_CONFLICTS = """
-SELECT * FROM conflict WHERE fiche_id = ANY($1::uuid[]) AND status IN ('open', 'kept')
-"""
-#: The records each fiche holds, with their values (:mod:`sync.store.record_values`).
-SELECT_RECORDS = """
-SELECT fiche_id, source, record_id, source_version, fields, as_given, observed_at, per_field
-FROM source_record WHERE fiche_id = ANY($1::uuid[])
+#: What the locked fiches hold, in one round trip: their pins, their open (or kept)
+#: conflicts, their records with their values (:mod:`sync.store.record_values`) and their
+#: identifiers, each as an array of the table's rows. Read after the lock, in a statement of
+#: its own, so that it sees what a transaction that held the lock before committed.
+SELECT_HOLDINGS = """
+SELECT ARRAY(SELECT p FROM pin p WHERE p.fiche_id = ANY($1::uuid[])) AS pins,
+       ARRAY(SELECT c FROM conflict c
+             WHERE c.fiche_id = ANY($1::uuid[]) AND c.status IN ('open', 'kept')) AS conflicts,
+       ARRAY(SELECT r FROM source_record r WHERE r.fiche_id = ANY($1::uuid[])) AS records,
+       ARRAY(SELECT i FROM fiche_identifier i WHERE i.fiche_id = ANY($1::uuid[])) AS identifiers
 """
 SELECT_IDENTIFIERS = """
 SELECT fiche_id, type, value FROM fiche_identifier WHERE fiche_id = ANY($1::uuid[])

@@ -54,10 +54,8 @@ from sync.store.fiche_sql import (
     LOCK_FICHES,
     MOVE_IDENTIFIERS,
     OWNERS_OF_IDENTIFIERS,
-    SELECT_CONFLICTS,
+    SELECT_HOLDINGS,
     SELECT_IDENTIFIERS,
-    SELECT_PINS,
-    SELECT_RECORDS,
     TOUCH_PROGRESS,
     UPDATE_FICHES,
     UPSERT_CONFLICT,
@@ -194,16 +192,18 @@ class FicheRepository:
                 status=row["status"], inactive_reason=row["inactive_reason"],
                 visible=json.loads(row["visible"]), verified_at=row["verified_at"],
             )
-        for pin in await self.conn.fetch(SELECT_PINS, present):
+        holdings = await self.conn.fetchrow(SELECT_HOLDINGS, present)
+        assert holdings is not None  # a SELECT without FROM always returns one row
+        for pin in holdings["pins"]:
             review = pin["review_after"]
             states[pin["fiche_id"]].pins[pin["field"]] = Pin(
                 pin["field"], json.loads(pin["value"]), pin["author"], pin["role"],
                 pin["reason"], pin["pinned_at"], review.isoformat() if review else None)
-        for item in await self.conn.fetch(SELECT_CONFLICTS, present):
+        for item in holdings["conflicts"]:
             states[item["fiche_id"]].conflicts[item["id"]] = Conflict(
                 item["id"], item["field"], json.loads(item["candidate"]),
                 Source(item["source"]), item["record_id"], item["status"])
-        for record in await self.conn.fetch(SELECT_RECORDS, present):
+        for record in holdings["records"]:
             source = Source(record["source"])
             state = states[record["fiche_id"]]
             state.records[(source, record["record_id"])] = record["source_version"]
@@ -211,7 +211,7 @@ class FicheRepository:
                 state.provenance[entry.key] = entry
             self._stored_records.add((record["fiche_id"], source, record["record_id"]))
         identifiers: dict[uuid.UUID, list[Identifier]] = {fiche_id: [] for fiche_id in present}
-        for item in await self.conn.fetch(SELECT_IDENTIFIERS, present):
+        for item in holdings["identifiers"]:
             identifiers[item["fiche_id"]].append(
                 Identifier(type=item["type"], value=item["value"]))
             self._owners[(item["type"], item["value"])] = item["fiche_id"]

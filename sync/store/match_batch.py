@@ -41,8 +41,7 @@ from sync.matching.memo import ProfileMemo
 from sync.store.match_sql import (
     CANDIDATES_OF_RECORDS,
     DELETE_KEY_ROWS,
-    EXTRA_OF,
-    KEYS_OF,
+    INDEX_OF,
     PENDING_OF_RECORDS,
     SUPERSEDE_RECORDS,
     UPSERT_KEY_ROWS,
@@ -126,13 +125,14 @@ class BatchMatchStore(MatchStore):
         for fiche_id in fiches:
             self._keys[fiche_id], self._stored_keys[fiche_id] = set(), set()
             self._extra[fiche_id] = []
-        if keyed:
-            for row in await self.conn.fetch(KEYS_OF, list(keyed)):
-                self._keys[row["fiche_id"]] = set(row["keys"])
-                self._stored_keys[row["fiche_id"]] = set(row["keys"])
-        if fiches:
-            for row in await self.conn.fetch(EXTRA_OF, list(fiches)):
-                self._extra[row["fiche_id"]] = list(row["kbo_numbers"])
+        if not fiches:
+            return
+        for row in await self.conn.fetch(INDEX_OF, list(keyed), list(fiches)):
+            if row["is_keys"]:
+                self._keys[row["fiche_id"]] = set(row["items"])
+                self._stored_keys[row["fiche_id"]] = set(row["items"])
+            else:
+                self._extra[row["fiche_id"]] = list(row["items"])
 
     async def _prefetch_pending(self, records: list[RecordKey]) -> None:
         for record in records:

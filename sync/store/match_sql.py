@@ -10,11 +10,10 @@ __all__ = [
     "COUNT_BY_STATUS",
     "DELETE_KEYS",
     "DELETE_KEY_ROWS",
-    "EXTRA_OF",
     "FICHES_AFTER",
     "IDENTIFIERS_OF",
+    "INDEX_OF",
     "INSERT_REJECTION",
-    "KEYS_OF",
     "LINK_OF",
     "LOCK_CANDIDATE",
     "LOCK_FICHE",
@@ -189,8 +188,13 @@ WITH r AS (
 )
 SELECT n, fiche_id, profile FROM ranked WHERE place <= $7 ORDER BY n, place
 """
-KEYS_OF = "SELECT fiche_id, keys FROM match_keys WHERE fiche_id = ANY($1::uuid[])"
-EXTRA_OF = "SELECT fiche_id, kbo_numbers FROM match_extra WHERE fiche_id = ANY($1::uuid[])"
+#: The stored blocking keys of the fiches ``$1`` and the extra KBO numbers of the fiches
+#: ``$2``, in one round trip: one row per fiche and table, ``is_keys`` saying which.
+INDEX_OF = """
+SELECT fiche_id, true AS is_keys, keys AS items FROM match_keys WHERE fiche_id = ANY($1::uuid[])
+UNION ALL
+SELECT fiche_id, false, kbo_numbers FROM match_extra WHERE fiche_id = ANY($2::uuid[])
+"""
 UPSERT_PROFILES = """
 INSERT INTO match_profile (fiche_id, kind, profile, updated_at)
 SELECT fiche_id, kind, profile::jsonb, updated_at

@@ -1,0 +1,216 @@
+"""A batch's offsets are committed after its handler returned, while the next batch is read and
+handled; commits stay in order, name the batch's own offsets, and a failed one is survived.
+What the consumer fetches while a batch is handled is taken and handled next."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from aiokafka import TopicPartition
+from aiokafka.errors import CommitFailedError
+
+from sync.consumers.kafka import Redelivery, next_offsets
+
+
+@dataclass(frozen=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+
+
+@dataclass
+class Consumer:
+    """What a subscriber's consumer does for :class:`Redelivery`: commit, seek, assignment."""
+
+    held: set[TopicPartition] = field(
+        default_factory=lambda: {TopicPartition("t", 0), TopicPartition("t", 1)})
+    committed: list[dict[TopicPartition, int]] = field(default_factory=list)
+    seeks: list[tuple[TopicPartition, int]] = field(default_factory=list)
+    #: Each commit waits for this before it is acknowledged.
+    broker_answers: asyncio.Event = field(default_factory=asyncio.Event)
+    fail_next: bool = False
+    #: Records the broker has sent and the consumer holds until they are taken.
+    fetched: list[Record] = field(default_factory=list)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def arrive(self, *records: Record) -> None:
+        self.fetched.extend(records)
+        self.arrived.set()
+
+    async def getmany(self, timeout_ms: int, max_records: int) -> dict[TopicPartition, list[Any]]:
+        if not self.fetched:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.arrived.wait(), timeout_ms / 1000)
+        taken, self.fetched = self.fetched[:max_records], self.fetched[max_records:]
+        if not self.fetched:
+            self.arrived.clear()
+        grouped: dict[TopicPartition, list[Any]] = {}
+        for record in taken:
+            grouped.setdefault(tp(record.partition), []).append(record)
+        return grouped
+
+    def assignment(self) -> set[TopicPartition]:
+        return self.held
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        await self.broker_answers.wait()
+        if self.fail_next:
+            self.fail_next = False
+            raise CommitFailedError("the group rebalanced")
+        self.committed.append(dict(offsets))
+
+    def seek(self, partition: TopicPartition, offset: int) -> None:
+        self.seeks.append((partition, offset))
+
+
+@dataclass
+class Message:
+    raw_message: tuple[Record, ...]
+    consumer: Consumer
+
+
+def batch(consumer: Consumer, *spots: tuple[int, int]) -> Message:
+    return Message(tuple(Record("t", partition, offset) for partition, offset in spots), consumer)
+
+
+async def nothing(records: Any) -> None:
+    return None
+
+
+def tp(partition: int) -> TopicPartition:
+    return TopicPartition("t", partition)
+
+
+def test_a_commit_names_the_offset_after_each_partitions_last_record_in_the_batch() -> None:
+    records = (Record("t", 0, 7), Record("t", 1, 3), Record("t", 0, 9), Record("t", 0, 8))
+    assert next_offsets(records) == {tp(0): 10, tp(1): 4}
+
+
+async def test_the_next_batch_is_handled_while_the_last_ones_offsets_are_being_committed() -> None:
+    consumer = Consumer()
+    redelivery = Redelivery("unit", max_backoff_s=0.1)
+    handled: list[int] = []
+
+    async def handle(records: Any) -> None:
+        handled.append(records[0].offset)
+
+    with anyio.fail_after(5):
+        await redelivery.run(handle, batch(consumer, (0, 0), (0, 1)))  # its commit unanswered
+        second = asyncio.create_task(redelivery.run(handle, batch(consumer, (1, 5))))
+        while len(handled) < 2:
+            await asyncio.sleep(0.001)
+        await asyncio.sleep(0.01)
+        assert consumer.committed == []
+        assert not second.done()  # its commit is sent only after the one before it
+        consumer.broker_answers.set()
+        await second
+        await redelivery.flush()
+    assert handled == [0, 5]
+    assert consumer.committed == [{tp(0): 2}, {tp(1): 6}]
+
+
+async def test_after_flush_each_batch_returns_only_once_its_offsets_are_committed() -> None:
+    consumer = Consumer()
+    redelivery = Redelivery("unit", max_backoff_s=0.1)
+    consumer.broker_answers.set()
+    with anyio.fail_after(5):
+        await redelivery.flush()
+        await redelivery.run(nothing, batch(consumer, (1, 4)))
+    assert consumer.committed == [{tp(1): 5}]
+
+
+async def test_a_partition_taken_away_meanwhile_is_left_to_its_new_owner() -> None:
+    consumer = Consumer(held={tp(1)})
+    consumer.broker_answers.set()
+    redelivery = Redelivery("unit", max_backoff_s=0.1)
+    with anyio.fail_after(5):
+        await redelivery.run(nothing, batch(consumer, (0, 1), (1, 1)))
+        await redelivery.run(nothing, batch(consumer, (0, 2)))  # nothing of it is held
+        await redelivery.flush()
+    assert consumer.committed == [{tp(1): 2}]
+
+
+async def test_a_failed_commit_is_survived_and_the_next_batch_commits_past_it() -> None:
+    consumer = Consumer(fail_next=True)
+    consumer.broker_answers.set()
+    redelivery = Redelivery("unit", max_backoff_s=0.1)
+    with anyio.fail_after(5):
+        await redelivery.run(nothing, batch(consumer, (0, 0)))
+        await redelivery.run(nothing, batch(consumer, (0, 1)))
+        await redelivery.flush()
+    assert consumer.committed == [{tp(0): 2}]
+
+
+async def test_a_batch_whose_handler_failed_is_rewound_and_not_committed() -> None:
+    consumer = Consumer()
+    consumer.broker_answers.set()
+    redelivery = Redelivery("unit", max_backoff_s=0.01)
+
+    async def fail(records: Any) -> None:
+        raise RuntimeError("a defect")
+
+    with anyio.fail_after(5):
+        await redelivery.run(fail, batch(consumer, (0, 4), (0, 5), (1, 9)))
+        await redelivery.flush()
+    assert consumer.committed == []
+    assert sorted(consumer.seeks) == [(tp(0), 4), (tp(1), 9)]
+
+
+async def test_what_is_fetched_while_a_batch_is_handled_is_handled_next_then_committed() -> None:
+    consumer = Consumer()
+    consumer.broker_answers.set()
+    redelivery = Redelivery("unit", max_backoff_s=0.1)
+    handled: list[list[int]] = []
+
+    async def handle(records: Any) -> None:
+        handled.append([r.offset for r in records])
+        if len(handled) == 1:  # events arrive while the first batch is applied
+            consumer.arrive(Record("t", 0, 1), Record("t", 1, 7))
+            await asyncio.sleep(0.01)
+
+    with anyio.fail_after(5):
+        await redelivery.run(handle, batch(consumer, (0, 0)))
+        await redelivery.flush()
+    assert handled == [[0], [1, 7]]
+    assert consumer.committed == [{tp(0): 1}, {tp(0): 2, tp(1): 8}]
+
+
+async def test_records_taken_of_a_partition_that_left_meanwhile_are_left_to_its_new_owner() -> None:
+    consumer = Consumer()
+    consumer.broker_answers.set()
+    redelivery = Redelivery("unit", max_backoff_s=0.1)
+    handled: list[list[int]] = []
+
+    async def handle(records: Any) -> None:
+        handled.append([r.offset for r in records])
+        if len(handled) == 1:
+            consumer.arrive(Record("t", 0, 1), Record("t", 1, 7))
+            await asyncio.sleep(0.01)
+            consumer.held = {tp(0)}  # a rebalance took partition 1
+
+    with anyio.fail_after(5):
+        await redelivery.run(handle, batch(consumer, (0, 0)))
+        await redelivery.flush()
+    assert handled == [[0], [1]]
+
+
+async def test_a_failed_batch_rewinds_what_was_taken_while_it_ran_too() -> None:
+    consumer = Consumer()
+    consumer.broker_answers.set()
+    redelivery = Redelivery("unit", max_backoff_s=0.01)
+
+    async def fail(records: Any) -> None:
+        consumer.arrive(Record("t", 1, 7))
+        await asyncio.sleep(0.01)
+        raise RuntimeError("a defect")
+
+    with anyio.fail_after(5):
+        await redelivery.run(fail, batch(consumer, (0, 4)))
+        await redelivery.flush()
+    assert consumer.committed == []
+    assert sorted(consumer.seeks) == [(tp(0), 4), (tp(1), 7)]
