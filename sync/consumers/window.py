@@ -175,6 +175,7 @@ class InFlight:
         try:
             await self._settle(batch, consumer, started)
         finally:
+            batch.previous = None  # else each batch would hold every batch before it
             if not batch.outcome.done():
                 batch.outcome.set_result(False)
             batch.ended.set_result(None)
