@@ -23,7 +23,6 @@ from sync.consumers.apply import ApplyStage
 from sync.consumers.kafka import Redelivery, raw_body, tolerant_parser
 from sync.consumers.map_apply import MapApplyStage
 from sync.consumers.source import SourceStage
-from sync.consumers.window import Draining, InFlight
 from sync.errors import TransientError
 from sync.events import FicheEventData, FicheUpdate, NotificationData
 from sync.mapping import MappingContext
@@ -50,9 +49,6 @@ log = structlog.get_logger(__name__)
 T = TypeVar("T")
 #: How long /readyz waits for the database before calling it unreachable.
 READINESS_DB_TIMEOUT_S = 3.0
-#: How long the batches in flight are given to commit before a rebalance or a stop; what
-#: has not committed by then is read again by the partition's next owner.
-IN_FLIGHT_DRAIN_S = 10.0
 
 
 @dataclass
@@ -62,8 +58,6 @@ class Stages:
 
     source: SourceStage | MapApplyStage | None = None
     apply: ApplyStage | None = None
-    #: In one hop, the source subscriber's batches, one in flight while the next is mapped.
-    in_flight: InFlight | None = None
 
 
 def _security(settings: Settings) -> BaseSecurity | None:
@@ -105,10 +99,7 @@ def build_broker(settings: Settings, stages: Stages) -> KafkaBroker:
 
     async def map_sources(body: Any, msg: KafkaMessage) -> None:
         assert stages.source is not None
-        if stages.in_flight is not None:
-            await stages.in_flight.run(msg)
-        else:
-            await map_redelivery.run(stages.source.handle, msg)
+        await map_redelivery.run(stages.source.handle, msg)
 
     async def apply_updates(body: Any, msg: KafkaMessage) -> None:
         assert stages.apply is not None
@@ -119,7 +110,6 @@ def build_broker(settings: Settings, stages: Stages) -> KafkaBroker:
         broker.subscriber(
             *topics.sources(), group_id=f"{settings.consumer_group}.map", **common,
             **(applying if settings.one_hop else {}),
-            listener=Draining(lambda: stages.in_flight, IN_FLIGHT_DRAIN_S),
             title="map-sources",
             description=("Source events mapped and applied to PostgreSQL with an outbox."
                          if settings.one_hop else "Source events to canonical updates."),
@@ -171,7 +161,6 @@ class Service:
     _pool: asyncpg.Pool | None = None
     _producer: SharedProducer | None = None
     _broker: KafkaBroker | None = None
-    _stages: Stages | None = None
     _http: uvicorn.Server | None = None
     #: Per readiness check, what the start is waiting for (empty once started).
     _waiting: dict[str, str] = field(default_factory=dict)
@@ -197,11 +186,8 @@ class Service:
         apply = ApplyStage(settings, Applier(
             self._pool, default_policy(), names,
             max_event_bytes=settings.outbox_max_event_bytes), self._producer)
-        stages = Stages(source=source, apply=apply)
-        if settings.one_hop:
-            stages.source = one_hop = MapApplyStage(source, apply, settings.audit_updates)
-            stages.in_flight = InFlight(one_hop, "map-batch", settings.retry_max_backoff_s)
-        self._stages = stages
+        stages = Stages(source=MapApplyStage(source, apply, settings.audit_updates)
+                        if settings.one_hop else source, apply=apply)
         self._broker = await self._until_up("consumers", lambda: self._start_broker(stages),
                                             what="broker-start")
         # Never gone silently: a background task that ends is started again (sync.supervise).
@@ -398,8 +384,6 @@ class Service:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
-        if self._stages is not None and self._stages.in_flight is not None:
-            await self._stages.in_flight.close(IN_FLIGHT_DRAIN_S)
         if self._broker is not None:
             await self._broker.stop()
         if self._producer is not None:

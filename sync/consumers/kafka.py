@@ -20,7 +20,7 @@ from aiokafka import TopicPartition
 
 from sync.observability import metrics
 
-__all__ = ["Redelivery", "backoff", "raw_body", "rewind", "tolerant_parser"]
+__all__ = ["Redelivery", "raw_body", "rewind", "tolerant_parser"]
 
 log = structlog.get_logger(__name__)
 
@@ -84,15 +84,9 @@ class Redelivery:
 
     def backoff(self) -> float:
         """The wait before the next delivery of a batch that failed ``failures`` times."""
-        return backoff(self.failures, self.max_backoff_s)
-
-
-def backoff(failures: int, max_backoff_s: float) -> float:
-    """The wait before the next delivery of a batch that failed ``failures`` times in a row:
-    exponential up to ``max_backoff_s``, with jitter (instances that failed together do not
-    come back together)."""
-    ceiling = min(max_backoff_s, 0.1 * 2 ** min(failures - 1, 20))
-    return random.uniform(ceiling / 2, ceiling)
+        ceiling = min(self.max_backoff_s, 0.1 * 2 ** min(self.failures - 1, 20))
+        # Jitter: instances that failed together do not come back together.
+        return random.uniform(ceiling / 2, ceiling)
 
 
 def rewind(consumer: Any, records: Records) -> None:
