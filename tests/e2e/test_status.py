@@ -129,18 +129,22 @@ def gauge(name: str, **labels: str) -> float | None:
     return REGISTRY.get_sample_value(name, labels)
 
 
+def map_lag_gauge(settings: Settings) -> Callable[[], float]:
+    """What the lag gauge says of the map group on the professionals' topic, over its three
+    partitions."""
+    group = f"{settings.consumer_group}.map"
+    topic = settings.topics.name("cobrha_professional")
+    return lambda: sum(gauge("sksync_consumer_lag_messages", group=group, topic=topic,
+                             partition=str(p)) or 0.0 for p in range(3))
+
+
 async def test_the_gauges_follow_the_broker_and_the_database_and_survive_a_failed_refresh(
     settings: Settings, pg_pool: asyncpg.Pool,
 ) -> None:
     """The map group's lag per partition sums to the burst; fiche counts read 0, not nothing.
     A refresh that fails (a table gone) is logged; the loop goes on and follows the lag."""
     await a_burst_without_a_service(settings)
-    group = f"{settings.consumer_group}.map"
-    topic = settings.topics.name("cobrha_professional")
-
-    def lag() -> float:
-        return sum(gauge("sksync_consumer_lag_messages", group=group, topic=topic,
-                         partition=str(p)) or 0.0 for p in range(3))
+    lag = map_lag_gauge(settings)
 
     with capture_logs() as logs:
         task = asyncio.create_task(poll_gauges(settings, pg_pool, interval_s=0.1))
@@ -169,12 +173,7 @@ async def test_repeated_refreshes_read_the_lag_right_with_the_same_two_clients(
     admin client and a consumer per group, each a bootstrap). Closed, as after a failed
     read, the reader starts new ones and reads on."""
     await a_burst_without_a_service(settings)
-    group = f"{settings.consumer_group}.map"
-    topic = settings.topics.name("cobrha_professional")
-
-    def lag() -> float:
-        return sum(gauge("sksync_consumer_lag_messages", group=group, topic=topic,
-                         partition=str(p)) or 0.0 for p in range(3))
+    lag = map_lag_gauge(settings)
 
     async with LagReader(settings) as reader:
         for published in range(3):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +81,24 @@ def batch(consumer: Consumer, *spots: tuple[int, int]) -> Message:
 
 async def nothing(records: Any) -> None:
     return None
+
+
+def arriving_during_the_first(
+    consumer: Consumer, handled: list[list[int]], keep: set[TopicPartition] | None = None,
+) -> Callable[[Any], Awaitable[None]]:
+    """A handler that notes each batch's offsets in ``handled``; while the first batch runs,
+    records arrive on partitions 0 and 1 (offsets 1 and 7), then, with ``keep``, a rebalance
+    leaves the consumer only those partitions."""
+
+    async def handle(records: Any) -> None:
+        handled.append([r.offset for r in records])
+        if len(handled) == 1:
+            consumer.arrive(Record("t", 0, 1), Record("t", 1, 7))
+            await asyncio.sleep(0.01)
+            if keep is not None:
+                consumer.held = keep
+
+    return handle
 
 
 def tp(partition: int) -> TopicPartition:
@@ -166,12 +185,7 @@ async def test_what_is_fetched_while_a_batch_is_handled_is_handled_next_then_com
     consumer.broker_answers.set()
     redelivery = Redelivery("unit", max_backoff_s=0.1)
     handled: list[list[int]] = []
-
-    async def handle(records: Any) -> None:
-        handled.append([r.offset for r in records])
-        if len(handled) == 1:  # events arrive while the first batch is applied
-            consumer.arrive(Record("t", 0, 1), Record("t", 1, 7))
-            await asyncio.sleep(0.01)
+    handle = arriving_during_the_first(consumer, handled)
 
     with anyio.fail_after(5):
         await redelivery.run(handle, batch(consumer, (0, 0)))
@@ -185,13 +199,7 @@ async def test_records_taken_of_a_partition_that_left_meanwhile_are_left_to_its_
     consumer.broker_answers.set()
     redelivery = Redelivery("unit", max_backoff_s=0.1)
     handled: list[list[int]] = []
-
-    async def handle(records: Any) -> None:
-        handled.append([r.offset for r in records])
-        if len(handled) == 1:
-            consumer.arrive(Record("t", 0, 1), Record("t", 1, 7))
-            await asyncio.sleep(0.01)
-            consumer.held = {tp(0)}  # a rebalance took partition 1
+    handle = arriving_during_the_first(consumer, handled, keep={tp(0)})  # partition 1 taken
 
     with anyio.fail_after(5):
         await redelivery.run(handle, batch(consumer, (0, 0)))
