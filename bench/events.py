@@ -91,6 +91,12 @@ def latency_of(event_id: str, seen_ns: int) -> float | None:
     return (seen_ns - stamp) / 1e9
 
 
+#: Distinct professionals the factory makes (a NIHII person number has six digits before its
+#: check digits): a load of more would repeat some, which the service rightly counts as
+#: duplicates, and the load would wait for fiche events that never come.
+PERSONS = 1_000_000
+
+
 @dataclass
 class EventFactory:
     """Professional ``index`` always has the same NIHII number; ``version`` varies the rest."""
@@ -98,8 +104,14 @@ class EventFactory:
     seed: int = 20261128
 
     def nihii(self, index: int) -> str:
-        """A unique person (a permutation of 900,000 six-digit heads), with its check digits."""
-        head = f"{100000 + (index * 7919 + 12345) % 900000:06d}"
+        """A unique person for each of :data:`PERSONS` indices in a row (index and index +
+        1,000,000 are the same person), with its check digits: a permutation of the 900,000
+        heads 100000-999999 for the first 900,000, then the heads 000000-099999."""
+        person = index % PERSONS
+        if person < 900_000:
+            head = f"{100000 + (person * 7919 + 12345) % 900_000:06d}"
+        else:
+            head = f"{person - 900_000:06d}"
         return _mod97(head) + f"{index % 1000:03d}"
 
     def ssin(self, index: int) -> str:

@@ -30,7 +30,7 @@ from typing import Any
 import asyncpg
 from rich.console import Console
 
-from bench.events import EventFactory
+from bench.events import PERSONS, EventFactory
 from bench.infra import Endpoints, ServiceGroup, create_topics, endpoints, new_run
 from bench.kafka_io import bulk_producer
 from bench.limits import copy_rate, raw_consume_rate
@@ -104,6 +104,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--instances must be at least 1")
     if args.sizes and min(args.sizes) < 1:
         parser.error("--sizes must be at least 1 each")
+    if max(args.sizes or [args.events]) > PERSONS:
+        parser.error(f"a load holds at most {PERSONS:,} professionals (distinct NIHII persons)")
     if args.partitions < args.instances:
         say(f"[yellow]warning:[/yellow] --partitions {args.partitions} < --instances "
             f"{args.instances}: each consumer group has only {args.partitions} partition(s), "

@@ -295,3 +295,22 @@ def test_the_steady_rates_default_to_the_targets_and_one_rate_still_works() -> N
         [100, 500], 5, 3, 30)
     assert not parse(["--no-rate-search"]).rate_search
     assert parse(["--sizes", "20000", "200000"]).sizes == [20_000, 200_000]
+
+
+def test_a_million_professionals_are_a_million_people_and_a_larger_load_is_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The NIHII person (its first eight digits) is distinct for each of the first million
+    indices; a load of more would repeat people, counted as duplicates, and wait forever for
+    their fiche events, so the command refuses it in one line."""
+    from bench.events import PERSONS, EventFactory
+    from bench.run import parse
+
+    factory = EventFactory()
+    assert len({factory.nihii(index)[:8] for index in range(PERSONS)}) == PERSONS
+    assert factory.nihii(PERSONS + 7)[:8] == factory.nihii(7)[:8]
+    assert parse(["--sizes", "20000", str(PERSONS)]).sizes == [20_000, PERSONS]
+    for argv in (["--sizes", "20000", str(PERSONS + 1)], ["--events", str(PERSONS + 1)]):
+        with pytest.raises(SystemExit):
+            parse(argv)
+        assert "at most 1,000,000 professionals" in capsys.readouterr().err
