@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import asyncpg
 import pytest
 from aiokafka.errors import KafkaTimeoutError
@@ -121,3 +123,51 @@ async def test_without_a_bound_contention_is_retried_until_it_passes() -> None:
         return "done"
 
     assert await retry_transient(slow_race, what="relay", max_backoff_s=0.001) == "done"
+
+
+async def test_an_operation_that_succeeds_at_once_leaves_no_garbage_in_cycles() -> None:
+    """Every batch goes through retry_transient: a first attempt that succeeds builds no
+    retrier, whose reference cycles only the garbage collector frees (a pass over a few
+    seconds' worth of them stalled the service's event loop for 30-60 ms)."""
+    async def ok() -> str:
+        return "done"
+
+    await retry_transient(ok, what="apply")  # anything made once (metrics' children) made now
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(200):
+            assert await retry_transient(ok, what="apply", give_up_after=3) == "done"
+        unreachable = gc.collect()
+    finally:
+        gc.enable()
+    assert unreachable < 200  # one retrier per call left some forty objects each
+
+
+async def test_a_first_attempt_that_fails_permanently_is_not_retried() -> None:
+    """The first attempt, run outside the retrier, fails the same way as inside it: a
+    permanent error is raised as it is, after one call."""
+    calls = 0
+
+    async def broken() -> None:
+        nonlocal calls
+        calls += 1
+        raise PermanentError("bad-identifier", "NIHII check digits")
+
+    with pytest.raises(PermanentError):
+        await retry_transient(broken, what="apply", max_backoff_s=0.001, give_up_after=3)
+    assert calls == 1
+
+
+async def test_a_bound_of_one_gives_up_at_the_first_identical_failure() -> None:
+    """The first failure counts toward the bound as it did inside the retrier."""
+    calls = 0
+
+    async def stuck() -> None:
+        nonlocal calls
+        calls += 1
+        raise asyncpg.UniqueViolationError("duplicate key value violates unique constraint")
+
+    with pytest.raises(RepeatedFailure):
+        await retry_transient(stuck, what="apply", max_backoff_s=0.001, give_up_after=1)
+    assert calls == 1
