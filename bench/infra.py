@@ -20,6 +20,7 @@ from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from bench.gcpauses import GcReading, read
 from devstack import free_port
 from sync.producers.kafka import client_options
 from sync.settings import Settings, Topics, as_environment
@@ -145,17 +146,19 @@ class ServiceProcess:
     extra_env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
+    http_port: int = 0
     rss_samples: list[tuple[float, int]] = field(default_factory=list)
     _sampler: asyncio.Task[None] | None = None
 
     def start(self) -> float:
         """Spawn the service; returns the wall-clock time (s) of the spawn."""
         command = [str(Path(sys.executable).parent / "sksync"), "run"]
+        env = _service_env(self.settings, self.extra_env)
+        self.http_port = int(env["SKSYNC_HTTP_PORT"])
         with self.log_path.open("wb") as handle:
             self.started_at = time.time()
             self.process = subprocess.Popen(  # noqa: S603 - our own entry point
-                command, env=_service_env(self.settings, self.extra_env),
-                stdout=handle, stderr=subprocess.STDOUT)
+                command, env=env, stdout=handle, stderr=subprocess.STDOUT)
         self._sampler = asyncio.get_running_loop().create_task(self._sample())
         return self.started_at
 
@@ -273,6 +276,14 @@ class ServiceGroup:
 
     def peak_rss_mb_each(self) -> list[float]:
         return [member.peak_rss_mb() for member in self.members]
+
+    async def gc_reading(self) -> GcReading | None:
+        """The garbage collector's passes so far, summed over the instances (None when one
+        does not answer)."""
+        readings = await asyncio.gather(*(read(m.http_port) for m in self.members))
+        if any(reading is None for reading in readings):
+            return None
+        return sum((r for r in readings if r is not None), GcReading())
 
     def log_tail(self, lines: int = 20) -> str:
         if len(self.members) == 1:

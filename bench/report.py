@@ -135,6 +135,14 @@ def _steady_rows(table: Table, steady: dict[str, Any]) -> None:
                       + " ms", "; ".join(notes))
     table.add_row("  fiche events matched / missing",
                   f"{_fmt(steady.get('matched'))} / {_fmt(steady.get('missing'))}", "")
+    gc = steady.get("gc")
+    if "gc" in steady:  # phases of runs before the service timed its collector have none
+        table.add_row(
+            "  garbage collector: passes / time / over 10 ms / longest",
+            "not measured" if gc is None else
+            f"{_fmt(gc['passes'])} / {_fmt(gc['seconds'] * 1000, 1)} ms / "
+            f"{_fmt(gc['over_10ms'])} / <= {_fmt(gc['longest_at_most_ms'], 1)} ms",
+            "the service's own sksync_gc_pause_seconds, every instance")
 
 
 def writes_table(writes: dict[str, Any]) -> Table:

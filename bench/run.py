@@ -178,7 +178,7 @@ async def run(args: argparse.Namespace, where: Endpoints) -> dict[str, Any]:
             result["writes"], versions = await _writes(settings, factory, args, before_load)
             runner = PhaseRunner(settings, factory, args.events, versions, say=say,
                                  one_hop=service.one_hop)
-            result["steady_states"] = await _steady_phases(runner, args)
+            result["steady_states"] = await _steady_phases(runner, args, service)
             result["steady_state"] = result["steady_states"][-1]
             if instances > 1 and service.dead():  # the others took its partitions over
                 result["steady_state"]["instances_died"] = service.dead()
@@ -214,15 +214,22 @@ async def run(args: argparse.Namespace, where: Endpoints) -> dict[str, Any]:
     return result
 
 
-async def _steady_phases(runner: PhaseRunner, args: argparse.Namespace) -> list[dict[str, Any]]:
+async def _steady_phases(
+    runner: PhaseRunner, args: argparse.Namespace, service: ServiceGroup,
+) -> list[dict[str, Any]]:
     """One steady phase per rate of ``--rates``, in order; the backlog of one the service did
-    not keep up with is worked off (bounded) before the next starts."""
+    not keep up with is worked off (bounded) before the next starts. Each phase has the
+    service's garbage-collector passes meanwhile (``gc``; None when a service did not say)."""
     phases = []
     for rate in args.rates:
         say(f"steady state: {rate:g}/s for {args.seconds:g} s")
         before = await runner.fiche_events()
         settle = max(60.0, rate * args.seconds / 100)
+        gc_before = await service.gc_reading()
         phase = await runner.phase(rate, args.seconds, settle_s=settle)
+        gc_after = await service.gc_reading()
+        phase["gc"] = (gc_after.since(gc_before)
+                       if gc_before is not None and gc_after is not None else None)
         phases.append(phase)
         if phase["missing"] and not await runner.drain(before + phase["published"], settle):
             say(f"[yellow]warning:[/yellow] the backlog of the {rate:g}/s phase was not worked "

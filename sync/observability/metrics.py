@@ -11,6 +11,7 @@ __all__ = [
     "DEAD_LETTERS",
     "EVENT_AGE",
     "FICHES",
+    "GC_PAUSE",
     "IDENTITY_CONFLICTS",
     "LAST_APPLY",
     "OPEN_CONFLICTS",
@@ -55,6 +56,11 @@ LAST_APPLY = Gauge(
 RETRIES = Counter("sksync_retries_total", "Retries after a transient failure.", ["operation"])
 RETRYING = Gauge(
     "sksync_retrying", "Operations currently waiting out a transient failure.", ["operation"])
+GC_PAUSE = Histogram(
+    "sksync_gc_pause_seconds",
+    "Passes of Python's garbage collector, by generation: how long each held the event loop.",
+    ["generation"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1))
 READY = Gauge(
     "sksync_ready", "1 when the last readiness check passed (as /readyz says), else 0.")
 

@@ -81,6 +81,11 @@ def assert_steady_is_plausible(steady: dict[str, Any]) -> None:
     assert steady["published"] == steady["matched"] + steady["missing"]
     assert 0 < steady["p50_ms"] <= steady["p95_ms"] <= steady["p99_ms"] <= steady["max_ms"]
     assert list(steady["stages"]) == ["map+apply", "relay"]
+    gc = steady["gc"]  # read from the service's /metrics before and after the phase
+    assert gc is not None, "the service's garbage-collector histogram was not read"
+    assert 0 <= gc["over_10ms"] <= gc["passes"]
+    assert gc["seconds"] >= 0
+    assert (gc["longest_at_most_ms"] is None) == (gc["passes"] == 0)
     for stage in ("map+apply", "relay"):  # publish -> apply start -> fiche event
         info = steady["stages"][stage]
         assert 0 < info["samples"] <= steady["matched"], stage
