@@ -143,6 +143,14 @@ def _steady_rows(table: Table, steady: dict[str, Any]) -> None:
             f"{_fmt(gc['passes'])} / {_fmt(gc['seconds'] * 1000, 1)} ms / "
             f"{_fmt(gc['over_10ms'])} / <= {_fmt(gc['longest_at_most_ms'], 1)} ms",
             "the service's own sksync_gc_pause_seconds, every instance")
+    upkeep = steady.get("maintenance")
+    if upkeep is not None:
+        tables = upkeep.get("tables_s") or {}
+        table.add_row(
+            "  autovacuum under way (s of the phase)",
+            upkeep["error"] if "error" in upkeep else
+            f"{_fmt(upkeep['busy_s'], 0)} of {_fmt(upkeep['sampled_s'], 0)} s",
+            ", ".join(f"{key} {_fmt(seconds, 0)} s" for key, seconds in list(tables.items())[:4]))
 
 
 def writes_table(writes: dict[str, Any]) -> Table:

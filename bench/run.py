@@ -35,6 +35,7 @@ from bench.infra import Endpoints, ServiceGroup, create_topics, endpoints, new_r
 from bench.kafka_io import bulk_producer
 from bench.limits import copy_rate, raw_consume_rate
 from bench.load import initial_load
+from bench.maintenance import watch_maintenance
 from bench.phases import PhaseRunner
 from bench.profile import summarize
 from bench.publish import publish_professionals
@@ -219,15 +220,18 @@ async def _steady_phases(
 ) -> list[dict[str, Any]]:
     """One steady phase per rate of ``--rates``, in order; the backlog of one the service did
     not keep up with is worked off (bounded) before the next starts. Each phase has the
-    service's garbage-collector passes meanwhile (``gc``; None when a service did not say)."""
+    service's garbage-collector passes meanwhile (``gc``; None when a service did not say) and
+    PostgreSQL's autovacuum work (``maintenance``)."""
     phases = []
     for rate in args.rates:
         say(f"steady state: {rate:g}/s for {args.seconds:g} s")
         before = await runner.fiche_events()
         settle = max(60.0, rate * args.seconds / 100)
         gc_before = await service.gc_reading()
-        phase = await runner.phase(rate, args.seconds, settle_s=settle)
+        async with watch_maintenance(runner.settings.database_url) as maintenance:
+            phase = await runner.phase(rate, args.seconds, settle_s=settle)
         gc_after = await service.gc_reading()
+        phase["maintenance"] = maintenance
         phase["gc"] = (gc_after.since(gc_before)
                        if gc_before is not None and gc_after is not None else None)
         phases.append(phase)

@@ -86,6 +86,10 @@ def assert_steady_is_plausible(steady: dict[str, Any]) -> None:
     assert 0 <= gc["over_10ms"] <= gc["passes"]
     assert gc["seconds"] >= 0
     assert (gc["longest_at_most_ms"] is None) == (gc["passes"] == 0)
+    upkeep = steady["maintenance"]  # autovacuum sampled on the run's database during the phase
+    assert "error" not in upkeep, upkeep
+    assert upkeep["sampled_s"] >= 1
+    assert 0 <= upkeep["busy_s"] <= upkeep["sampled_s"]
     for stage in ("map+apply", "relay"):  # publish -> apply start -> fiche event
         info = steady["stages"][stage]
         assert 0 < info["samples"] <= steady["matched"], stage

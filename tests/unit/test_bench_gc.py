@@ -1,10 +1,12 @@
-"""The benchmark's reading of the service's garbage-collector histogram (bench.gcpauses)."""
+"""The benchmark's readings beside a steady phase: the service's garbage-collector histogram
+(bench.gcpauses) and PostgreSQL's autovacuum work (bench.maintenance)."""
 
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
 from bench.gcpauses import GcReading, parse
+from bench.maintenance import Maintenance
 from sync.observability import metrics
 
 
@@ -43,3 +45,13 @@ def test_instances_add_up_and_a_page_without_the_histogram_reads_zero() -> None:
     assert both.passes == 3
     assert both.since(GcReading())["over_10ms"] == 1
     assert parse("# nothing here\n").passes == 0
+
+
+def test_maintenance_counts_the_seconds_something_was_under_way_and_on_what() -> None:
+    seen = Maintenance()
+    seen.add([])
+    seen.add([("vacuum", "match_keys"), ("analyze", "fiche")])
+    seen.add([("vacuum", "match_keys")])
+    assert seen.as_json(every_s=1.0) == {
+        "sampled_s": 3.0, "busy_s": 2.0,
+        "tables_s": {"vacuum match_keys": 2.0, "analyze fiche": 1.0}}
