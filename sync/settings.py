@@ -102,6 +102,12 @@ class Settings(BaseSettings):
     #: smaller than a batch, a batch spans several partitions, whose transactions then run at
     #: the same time (with aiokafka's 1 MiB, a batch of 500 came from one partition).
     apply_partition_fetch_bytes: int = 128 * 1024
+    #: A batch of fewer records than this is applied in one transaction, whatever partitions it
+    #: spans; a larger one in a transaction per partition, at once. The partitions'
+    #: transactions overlap each other's round trips, which pays under load; each costs its
+    #: own nine statements and commit, which a batch of a few events at a steady rate only
+    #: waits for. 0: always per partition.
+    apply_one_transaction_below: int = 64
     relay_batch_size: int = 1000
     relay_poll_interval_s: float = 0.5
     retry_max_backoff_s: float = 30.0

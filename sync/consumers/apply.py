@@ -62,19 +62,26 @@ class ApplyStage:
             except ValidationError as error:
                 reason = PermanentError("schema-invalid", f"{error.error_count()} errors")
                 dead.append(self._dead(record, reason))
-        dead += [letter for _, letter in await self.apply(parsed)]
+        applied = await self.apply(parsed, together=self.together(records))
+        dead += [letter for _, letter in applied]
         await self.send_dead_letters(dead)
         self.crash_point()
 
+    def together(self, records: Sequence[Record]) -> bool:
+        """Whether a batch of ``records`` is small enough to be applied in one transaction
+        (``SKSYNC_APPLY_ONE_TRANSACTION_BELOW``) rather than one per partition."""
+        return len(records) < self.settings.apply_one_transaction_below
+
     async def apply(
-        self, pairs: list[tuple[Record, FicheUpdate]],
+        self, pairs: list[tuple[Record, FicheUpdate]], *, together: bool = False,
     ) -> list[tuple[Record, Outgoing]]:
         """Apply each record's updates (a source record may map to several, an
         ``sk.fiche.update`` record holds one), observe the outcomes and return one dead
         letter, to ``record.topic``'s DLQ, per record with an update that was rejected
-        (with its record).
+        (with its record). ``together``: in one transaction, else one per partition.
         Nothing is sent here: the caller sends the letters before the offsets are committed."""
-        results = await self._apply_by_partition(pairs)
+        results = (await self._apply([update for _, update in pairs]) if together
+                   else await self._apply_by_partition(pairs))
         outcomes: Counter[tuple[str, str, str]] = Counter()
         dead: dict[int, tuple[Record, Outgoing]] = {}
         now = datetime.now(UTC)

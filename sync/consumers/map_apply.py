@@ -63,9 +63,16 @@ class MapApplyStage:
     ) -> tuple[list[Mapped], dict[int, list[Outgoing]]]:
         """Each partition's records mapped, then applied in a transaction of their own while
         the next partition is mapped: mapping is CPU, applying mostly waits for the database
-        (the partitions' transactions overlap as in :meth:`ApplyStage.apply`). Returns what
-        was mapped, and the dead letter of each record with an update that was rejected."""
-        mapped: list[Mapped] = []
+        (the partitions' transactions overlap as in :meth:`ApplyStage.apply`). A small batch
+        (:meth:`ApplyStage.together`) is mapped whole and applied in one transaction. Returns
+        what was mapped, and the dead letter of each record with an update that was
+        rejected."""
+        if self.apply.together(records):
+            mapped = self.source.map(records)
+            pairs = [(record, update) for record, updates, _ in mapped for update in updates]
+            letters = await self.apply.apply(pairs, together=True)
+            return mapped, {id(record): [letter] for record, letter in letters}
+        mapped = []
         async with asyncio.TaskGroup() as group:  # one failing cancels the others
             applying = []
             for partition in _by_partition(records):
