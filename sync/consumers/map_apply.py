@@ -67,19 +67,15 @@ class MapApplyStage:
         (:meth:`ApplyStage.together`) is mapped whole and applied in one transaction. Returns
         what was mapped, and the dead letter of each record with an update that was
         rejected."""
-        if self.apply.together(records):
-            mapped = self.source.map(records)
-            pairs = [(record, update) for record, updates, _ in mapped for update in updates]
-            letters = await self.apply.apply(pairs, together=True)
-            return mapped, {id(record): [letter] for record, letter in letters}
-        mapped = []
+        together = self.apply.together(records)
+        mapped: list[Mapped] = []
         async with asyncio.TaskGroup() as group:  # one failing cancels the others
             applying = []
-            for partition in _by_partition(records):
-                part = self.source.map(partition)
+            for part_records in [records] if together else _by_partition(records):
+                part = self.source.map(part_records)
                 mapped += part
                 pairs = [(record, update) for record, updates, _ in part for update in updates]
-                applying.append(group.create_task(self.apply.apply(pairs)))
+                applying.append(group.create_task(self.apply.apply(pairs, together=together)))
                 await asyncio.sleep(0)  # let its first statement leave before mapping on
         rejected = {id(record): [letter]
                     for task in applying for record, letter in task.result()}
