@@ -166,15 +166,16 @@ async def test_topics_are_created_with_the_configured_partitions_and_replication
 
 
 async def test_in_production_three_replicas_on_one_broker_are_waited_for_and_named(
-    settings: Settings,
+    settings: Settings, tmp_path: Path,
 ) -> None:
     """Production asks the cluster for three replicas; one broker cannot hold them. The start
-    creates nothing thinner, waits, and /readyz says why."""
+    creates nothing thinner, waits, and /readyz says why. The service is a process of its own,
+    killed whatever happens: one that waits for ever must not outlive the test."""
     config = settings.model_copy(update={
         "environment": "production", "ssin_secret": SecretStr(secrets.token_urlsafe(32)),
         "http_port": free_port()})
-    service = Service(config)
-    starting = asyncio.create_task(service.start())
+    processes = ServiceProcesses(config, tmp_path)
+    process = processes.start()
     try:
         body = await readyz_until(
             config.http_port,
@@ -183,8 +184,6 @@ async def test_in_production_three_replicas_on_one_broker_are_waited_for_and_nam
             what="not ready, naming the replication the cluster cannot hold")
         assert f"cannot create topic {config.topics.prefix}" in body["checks"]["broker"]
         assert "replication factor of 3" in body["checks"]["broker"]
-        assert not starting.done()
+        assert process.poll() is None, processes.log_text()[-3000:]
     finally:
-        starting.cancel()
-        await asyncio.gather(starting, return_exceptions=True)
-        await service.stop()
+        processes.kill_all()
