@@ -40,7 +40,7 @@ from sync.settings import Settings
 from sync.startup import kafka_transient, refuse_unsafe
 from sync.store.apply import OUTBOX_CHANNEL, Applier
 from sync.store.migrate import migrate, pending_migrations
-from sync.store.uow import UnitOfWork
+from sync.store.uow import UnitOfWork, open_pool
 from sync.store.verification import raise_verification_due
 from sync.supervise import Supervisor
 
@@ -102,6 +102,8 @@ def build_broker(settings: Settings, stages: Stages) -> KafkaBroker:
     apply_redelivery = Redelivery("apply-batch", settings.retry_max_backoff_s,
                                   settings.apply_batch_size)
     stages.commits[:] = [map_redelivery, apply_redelivery]
+    if isinstance(stages.source, MapApplyStage):  # maps the next batch while one is applied
+        stages.source.read_ahead = map_redelivery.ahead
 
     async def map_sources(body: Any, msg: KafkaMessage) -> None:
         assert stages.source is not None
@@ -321,14 +323,12 @@ class Service:
         return raised
 
     async def _migrate(self) -> None:
-        """Migrate as the owner role when ``migration_database_url`` is set: the service's own
-        role reads and writes its tables but cannot change the schema (docs/security.md)."""
-        url = self.settings.migration_database_url
-        if url is None:
-            assert self._pool is not None
-            async with self._pool.acquire() as conn:
-                await migrate(conn)
-            return
+        """Migrate on a connection of its own, which takes the migration lock for its session:
+        the pool's connections go back without a session reset
+        (:func:`~sync.store.uow.release_quietly`).
+        As the owner role when ``migration_database_url`` is set: the service's own role reads
+        and writes its tables but cannot change the schema (docs/security.md)."""
+        url = self.settings.migration_database_url or self.settings.database_url
         owner = await retry_transient(lambda: asyncpg.connect(url), what="database-connect")
         try:
             await migrate(owner)
@@ -336,8 +336,7 @@ class Service:
             await owner.close()
 
     async def _open_pool(self) -> asyncpg.Pool:
-        return await asyncpg.create_pool(self.settings.database_url, min_size=1,
-                                         max_size=self.settings.database_pool_size)
+        return await open_pool(self.settings.database_url, self.settings.database_pool_size)
 
     async def ensure_topics(self) -> None:
         """Create the topics (and their dead-letter topics) that do not exist yet."""

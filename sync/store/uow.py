@@ -13,7 +13,7 @@ import asyncpg
 from sync.errors import TransientError
 from sync.failures import is_transient
 
-__all__ = ["UnitOfWork", "translated"]
+__all__ = ["UnitOfWork", "open_pool", "release_quietly", "translated"]
 
 #: Failures after which a connection's state is unknown (unlike an error the server reported).
 _CLIENT_SIDE = (OSError, asyncio.TimeoutError, asyncio.CancelledError, asyncpg.InterfaceError,
@@ -26,6 +26,22 @@ _READ_ONLY = "25006"
 def _discard(error: BaseException | None) -> bool:
     """Whether the connection that raised ``error`` must not be used again."""
     return isinstance(error, _CLIENT_SIDE) or getattr(error, "sqlstate", None) == _READ_ONLY
+
+
+async def release_quietly(conn: asyncpg.Connection) -> None:
+    """The pool's reset of a connection it takes back (``create_pool(reset=...)``): nothing
+    beyond what asyncpg does itself first (roll back a transaction left open, drop listener
+    callbacks). Its default also sends ``SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN
+    *; RESET ALL``, a round trip after every transaction, about a tenth of a small batch's
+    apply. The service's pool connections keep no session state for it to undo: they run
+    transactions (temporary tables are dropped at commit), the relay listens and holds its
+    lock on a connection of its own, and migrations take theirs on another
+    (:meth:`sync.app.Service._migrate`)."""
+
+
+async def open_pool(url: str, size: int) -> asyncpg.Pool:
+    """The service's pool, whose connections go back without a session reset."""
+    return await asyncpg.create_pool(url, min_size=1, max_size=size, reset=release_quietly)
 
 
 @asynccontextmanager
