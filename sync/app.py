@@ -102,8 +102,6 @@ def build_broker(settings: Settings, stages: Stages) -> KafkaBroker:
     apply_redelivery = Redelivery("apply-batch", settings.retry_max_backoff_s,
                                   settings.apply_batch_size)
     stages.commits[:] = [map_redelivery, apply_redelivery]
-    if isinstance(stages.source, MapApplyStage):  # maps the next batch while one is applied
-        stages.source.read_ahead = map_redelivery.ahead
 
     async def map_sources(body: Any, msg: KafkaMessage) -> None:
         assert stages.source is not None

@@ -108,6 +108,10 @@ class Settings(BaseSettings):
     #: own nine statements and commit, which a batch of a few events at a steady rate only
     #: waits for. 0: always per partition.
     apply_one_transaction_below: int = 64
+    #: A larger batch's records of one partition are split by key over transactions of about
+    #: this many (a key's records stay together, in order), which run at the same time: while
+    #: some wait for the database, the service prepares the others. 0: one per partition.
+    apply_records_per_transaction: int = Field(default=125, ge=0)
     relay_batch_size: int = 1000
     relay_poll_interval_s: float = 0.5
     retry_max_backoff_s: float = 30.0

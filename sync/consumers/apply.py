@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import signal
 import time
+import zlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,7 +26,7 @@ from sync.retry import retry_transient
 from sync.settings import Settings
 from sync.store.apply import Applier, ApplyResult
 
-__all__ = ["AUDIT_HEADER", "ApplyStage", "is_audit_copy"]
+__all__ = ["AUDIT_HEADER", "ApplyStage", "is_audit_copy", "transaction_groups"]
 
 log = structlog.get_logger(__name__)
 Record = Any  # aiokafka.ConsumerRecord; aiokafka ships no type information
@@ -36,6 +38,27 @@ AUDIT_HEADER = "sksync-audit"
 def is_audit_copy(record: Record) -> bool:
     """Whether ``record`` is an audit copy of an update that was applied where it was mapped."""
     return any(key == AUDIT_HEADER for key, _ in record.headers or ())
+
+
+def transaction_groups(records: Sequence[Record], size: int) -> list[list[int]]:
+    """The positions of ``records`` (in order) grouped for the transactions of a large batch:
+    by partition, and a partition with more than ``size`` records split by message key into
+    that many groups of about ``size`` (0: no split). A key's records stay in one group, in
+    order, as they stay in one partition: a fiche's updates share a key."""
+    by_partition: dict[tuple[str, int], list[int]] = {}
+    for position, record in enumerate(records):
+        by_partition.setdefault((record.topic, record.partition), []).append(position)
+    groups: list[list[int]] = []
+    for positions in by_partition.values():
+        count = math.ceil(len(positions) / size) if size else 1
+        if count <= 1:
+            groups.append(positions)
+            continue
+        split: list[list[int]] = [[] for _ in range(count)]
+        for position in positions:
+            split[zlib.crc32(records[position].key or b"") % count].append(position)
+        groups += [group for group in split if group]
+    return groups
 
 
 @dataclass
@@ -105,18 +128,17 @@ class ApplyStage:
     async def _apply_by_partition(
         self, parsed: list[tuple[Record, FicheUpdate]],
     ) -> list[ApplyResult]:
-        """Each partition's updates in a transaction of their own, the partitions at once.
+        """Each partition's updates in a transaction of their own (a partition's many split by
+        key: :func:`transaction_groups`), the transactions at once.
 
-        A fiche's updates share a key, hence a partition, so each fiche's updates stay in
-        one transaction and in order; updates of different partitions that meet on one fiche
-        (different sources) are serialised by its row lock, and their order does not matter
-        (the merge is order independent). Apply time is mostly waiting for the database:
-        overlapping the partitions' round trips is what makes more partitions apply faster.
-        The caller commits the offsets only after every transaction has committed."""
-        groups: dict[tuple[str, int], list[int]] = {}
-        for position, (record, _) in enumerate(parsed):
-            groups.setdefault((record.topic, record.partition), []).append(position)
-        batches = list(groups.values())
+        A fiche's updates share a key, hence a partition and a group, so each fiche's
+        updates stay in one transaction and in order; updates of different groups that meet
+        on one fiche (different sources) are serialised by its row lock, and their order does
+        not matter (the merge is order independent). Apply time is the database's and the
+        service's turn by turn: overlapping the transactions is what keeps both busy. The
+        caller commits the offsets only after every transaction has committed."""
+        batches = transaction_groups([record for record, _ in parsed],
+                                     self.settings.apply_records_per_transaction)
         applied = await asyncio.gather(*(
             self._apply([parsed[i][1] for i in positions]) for positions in batches))
         results: list[ApplyResult | None] = [None] * len(parsed)

@@ -92,14 +92,6 @@ class Redelivery:
         self.carry_limit = carry_limit
         self._committing: asyncio.Task[None] | None = None
         self._flushing = False
-        self._taken: list[Any] = []
-
-    def ahead(self) -> Sequence[Any]:
-        """The records taken so far while the batch under way is handled: the next batch
-        (those of a partition that left meanwhile aside). It grows while the batch runs; empty
-        between batches. A handler may prepare them (nothing it does to them may need undoing:
-        the batch under way may still fail, and they are then read again)."""
-        return self._taken
 
     async def run(self, handle: Callable[[Any], Awaitable[None]], message: Any) -> None:
         """``handle(records)``, then commit; or, if it raises, back off and rewind. What was
@@ -121,7 +113,6 @@ class Redelivery:
         """One batch: handled while what the consumer fetches is taken, then its commit
         started; returns what was taken (nothing when the batch failed and was rewound)."""
         taken: list[Any] = []
-        self._taken = taken
         taking = asyncio.create_task(self._take(consumer, taken))
         try:
             await handle(records)
@@ -131,7 +122,6 @@ class Redelivery:
             failed = False
         finally:
             await _stop(taking)
-            self._taken = []
         if failed:
             self.failures += 1
             wait = self.backoff()

@@ -11,13 +11,13 @@ notice and (with ``SKSYNC_AUDIT_UPDATES``) audit copy.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import structlog
 
-from sync.consumers.apply import AUDIT_HEADER, ApplyStage
-from sync.consumers.source import Mapped, Premapped, Record, SourceStage, as_message
+from sync.consumers.apply import AUDIT_HEADER, ApplyStage, transaction_groups
+from sync.consumers.source import Mapped, Record, SourceStage, as_message
 from sync.events import FicheUpdate
 from sync.producers.kafka import Outgoing, PublishFailed, send_all
 from sync.retry import retry_transient
@@ -26,20 +26,6 @@ __all__ = ["MapApplyStage"]
 
 log = structlog.get_logger(__name__)
 AUDIT_COPY = (AUDIT_HEADER, b"1")
-#: Records mapped ahead at a time, between which the transactions under way are served.
-AHEAD_CHUNK = 16
-
-
-def _nothing_ahead() -> Sequence[Record]:
-    return ()
-
-
-def _by_partition(records: Sequence[Record]) -> list[list[Record]]:
-    """``records`` grouped by topic partition, each group in offset order."""
-    groups: dict[tuple[str, int], list[Record]] = {}
-    for record in records:
-        groups.setdefault((record.topic, record.partition), []).append(record)
-    return list(groups.values())
 
 
 @dataclass
@@ -50,18 +36,10 @@ class MapApplyStage:
     apply: ApplyStage
     #: Publish the applied updates on ``sk.fiche.update`` too, marked as audit copies.
     audit: bool = False
-    #: What the subscriber has read during the batch under way, the next batch
-    #: (:meth:`Redelivery.ahead <sync.consumers.kafka.Redelivery.ahead>`).
-    read_ahead: Callable[[], Sequence[Record]] = _nothing_ahead
-    _premapped: dict[int, tuple[Record, list[FicheUpdate]]] = field(
-        default_factory=dict, init=False, repr=False)
 
     async def handle(self, records: Sequence[Record]) -> None:
-        """Map, apply, send dead letters and notices (and audit copies); the caller commits.
-        What the batch before mapped ahead is used for the records it finds there; the
-        rest (for a batch that is not the one read ahead, all) is mapped now."""
-        ready, self._premapped = self._premapped, {}
-        mapped, rejected = await self._map_and_apply(records, ready)
+        """Map, apply, send dead letters and notices (and audit copies); the caller commits."""
+        mapped, rejected = await self._map_and_apply(records)
         # Each record with its messages: one the broker refuses is then handled per record.
         translated = [(record, other + rejected.get(id(record), []))
                       for record, _, other in mapped if other or id(record) in rejected]
@@ -73,44 +51,32 @@ class MapApplyStage:
         self.apply.crash_point()
 
     async def _map_and_apply(
-        self, records: Sequence[Record], ready: Premapped,
+        self, records: Sequence[Record],
     ) -> tuple[list[Mapped], dict[int, list[Outgoing]]]:
-        """Each partition's records mapped, then applied in a transaction of their own while
-        the next partition is mapped: mapping is CPU, applying mostly waits for the database
-        (the partitions' transactions overlap as in :meth:`ApplyStage.apply`), and while the
-        last ones run, the next batch is mapped ahead (:meth:`_map_ahead`). A small batch
-        (:meth:`ApplyStage.together`) is mapped whole and applied in one transaction, and
-        nothing is mapped ahead: at a steady rate its transaction's replies would wait for
-        that mapping. Returns what was mapped, and the dead letter of each record with an
-        update that was rejected."""
-        together = self.apply.together(records)
+        """Each group of records (a partition's, split by key: :func:`transaction_groups`)
+        mapped, then applied in a transaction of its own while the next group is mapped:
+        mapping is CPU, applying waits for the database in turns (the groups' transactions
+        overlap as in :meth:`ApplyStage.apply`). A small batch (:meth:`ApplyStage.together`)
+        is mapped whole and applied in one transaction. Returns
+        what was mapped, and the dead letter of each record with an update that was
+        rejected."""
+        size = self.apply.settings.apply_records_per_transaction
+        groups = ([list(records)] if self.apply.together(records) else
+                  [[records[i] for i in positions]
+                   for positions in transaction_groups(records, size)])
         mapped: list[Mapped] = []
         async with asyncio.TaskGroup() as group:  # one failing cancels the others
             applying = []
-            for part_records in [records] if together else _by_partition(records):
-                part = self.source.map(part_records, ready)
+            for part_records in groups:
+                part = self.source.map(part_records)
                 mapped += part
                 pairs = [(record, update) for record, updates, _ in part for update in updates]
-                applying.append(group.create_task(self.apply.apply(pairs, together=together)))
+                # A group is one transaction's worth already.
+                applying.append(group.create_task(self.apply.apply(pairs, together=True)))
                 await asyncio.sleep(0)  # let its first statement leave before mapping on
-            if not together:
-                await self._map_ahead(applying)
         rejected = {id(record): [letter]
                     for task in applying for record, letter in task.result()}
         return mapped, rejected
-
-    async def _map_ahead(self, applying: Sequence[asyncio.Task[object]]) -> None:
-        """Until the batch's transactions are done, map what was read during the batch (the
-        next batch) a few records at a time, serving the transactions' replies between two
-        chunks; kept for :meth:`handle`. Mapping is pure: if this batch fails, or its next
-        one is not the one read ahead, what was mapped ahead is merely left unused."""
-        ahead = self.read_ahead()
-        done = 0
-        while done < len(ahead) and not all(task.done() for task in applying):
-            chunk = ahead[done:done + AHEAD_CHUNK]
-            done += len(chunk)
-            self._premapped.update(self.source.map_ahead(chunk))
-            await asyncio.sleep(0)
 
     async def _audit(self, updates: list[FicheUpdate]) -> None:
         """The applied updates on ``sk.fiche.update``, marked so that no one applies them

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,16 +24,13 @@ from sync.retry import retry_transient
 from sync.settings import Settings
 from sync.sources import map_masked
 
-__all__ = ["Mapped", "Premapped", "SourceStage", "as_message"]
+__all__ = ["Mapped", "SourceStage", "as_message"]
 
 log = structlog.get_logger(__name__)
 Record = Any  # aiokafka.ConsumerRecord; aiokafka ships no type information
 #: A source record, the updates it maps to, and what else it sends (its dead letter and the
 #: notice to its editor, when it cannot be mapped).
 Mapped = tuple[Record, list[FicheUpdate], list[Outgoing]]
-#: Records mapped ahead of their batch (:meth:`SourceStage.map_ahead`), by ``id(record)``,
-#: each with the record itself (an id is only trusted for the very object it was taken of).
-Premapped = Mapping[int, tuple[Record, list[FicheUpdate]]]
 
 
 def as_message(topic: str, update: FicheUpdate, *headers: tuple[str, bytes]) -> Outgoing:
@@ -59,13 +56,11 @@ class SourceStage:
         await retry_transient(lambda: self.publish(translated), what="map-publish",
                               max_backoff_s=self.settings.retry_max_backoff_s)
 
-    def map(self, records: Sequence[Record], ready: Premapped | None = None) -> list[Mapped]:
+    def map(self, records: Sequence[Record]) -> list[Mapped]:
         """Each record with the updates it maps to, or with its dead letter (and the notice
-        to its editor) when it cannot be mapped; counted once per batch. A record found in
-        ``ready`` keeps the updates it was mapped to ahead of its batch."""
+        to its editor) when it cannot be mapped; counted once per batch."""
         counted: Counter[tuple[str, str]] = Counter()
-        ready = ready or {}
-        mapped = [self._translate(record, counted, ready) for record in records]
+        mapped = [self._translate(record, counted) for record in records]
         # Counted once per batch and label set: a labelled increment per record costs more
         # than the mapping of a small event.
         for topic, count in Counter(record.topic for record in records).items():
@@ -117,30 +112,7 @@ class SourceStage:
             f"({type(refusal.error).__name__})")
         await send_dead_letters(self.producer, [self._dead(record, error, bound)])
 
-    def map_ahead(self, records: Sequence[Record]) -> dict[int, tuple[Record, list[FicheUpdate]]]:
-        """The updates of each of ``records`` that maps cleanly, mapped ahead of its batch (while
-        the batch before it waits for the database). Mapping is a pure function of the record,
-        so it does not matter when it runs. Nothing is logged, counted or sent here: a record
-        that cannot be mapped is left out, and mapped again with its batch (:meth:`map`),
-        which then dead-letters it as usual."""
-        ready = {}
-        for record in records:
-            try:
-                updates = map_masked(with_masked_id(decode(record.value), self.context.ssin_secret),
-                                     self.context)
-            except Exception:  # noqa: S112 - handled, with its dead letter, in its batch
-                continue
-            ready[id(record)] = (record, updates)
-        return ready
-
-    def _translate(
-        self, record: Record, counted: Counter[tuple[str, str]], ready: Premapped,
-    ) -> Mapped:
-        ahead = ready.get(id(record))
-        if ahead is not None and ahead[0] is record:
-            updates = ahead[1]
-            counted[(record.topic, updates[0].source.value if updates else "")] += 1
-            return record, updates, []
+    def _translate(self, record: Record, counted: Counter[tuple[str, str]]) -> Mapped:
         event = None
         try:
             # Masked at once: its id goes into log lines and notifications below.

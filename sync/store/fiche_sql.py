@@ -147,9 +147,12 @@ FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text
 ORDER BY position
 ON CONFLICT (event_id) DO NOTHING
 """
+#: A row of the writing backend's own slot (migration 0021): transactions applied at the same
+#: time do not queue on one row per source.
 TOUCH_PROGRESS = """
-INSERT INTO source_progress (source, last_applied_at, last_event_time)
-SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[])
-ON CONFLICT (source) DO UPDATE SET last_applied_at = EXCLUDED.last_applied_at,
-    last_event_time = GREATEST(source_progress.last_event_time, EXCLUDED.last_event_time)
+INSERT INTO source_progress_writer (source, writer, last_applied_at, last_event_time)
+SELECT u.source, pg_backend_pid() % 16, u.applied_at, u.event_time
+FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS u(source, applied_at, event_time)
+ON CONFLICT (source, writer) DO UPDATE SET last_applied_at = EXCLUDED.last_applied_at,
+    last_event_time = GREATEST(source_progress_writer.last_event_time, EXCLUDED.last_event_time)
 """

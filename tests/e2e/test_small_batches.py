@@ -74,3 +74,32 @@ async def test_with_the_rule_off_each_partition_has_a_transaction_of_its_own(
     transactions = await _partitions_per_transaction(config, pg_conn, _one_hop)
     assert all(len(partitions) == 1 for partitions in transactions), transactions
     assert len(transactions) >= 2
+
+
+async def test_a_large_batch_splits_each_partition_by_key_over_transactions(
+    settings: Settings, pg_conn: asyncpg.Connection,
+) -> None:
+    """With transactions of about 10 records, a partition's records in a batch are applied
+    in several transactions; a person's second version, on the same key, still ends up
+    applied after the first."""
+    config = settings.model_copy(update={
+        "apply_one_transaction_below": 0, "apply_records_per_transaction": 10,
+        "apply_partition_fetch_bytes": 1024 * 1024})
+    await Service(config).ensure_topics()
+    numbers = [nihii("2") for _ in range(120)]
+    await publish(config, [professional(number, last=f"First{i}")
+                           for i, number in enumerate(numbers)])
+    await publish(config, [professional(number, version=2, last=f"Second{i}")
+                           for i, number in enumerate(numbers[:40])])
+    async with running_service(config), TopicReader(
+            config, config.topics.name("fiche_event")) as fiche_events:
+        await fiche_events.until(lambda seen: len(seen) >= 160, timeout=90,
+                                 what="160 fiche events")
+    transactions = await pg_conn.fetchval(
+        "SELECT count(DISTINCT recorded_at) FROM fiche_history")
+    # At most a batch per partition per version without the split: 3 partitions, two
+    # rounds of events; with it, about 12 transactions for the 120 first versions alone.
+    assert transactions > 3 * 2, f"{transactions} transactions for 160 updates"
+    names = {row["last"] for row in await pg_conn.fetch(
+        "SELECT visible ->> 'name.last' AS last FROM fiche")}
+    assert names == {f"Second{i}" for i in range(40)} | {f"First{i}" for i in range(40, 120)}
