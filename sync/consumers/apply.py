@@ -92,7 +92,8 @@ class ApplyStage:
 
     def together(self, records: Sequence[Record]) -> bool:
         """Whether a batch of ``records`` is small enough to be applied in one transaction
-        (``SKSYNC_APPLY_ONE_TRANSACTION_BELOW``) rather than one per partition."""
+        (``SKSYNC_APPLY_ONE_TRANSACTION_BELOW``) rather than one per group of a partition's
+        records (:func:`transaction_groups`)."""
         return len(records) < self.settings.apply_one_transaction_below
 
     async def apply(
@@ -101,8 +102,9 @@ class ApplyStage:
         """Apply each record's updates (a source record may map to several, an
         ``sk.fiche.update`` record holds one), observe the outcomes and return one dead
         letter, to ``record.topic``'s DLQ, per record with an update that was rejected
-        (with its record). ``together``: in one transaction, else one per partition.
-        Nothing is sent here: the caller sends the letters before the offsets are committed."""
+        (with its record). ``together``: in one transaction, else one per group of a
+        partition's records (:func:`transaction_groups`). Nothing is sent here: the caller
+        sends the letters before the offsets are committed."""
         results = (await self._apply([update for _, update in pairs]) if together
                    else await self._apply_by_partition(pairs))
         outcomes: Counter[tuple[str, str, str]] = Counter()
