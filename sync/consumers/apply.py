@@ -96,6 +96,14 @@ class ApplyStage:
         records (:func:`transaction_groups`)."""
         return len(records) < self.settings.apply_one_transaction_below
 
+    def transactions(self, records: Sequence[Record]) -> list[list[int]]:
+        """The positions of ``records`` applied in each transaction: all in one for a small
+        batch (:meth:`together`), else per group of a partition's records
+        (:func:`transaction_groups`)."""
+        if self.together(records):
+            return [list(range(len(records)))]
+        return transaction_groups(records, self.settings.apply_records_per_transaction)
+
     async def apply(
         self, pairs: list[tuple[Record, FicheUpdate]], *, together: bool = False,
     ) -> list[tuple[Record, Outgoing]]:
@@ -106,7 +114,7 @@ class ApplyStage:
         partition's records (:func:`transaction_groups`). Nothing is sent here: the caller
         sends the letters before the offsets are committed."""
         results = (await self._apply([update for _, update in pairs]) if together
-                   else await self._apply_by_partition(pairs))
+                   else await self._apply_by_group(pairs))
         outcomes: Counter[tuple[str, str, str]] = Counter()
         dead: dict[int, tuple[Record, Outgoing]] = {}
         now = datetime.now(UTC)
@@ -127,11 +135,11 @@ class ApplyStage:
                                   what="dlq-publish",
                                   max_backoff_s=self.settings.retry_max_backoff_s)
 
-    async def _apply_by_partition(
+    async def _apply_by_group(
         self, parsed: list[tuple[Record, FicheUpdate]],
     ) -> list[ApplyResult]:
-        """Each partition's updates in a transaction of their own (a partition's many split by
-        key: :func:`transaction_groups`), the transactions at once.
+        """Each group of a partition's updates (:func:`transaction_groups`) in a transaction of
+        its own, the transactions at once.
 
         A fiche's updates share a key, hence a partition and a group, so each fiche's
         updates stay in one transaction and in order; updates of different groups that meet

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from sync.consumers.apply import AUDIT_HEADER, ApplyStage, transaction_groups
+from sync.consumers.apply import AUDIT_HEADER, ApplyStage
 from sync.consumers.source import Mapped, Record, SourceStage, as_message
 from sync.events import FicheUpdate
 from sync.producers.kafka import Outgoing, PublishFailed, send_all
@@ -53,22 +53,16 @@ class MapApplyStage:
     async def _map_and_apply(
         self, records: Sequence[Record],
     ) -> tuple[list[Mapped], dict[int, list[Outgoing]]]:
-        """Each group of records (a partition's, split by key: :func:`transaction_groups`)
-        mapped, then applied in a transaction of its own while the next group is mapped:
-        mapping is CPU, applying waits for the database in turns (the groups' transactions
-        overlap as in :meth:`ApplyStage.apply`). A small batch (:meth:`ApplyStage.together`)
-        is mapped whole and applied in one transaction. Returns
-        what was mapped, and the dead letter of each record with an update that was
-        rejected."""
-        size = self.apply.settings.apply_records_per_transaction
-        groups = ([list(records)] if self.apply.together(records) else
-                  [[records[i] for i in positions]
-                   for positions in transaction_groups(records, size)])
+        """Each transaction's records (:meth:`ApplyStage.transactions`: the whole of a small
+        batch, else a group of a partition's records) mapped, then applied while the next
+        group is mapped: mapping is CPU, applying waits for the database in turns (the
+        transactions overlap as in :meth:`ApplyStage.apply`). Returns what was mapped, and the
+        dead letter of each record with an update that was rejected."""
         mapped: list[Mapped] = []
         async with asyncio.TaskGroup() as group:  # one failing cancels the others
             applying = []
-            for part_records in groups:
-                part = self.source.map(part_records)
+            for positions in self.apply.transactions(records):
+                part = self.source.map([records[i] for i in positions])
                 mapped += part
                 pairs = [(record, update) for record, updates, _ in part for update in updates]
                 # A group is one transaction's worth already.
