@@ -12,6 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from bench.statements import statements_table
 from bench.targets import LOAD_RATE, P99_MS, RSS_MB, VS_CONNECT, steady_phases
 
 __all__ = ["RESULTS", "print_table", "write_results"]
@@ -108,6 +109,8 @@ def print_table(result: dict[str, Any], console: Console | None = None) -> None:
     console.print(table)
     if result.get("writes"):
         console.print(writes_table(result["writes"]))
+    if result.get("statements"):
+        console.print(statements_table(result["statements"]))
 
 
 def _steady_rows(table: Table, steady: dict[str, Any]) -> None:

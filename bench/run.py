@@ -42,6 +42,7 @@ from bench.publish import publish_professionals
 from bench.ratesearch import SearchPlan, search
 from bench.report import RESULTS, machine, print_table, write_results
 from bench.scale import cpu_markers, measure_size, migrate_database, scale_table
+from bench.statements import clear_statements, read_statements
 from bench.targets import evaluate, rows_as_json, targets_table
 from bench.updates import update_phase
 from bench.writes import Snapshot, phase_writes, settled_snapshot
@@ -164,10 +165,13 @@ async def run(args: argparse.Namespace, where: Endpoints) -> dict[str, Any]:
                 say(f"--profile: py-spy samples the first of the {instances} instances only")
             before_load = await settled_snapshot(settings.database_url)
             markers = cpu_markers(settings, where)
+            unusable = await clear_statements(settings.database_url)
             load = await initial_load(settings, service, args.events,
                                       timeout=max(60.0, args.events / 50), profile_to=raw,
                                       markers=markers)
             result["initial_load"] = load
+            result["statements"] = ({"skipped": unusable} if unusable else
+                                    await read_statements(settings.database_url, args.events))
             if raw is not None:
                 result["profile"] = summarize(raw)
                 if instances > 1 and result["profile"]:

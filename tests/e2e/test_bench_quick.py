@@ -72,8 +72,33 @@ def test_the_quick_benchmark_prints_its_table_and_writes_every_figure(
     assert len(list(tmp_path.glob("*.json"))) == 2  # <timestamp>.json and latest.json
     assert "written per fiche" in done.stdout
     assert_writes_are_plausible(result["writes"], events=3000, updates=1000)
+    assert_statements_are_plausible(result["statements"], done.stdout, infra)
     assert_rate_search_is_plausible(result["rate_search"])
     assert_targets_are_complete(result["targets"], done.stdout)
+
+
+def assert_statements_are_plausible(
+    found: dict[str, Any], stdout: str, infra: Infrastructure,
+) -> None:
+    """Table 7: the load's statements from pg_stat_statements, which the suite's local
+    PostgreSQL loads; another server may not, and the table then says why."""
+    assert "7. PostgreSQL during the initial load" in stdout
+    if infra.local is None and "skipped" in found:
+        assert "pg_stat_statements" in found["skipped"]
+        return
+    assert "skipped" not in found, found
+    statements = found["statements"]
+    labels = [item["statement"] for item in statements]
+    writes = [item for item in statements if item["statement"].startswith("write fiche")]
+    assert writes, labels  # the apply's one write statement per transaction
+    assert writes[0]["calls"] > 0
+    assert writes[0]["wal_bytes_per_event"] > 0
+    assert writes[0]["blocks_per_event"] > 0
+    assert any(label.startswith("read outbox") for label in labels), labels  # the relay
+    total = found["total"]
+    assert positive(total["exec_s"])
+    assert math.isclose(sum(item["share"] for item in statements), 1.0, rel_tol=1e-6)
+    assert total["calls"] == sum(item["calls"] for item in statements)
 
 
 def assert_steady_is_plausible(steady: dict[str, Any]) -> None:

@@ -115,6 +115,9 @@ async def test_local_postgres(tmp_path: Path) -> None:
         try:
             assert await conn.fetchval("SELECT 1") == 1
             assert await conn.fetchval("SELECT current_database()") == "sksync"
+            # Loaded from the first start on (a restart made for it), for make bench's table
+            # of where PostgreSQL's time goes.
+            assert await conn.fetchval("SHOW shared_preload_libraries") == "pg_stat_statements"
             await conn.execute("CREATE TABLE kept (id int PRIMARY KEY, note text)")
             await conn.execute("INSERT INTO kept VALUES (1, 'survives a restart')")
         finally:
