@@ -225,17 +225,22 @@ async def _steady_phases(
     """One steady phase per rate of ``--rates``, in order; the backlog of one the service did
     not keep up with is worked off (bounded) before the next starts. Each phase has the
     service's garbage-collector passes meanwhile (``gc``; None when a service did not say) and
-    PostgreSQL's autovacuum work (``maintenance``)."""
+    PostgreSQL's autovacuum work (``maintenance``) and statements (``statements``, per event
+    published in the phase)."""
     phases = []
     for rate in args.rates:
         say(f"steady state: {rate:g}/s for {args.seconds:g} s")
         before = await runner.fiche_events()
         settle = max(60.0, rate * args.seconds / 100)
         gc_before = await service.gc_reading()
-        async with watch_maintenance(runner.settings.database_url) as maintenance:
+        url = runner.settings.database_url
+        unusable = await clear_statements(url)
+        async with watch_maintenance(url) as maintenance:
             phase = await runner.phase(rate, args.seconds, settle_s=settle)
         gc_after = await service.gc_reading()
         phase["maintenance"] = maintenance
+        phase["statements"] = ({"skipped": unusable} if unusable else
+                               await read_statements(url, phase["published"], top=5))
         phase["gc"] = (gc_after.since(gc_before)
                        if gc_before is not None and gc_after is not None else None)
         phases.append(phase)

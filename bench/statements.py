@@ -27,7 +27,7 @@ TOP = 8
 
 _THIS_DATABASE = "(SELECT oid FROM pg_database WHERE datname = current_database())"
 _READ = f"""
-SELECT query, calls, total_exec_time AS exec_ms, rows,
+SELECT query, calls, total_exec_time AS exec_ms, max_exec_time AS max_ms, rows,
        shared_blks_hit + shared_blks_read AS blocks, shared_blks_read AS blocks_read,
        wal_bytes
 FROM {EXTENSION} WHERE dbid = {_THIS_DATABASE} AND toplevel
@@ -78,6 +78,7 @@ async def read_statements(url: str, events: int, top: int = TOP) -> dict[str, An
             "exec_s": exec_ms / 1000, "share": exec_ms / total_ms,
             "exec_us_per_event": 1000 * exec_ms / per,
             "ms_per_call": exec_ms / max(1, sum(row["calls"] for row in group)),
+            "max_ms_per_call": max((row["max_ms"] for row in group), default=0.0),
             "rows_per_event": sum(row["rows"] for row in group) / per,
             "blocks_per_event": sum(row["blocks"] for row in group) / per,
             "blocks_read_per_event": sum(row["blocks_read"] for row in group) / per,
@@ -113,9 +114,10 @@ def _names(tables: list[str]) -> str:
     return f"{', '.join(tables[:_NAMED])}, ... ({len(tables)} tables)"
 
 
-def statements_table(found: dict[str, Any]) -> Table:
-    """Table 7: the load's statements, per source event."""
-    table = Table(title="7. PostgreSQL during the initial load (pg_stat_statements; execution "
+def statements_table(found: dict[str, Any], during: str = "the initial load",
+                     number: str = "7") -> Table:
+    """Table 7: the statements of the load (or of a steady phase), per source event."""
+    table = Table(title=f"{number}. PostgreSQL during {during} (pg_stat_statements; execution "
                         "time is wall time in the backends, waits for locks, I/O and a core "
                         "included)")
     if found.get("skipped"):
@@ -124,14 +126,15 @@ def statements_table(found: dict[str, Any]) -> Table:
         return table
     for name, justify in (("statement", "left"), ("calls", "right"),
                           ("share of time", "right"), ("us per event", "right"),
-                          ("ms per call", "right"), ("rows returned per event", "right"),
+                          ("ms per call (max)", "right"), ("rows returned per event", "right"),
                           ("buffers per event", "right"),
                           ("WAL bytes per event", "right")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for item in [*found["statements"], found["total"]]:
         bold = item is found["total"]
         cells = [item["statement"], f"{item['calls']:,}", f"{100 * item['share']:.1f} %",
-                 f"{item['exec_us_per_event']:,.0f}", f"{item['ms_per_call']:.2f}",
+                 f"{item['exec_us_per_event']:,.0f}",
+                 f"{item['ms_per_call']:.2f} ({item['max_ms_per_call']:.0f})",
                  f"{item['rows_per_event']:.2f}",
                  f"{item['blocks_per_event']:,.0f}", f"{item['wal_bytes_per_event']:,.0f}"]
         table.add_row(*(f"[b]{cell}[/b]" if bold else cell for cell in cells))
