@@ -196,11 +196,13 @@ class LocalPostgres:
             folder = Path(await conn.fetchval(
                 "SELECT setting FROM pg_config WHERE name = 'PKGLIBDIR'"))
             wanted = [name for name in PRELOADED if (folder / f"{name}.so").exists()]
-            loaded = str(await conn.fetchval("SHOW shared_preload_libraries"))
-            if not wanted or {n.strip() for n in loaded.split(",")} >= set(wanted):
+            shown = str(await conn.fetchval("SHOW shared_preload_libraries"))
+            loaded = [name.strip() for name in shown.split(",") if name.strip()]
+            missing = [name for name in wanted if name not in loaded]
+            if not missing:
                 return False
-            await conn.execute(
-                f"ALTER SYSTEM SET shared_preload_libraries = '{','.join(wanted)}'")
+            await conn.execute(  # names of our own, never from input
+                f"ALTER SYSTEM SET shared_preload_libraries = '{','.join(loaded + missing)}'")
             return True
         finally:
             await conn.close()
