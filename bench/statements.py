@@ -66,6 +66,8 @@ async def read_statements(url: str, events: int, top: int = TOP) -> dict[str, An
     conn = await asyncpg.connect(url)
     try:
         rows = [dict(row) for row in await conn.fetch(_READ)]
+    except asyncpg.PostgresError as exc:  # an older extension (no `toplevel`, say)
+        return {"skipped": f"{EXTENSION} could not be read: {exc}"}
     finally:
         await conn.close()
     per = max(1, events)
