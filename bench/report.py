@@ -111,11 +111,11 @@ def print_table(result: dict[str, Any], console: Console | None = None) -> None:
         console.print(writes_table(result["writes"]))
     if result.get("statements"):
         console.print(statements_table(result["statements"]))
-    for letter, steady in zip("abcdefgh", steady_phases(result), strict=False):
+    for number, steady in enumerate(steady_phases(result)):
         if steady.get("statements"):
             console.print(statements_table(steady["statements"],
                                            f"the steady phase at {_fmt(steady['rate'])}/s",
-                                           f"7{letter}"))
+                                           f"7{chr(ord('a') + number)}"))
 
 
 def _steady_rows(table: Table, steady: dict[str, Any]) -> None:

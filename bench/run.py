@@ -170,8 +170,8 @@ async def run(args: argparse.Namespace, where: Endpoints) -> dict[str, Any]:
                                       timeout=max(60.0, args.events / 50), profile_to=raw,
                                       markers=markers)
             result["initial_load"] = load
-            result["statements"] = ({"skipped": unusable} if unusable else
-                                    await read_statements(settings.database_url, args.events))
+            result["statements"] = await read_statements(settings.database_url, unusable,
+                                                         args.events)
             if raw is not None:
                 result["profile"] = summarize(raw)
                 if instances > 1 and result["profile"]:
@@ -239,8 +239,7 @@ async def _steady_phases(
             phase = await runner.phase(rate, args.seconds, settle_s=settle)
         gc_after = await service.gc_reading()
         phase["maintenance"] = maintenance
-        phase["statements"] = ({"skipped": unusable} if unusable else
-                               await read_statements(url, phase["published"], top=5))
+        phase["statements"] = await read_statements(url, unusable, phase["published"], top=5)
         phase["gc"] = (gc_after.since(gc_before)
                        if gc_before is not None and gc_after is not None else None)
         phases.append(phase)

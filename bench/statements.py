@@ -60,9 +60,14 @@ async def clear_statements(url: str) -> str | None:
     return None
 
 
-async def read_statements(url: str, events: int, top: int = TOP) -> dict[str, Any]:
+async def read_statements(
+    url: str, unusable: str | None, events: int, top: int = TOP,
+) -> dict[str, Any]:
     """The load's statements, per source event, the costliest ``top`` by execution time and
-    the others summed (``clear_statements`` ran before the load)."""
+    the others summed; ``unusable`` is what :func:`clear_statements` said before the load
+    (None: cleared), and when it says why not, that is the answer."""
+    if unusable is not None:
+        return {"skipped": unusable}
     conn = await asyncpg.connect(url)
     try:
         rows = [dict(row) for row in await conn.fetch(_READ)]
