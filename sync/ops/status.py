@@ -37,7 +37,11 @@ SELECT count(*) AS backlog,
        EXTRACT(EPOCH FROM now() - min(created_at))::float8 AS oldest_age_s
 FROM outbox WHERE parked_at IS NULL
 """
-FICHES = "SELECT kind, status, count(*) AS n FROM fiche GROUP BY kind, status ORDER BY 1, 2"
+#: Kept by triggers on fiche (migration 0022): a count(*) would read the whole table.
+FICHES = """
+SELECT kind, status, sum(fiches) AS n FROM fiche_tally
+GROUP BY kind, status HAVING sum(fiches) <> 0 ORDER BY 1, 2
+"""
 PROGRESS = """
 SELECT source, last_applied_at, last_event_time,
        EXTRACT(EPOCH FROM now() - last_applied_at)::float8 AS age_s

@@ -38,7 +38,6 @@ from sync.settings import Settings
 from sync.store.apply import OUTBOX_CHANNEL as CHANNEL
 from sync.store.outbox import (
     BACKLOG,
-    DELETE_INBOX,
     DELETE_PUBLISHED,
     PARK,
     SELECT_UNSENT,
@@ -52,7 +51,7 @@ log = structlog.get_logger(__name__)
 RELAY_LOCK_KEY = 0x736B72656C6179  # "skrelay"
 TRY_LOCK = "SELECT pg_try_advisory_lock($1)"
 #: Every statement the relay runs with parameters (see sync/producers/session.py).
-STATEMENTS = (TRY_LOCK, SELECT_UNSENT, DELETE_PUBLISHED, PARK, BACKLOG, DELETE_INBOX)
+STATEMENTS = (TRY_LOCK, SELECT_UNSENT, DELETE_PUBLISHED, PARK, BACKLOG, *Retention.STATEMENTS)
 #: The backlog gauges are refreshed at most this often: counting reads the whole outbox.
 BACKLOG_EVERY_S = 5.0
 

@@ -13,12 +13,12 @@ hold back the rows after it). Operators see it in ``sksync status``, the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 __all__ = [
-    "BACKLOG", "DELETE_INBOX", "DELETE_PUBLISHED", "LIST_PARKED", "MAX_EVENT_BYTES", "PARK",
-    "PARKED", "RELEASE", "SELECT_UNSENT", "TABLE_ESTIMATES", "Queries", "Retention",
-    "park_reason",
+    "BACKLOG", "DELETE_INBOX", "DELETE_PUBLISHED", "FOLD_TALLY", "LIST_PARKED",
+    "MAX_EVENT_BYTES", "PARK", "PARKED", "RELEASE", "SELECT_UNSENT", "TABLE_ESTIMATES",
+    "Queries", "Retention", "park_reason",
 ]
 
 
@@ -59,6 +59,17 @@ counts AS (
         WHERE minute < now() - make_interval(secs => $1) LIMIT $2))
 SELECT count(*) FROM gone
 """
+#: The fiche counts of backends that have gone (migration 0022), folded into writer 0: their
+#: rows would otherwise add up with every connection the pools ever opened.
+FOLD_TALLY = """
+WITH gone AS (
+    DELETE FROM fiche_tally
+    WHERE writer <> 0 AND writer NOT IN (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL)
+    RETURNING kind, status, fiches)
+INSERT INTO fiche_tally AS t (kind, status, writer, fiches)
+SELECT kind, status, 0, sum(fiches) FROM gone GROUP BY kind, status ORDER BY kind, status
+ON CONFLICT (kind, status, writer) DO UPDATE SET fiches = t.fiches + EXCLUDED.fiches
+"""
 #: Parked rows by reason, for ``sksync status`` (the reason's first word: its kind).
 PARKED = """
 SELECT split_part(park_reason, ':', 1) AS reason, count(*) AS rows FROM outbox
@@ -97,11 +108,16 @@ class Retention:
     """How long inbox rows are kept, and how they are deleted. (Outbox rows need none: the
     relay deletes each one as it publishes it.)"""
 
+    #: Every statement a step runs (the relay prepares them before it takes its lock).
+    STATEMENTS: ClassVar[tuple[str, ...]] = (FOLD_TALLY, DELETE_INBOX)
+
     inbox_s: float
     interval_s: float = 300.0
     batch_size: int = 5000
 
     async def delete_step(self, conn: Queries) -> dict[str, int]:
         """Delete one bounded batch (its own transaction); how many rows each table lost.
-        A full batch means that more may be due."""
+        A full batch means that more may be due. The fiche counts of gone backends are folded
+        on the way (a row per kind and status a backend wrote: a handful)."""
+        await conn.fetchval(FOLD_TALLY)
         return {"inbox": int(await conn.fetchval(DELETE_INBOX, self.inbox_s, self.batch_size))}

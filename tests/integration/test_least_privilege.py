@@ -58,16 +58,20 @@ async def test_the_service_role_is_created_without_login_by_the_migrations(
 async def test_the_service_role_can_insert_read_update_and_delete_a_fiche(
     service_conn: asyncpg.Connection,
 ) -> None:
-    """The rows are the service's business: all four verbs work."""
+    """The rows are the service's business: all four verbs work, and the triggers that count
+    fiches by kind and status (migration 0022) write as the service too."""
     fiche_id = uuid.uuid4()
     await service_conn.execute(
         "INSERT INTO fiche (id, kind, version, visible) VALUES ($1, 'person', 1, $2::jsonb)",
         fiche_id, '{"name.last": "Peeters"}')
     assert await service_conn.fetchval("SELECT visible->>'name.last' FROM fiche WHERE id = $1",
                                        fiche_id) == "Peeters"
-    await service_conn.execute("UPDATE fiche SET version = 2 WHERE id = $1", fiche_id)
+    await service_conn.execute("UPDATE fiche SET version = 2, status = 'inactive' WHERE id = $1",
+                               fiche_id)
     await service_conn.execute("DELETE FROM fiche WHERE id = $1", fiche_id)
     assert await service_conn.fetchval("SELECT count(*) FROM fiche WHERE id = $1", fiche_id) == 0
+    tally = await service_conn.fetch("SELECT status, fiches FROM fiche_tally ORDER BY status")
+    assert [tuple(row) for row in tally] == [("active", 0), ("inactive", 0)]
 
 
 async def test_the_service_role_can_use_the_outbox_sequence_and_the_kbo_mirror(
