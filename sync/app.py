@@ -121,10 +121,9 @@ def build_broker(settings: Settings, stages: Stages) -> KafkaBroker:
                          if settings.one_hop else "Source events to canonical updates."),
         )(map_sources)
     if settings.runs("apply"):
-        drain = {"batch_timeout_ms": settings.drain_batch_timeout_ms} if settings.one_hop else {}
         broker.subscriber(
             topics.name("fiche_update"), group_id=f"{settings.consumer_group}.apply",
-            **applying, **(common | drain),
+            **applying, **common,
             title="apply-updates",
             description="Canonical updates applied to PostgreSQL with an outbox.",
         )(apply_updates)

@@ -96,11 +96,6 @@ class Settings(BaseSettings):
     #: How long a poll waits for messages; an empty poll then sleeps as long again (FastStream's
     #: batch subscriber), so at a trickle this adds up to twice as much to each stage's latency.
     apply_batch_timeout_ms: int = 10
-    #: The same for ``sk.fiche.update``'s subscriber in a process that maps and applies (one
-    #: hop): it only drains what a separate mapping process or an older version wrote, which can
-    #: wait a quarter of a second, and at 10 ms its empty polls cost an idle service a tenth of
-    #: a core. (A process that only applies uses ``apply_batch_timeout_ms``.)
-    drain_batch_timeout_ms: int = 250
     #: What one fetch brings per partition of the topics the apply stage reads (about a hundred
     #: canonical updates on ``sk.fiche.update``; the source topics too, when the process maps
     #: and applies). A batch takes whole fetched chunks, partition after partition: with a chunk
