@@ -24,8 +24,7 @@ DROP TRIGGER fiche_tally_inserted ON fiche;
 DROP TRIGGER fiche_tally_moved ON fiche;
 DROP TRIGGER fiche_tally_deleted ON fiche;
 DROP TRIGGER fiche_tally_truncated ON fiche;
-DROP FUNCTION fiche_tally_inserted(), fiche_tally_moved(), fiche_tally_deleted(),
-              fiche_tally_truncated();
+DROP FUNCTION fiche_tally_counted(), fiche_tally_moved(), fiche_tally_truncated();
 DROP TABLE fiche_tally;
 CREATE INDEX fiche_kind_status ON fiche (kind, status);
 DELETE FROM schema_migration WHERE name = '0022_fiche_tally.sql';
