@@ -69,6 +69,13 @@ GROUP BY 1, 2
 #: What is left in the outbox: the relay deletes each row it published (migration 0018).
 OUTBOX = "SELECT event_id::text AS event_id, topic FROM outbox"
 COUNT_HISTORY = "SELECT count(*) FROM fiche_history"
+#: Fiches by kind and status, counted and as the triggers kept them (migration 0022).
+FICHE_COUNTS = """
+SELECT kind, status, counted.n AS counted, kept.n AS kept
+FROM (SELECT kind, status, count(*) AS n FROM fiche GROUP BY 1, 2) AS counted
+FULL JOIN (SELECT kind, status, sum(fiches)::bigint AS n FROM fiche_tally GROUP BY 1, 2
+           HAVING sum(fiches) <> 0) AS kept USING (kind, status)
+"""
 
 REASONS = {"undecodable": "undecodable", "unknown-profession": "unknown-profession",
            "bad-check-digits": "bad-identifier"}
@@ -96,6 +103,7 @@ class Observed:
     inbox: dict[tuple[str, str], str]
     records: dict[tuple[str, str], int]  # (source, record id) -> highest version held
     outbox: list[tuple[str, str]]  # rows left (event id, topic): unsent or parked
+    fiche_counts: dict[str, tuple[int, int]]  # "kind/status" -> (counted, kept by triggers)
     fiche_events: list[tuple[str, str, int, str]]  # id, subject, version, payload digest
     notifications: list[str]
     dead_letters: list[tuple[str, str, str]]  # dlq topic, value digest, reason header
@@ -155,7 +163,7 @@ async def _database(settings: Settings) -> dict[str, Any]:
             "history_rows": await conn.fetchval(COUNT_HISTORY),
             "double_causes": await conn.fetchval(DOUBLE_CAUSES),
             "inbox": await conn.fetch(INBOX), "outbox": await conn.fetch(OUTBOX),
-            "records": await conn.fetch(RECORDS),
+            "records": await conn.fetch(RECORDS), "fiche_counts": await conn.fetch(FICHE_COUNTS),
         }
     finally:
         await conn.close()
@@ -221,6 +229,8 @@ async def observe(settings: Settings, poison_topics: list[str]) -> Observed:
         inbox={(r["source"], r["event_id"]): r["outcome"] for r in db["inbox"]},
         records={(r["source"], r["record_id"]): r["version"] for r in db["records"]},
         outbox=[(r["event_id"], r["topic"]) for r in db["outbox"]],
+        fiche_counts={f"{r['kind']}/{r['status']}": (r["counted"] or 0, r["kept"] or 0)
+                      for r in db["fiche_counts"]},
         fiche_events=events, notifications=notices, dead_letters=letters,
     )
 
@@ -325,6 +335,16 @@ def check_history(observed: Observed) -> Check:
                   "double_causes": observed.double_causes})
 
 
+def check_fiche_counts(observed: Observed) -> Check:
+    """The fiches by kind and status that ``sksync status`` and the gauges report (kept by
+    triggers, migration 0022) equal a count of the fiches, after every fault."""
+    wrong = {key: pair for key, pair in observed.fiche_counts.items() if pair[0] != pair[1]}
+    figure = ", ".join(f"{key} {counted} counted, {kept} kept"
+                       for key, (counted, kept) in sorted(observed.fiche_counts.items()))
+    return Check("fiche counts kept by triggers equal a count of the fiches", not wrong,
+                 figure or "no fiches", {"counts": observed.fiche_counts, "wrong": wrong})
+
+
 def check_dead_letters(stream: Stream, observed: Observed, settings: Settings) -> Check:
     expected = {(settings.topics.dlq(settings.topics.name(p.topic_key)), p.digest): p
                 for p in stream.poison}
@@ -427,7 +447,7 @@ def verify_run(stream: Stream, reference: Observed, chaos: Observed,
     outbox = check_outbox(chaos, settings)
     lost, doubled = lost_and_doubled(stream, chaos, versions, outbox)
     return [compare_snapshots(reference, chaos), versions, check_order(chaos),
-            check_history(chaos),
+            check_history(chaos), check_fiche_counts(chaos),
             check_dead_letters(stream, chaos, settings), outbox, lost, doubled]
 
 

@@ -62,4 +62,5 @@ def test_a_short_chaos_run_loses_nothing_doubles_nothing_and_matches_a_fault_fre
     names = {check["name"] for check in result["checks"]}
     assert {"final state equals the fault-free run", "events lost", "duplicated effects",
             "dead-letter topics hold exactly the injected poison",
-            "fiche versions 1..n exactly once downstream"} <= names
+            "fiche versions 1..n exactly once downstream",
+            "fiche counts kept by triggers equal a count of the fiches"} <= names
