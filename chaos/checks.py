@@ -29,6 +29,7 @@ from sync.cloudevents import CloudEvent
 from sync.errors import PermanentError
 from sync.mapping import MappingContext
 from sync.ops.lag import offsets
+from sync.ops.status import FICHES as KEPT_FICHES
 from sync.producers.kafka import client_options
 from sync.settings import Settings
 from sync.sources import map_event
@@ -69,13 +70,9 @@ GROUP BY 1, 2
 #: What is left in the outbox: the relay deletes each row it published (migration 0018).
 OUTBOX = "SELECT event_id::text AS event_id, topic FROM outbox"
 COUNT_HISTORY = "SELECT count(*) FROM fiche_history"
-#: Fiches by kind and status, counted and as the triggers kept them (migration 0022).
-FICHE_COUNTS = """
-SELECT kind, status, counted.n AS counted, kept.n AS kept
-FROM (SELECT kind, status, count(*) AS n FROM fiche GROUP BY 1, 2) AS counted
-FULL JOIN (SELECT kind, status, sum(fiches)::bigint AS n FROM fiche_tally GROUP BY 1, 2
-           HAVING sum(fiches) <> 0) AS kept USING (kind, status)
-"""
+#: Fiches by kind and status, counted (``sksync status`` reads them as the triggers of
+#: migration 0022 kept them: :data:`sync.ops.status.FICHES`).
+COUNT_FICHES = "SELECT kind, status, count(*) AS n FROM fiche GROUP BY kind, status"
 
 REASONS = {"undecodable": "undecodable", "unknown-profession": "unknown-profession",
            "bad-check-digits": "bad-identifier"}
@@ -163,7 +160,9 @@ async def _database(settings: Settings) -> dict[str, Any]:
             "history_rows": await conn.fetchval(COUNT_HISTORY),
             "double_causes": await conn.fetchval(DOUBLE_CAUSES),
             "inbox": await conn.fetch(INBOX), "outbox": await conn.fetch(OUTBOX),
-            "records": await conn.fetch(RECORDS), "fiche_counts": await conn.fetch(FICHE_COUNTS),
+            "records": await conn.fetch(RECORDS),
+            "fiches_counted": await conn.fetch(COUNT_FICHES),
+            "fiches_kept": await conn.fetch(KEPT_FICHES),
         }
     finally:
         await conn.close()
@@ -229,10 +228,16 @@ async def observe(settings: Settings, poison_topics: list[str]) -> Observed:
         inbox={(r["source"], r["event_id"]): r["outcome"] for r in db["inbox"]},
         records={(r["source"], r["record_id"]): r["version"] for r in db["records"]},
         outbox=[(r["event_id"], r["topic"]) for r in db["outbox"]],
-        fiche_counts={f"{r['kind']}/{r['status']}": (r["counted"] or 0, r["kept"] or 0)
-                      for r in db["fiche_counts"]},
+        fiche_counts=_fiche_counts(db["fiches_counted"], db["fiches_kept"]),
         fiche_events=events, notifications=notices, dead_letters=letters,
     )
+
+
+def _fiche_counts(counted: list[Any], kept: list[Any]) -> dict[str, tuple[int, int]]:
+    """Per "kind/status" that either side has: (counted, kept)."""
+    count = {f"{r['kind']}/{r['status']}": int(r["n"]) for r in counted}
+    keep = {f"{r['kind']}/{r['status']}": int(r["n"]) for r in kept}
+    return {key: (count.get(key, 0), keep.get(key, 0)) for key in sorted(count | keep)}
 
 
 def dead_letter_topics(settings: Settings) -> list[str]:

@@ -123,4 +123,3 @@ async def test_sksync_migrate_counts_the_fiches_already_there(
                           pg_conn.fetchval("SELECT id FROM fiche WHERE kind = 'person' LIMIT 1"))
     assert await _reported(pg_conn) == {
         ("organisation", "inactive"): 2, ("person", "active"): 4, ("person", "inactive"): 1}
-
