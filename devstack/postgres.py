@@ -18,6 +18,7 @@ __all__ = [
     "DEFAULT_DATABASE",
     "POSTGRES_SLOW_START_S",
     "PRELOADED",
+    "SETTINGS",
     "LocalPostgres",
     "ensure_database",
 ]
@@ -26,6 +27,13 @@ DEFAULT_DATABASE = "sksync"
 #: Libraries the local server loads at start when its build has them: pg_stat_statements, for
 #: ``make bench``'s table of where PostgreSQL's time goes (its cost is a few per cent at most).
 PRELOADED = ("pg_stat_statements",)
+#: Server settings the local server runs with, applied at every start (they need no restart).
+#: The autovacuum launcher visits a database once per ``autovacuum_naptime`` (60 s by default),
+#: so a table is vacuumed at most that often however low its thresholds: the outbox, a queue
+#: that every event passes through, then holds a minute of deleted rows, which the relay's
+#: read and the backlog count walk over, and its vacuum after a load takes seconds instead of
+#: milliseconds (docs/operations.md, "PostgreSQL settings").
+SETTINGS = {"autovacuum_naptime": "10s"}
 #: How much longer than pg_ctl's own 10 s a busy machine gets to start PostgreSQL.
 POSTGRES_SLOW_START_S = 60.0
 
@@ -175,6 +183,7 @@ class LocalPostgres:
             run_coro(lambda: ensure_database(self.url("postgres"), database))
         except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
             raise StackError(f"cannot create database {database!r} at {url}: {exc}") from exc
+        run_coro(lambda: self._settle_settings(url))
         if was_running:
             say(f"PostgreSQL already running at {url} (pid {self.pid})")
             return url
@@ -184,6 +193,26 @@ class LocalPostgres:
             return self.start(database, preload=False)
         say(f"PostgreSQL ready at {url} in {time.monotonic() - started:.1f}s")
         return url
+
+    @staticmethod
+    async def _settle_settings(url: str) -> None:
+        """:data:`SETTINGS`, written to the server's configuration and reloaded when it differs."""
+        import asyncpg
+
+        conn = await asyncpg.connect(url, timeout=10)
+        try:
+            changed = False
+            for name, value in SETTINGS.items():
+                shown = await conn.fetchval(
+                    "SELECT setting || coalesce(unit, '') FROM pg_settings WHERE name = $1", name)
+                if shown != value:
+                    # Names and values of our own, never from input.
+                    await conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+                    changed = True
+            if changed:
+                await conn.execute("SELECT pg_reload_conf()")
+        finally:
+            await conn.close()
 
     @staticmethod
     async def _preload(url: str) -> bool:

@@ -118,6 +118,10 @@ async def test_local_postgres(tmp_path: Path) -> None:
             # Loaded from the first start on (a restart made for it), for make bench's table
             # of where PostgreSQL's time goes.
             assert await conn.fetchval("SHOW shared_preload_libraries") == "pg_stat_statements"
+            # Applied at every start without a restart: the outbox is vacuumed every 10 s.
+            assert await conn.fetchval("SHOW autovacuum_naptime") == "10s"
+            await conn.execute("ALTER SYSTEM SET autovacuum_naptime = '1min'")
+            await conn.execute("SELECT pg_reload_conf()")
             await conn.execute("CREATE TABLE kept (id int PRIMARY KEY, note text)")
             await conn.execute("INSERT INTO kept VALUES (1, 'survives a restart')")
         finally:
@@ -129,6 +133,7 @@ async def test_local_postgres(tmp_path: Path) -> None:
         conn = await asyncpg.connect(url, timeout=10)
         try:
             assert await conn.fetchval("SELECT note FROM kept WHERE id = 1") == "survives a restart"
+            assert await conn.fetchval("SHOW autovacuum_naptime") == "10s"  # set again
         finally:
             await conn.close()
         pid = postgres.pid
