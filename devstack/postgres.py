@@ -32,7 +32,8 @@ PRELOADED = ("pg_stat_statements",)
 #: so a table is vacuumed at most that often however low its thresholds: the outbox, a queue
 #: that every event passes through, then holds a minute of deleted rows, which the relay's
 #: read and the backlog count walk over, and its vacuum after a load takes seconds instead of
-#: milliseconds (docs/operations.md, "PostgreSQL settings").
+#: milliseconds (README, "Against your own Kafka and PostgreSQL"). Values are written as
+#: ``pg_settings`` shows them (its setting and unit), or they would be set again at each start.
 SETTINGS = {"autovacuum_naptime": "10s"}
 #: How much longer than pg_ctl's own 10 s a busy machine gets to start PostgreSQL.
 POSTGRES_SLOW_START_S = 60.0
