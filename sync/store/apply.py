@@ -23,6 +23,7 @@ from sync.store.identity import IDENTITY_CONFLICT, check_identity
 from sync.store.linking import Linker
 from sync.store.match_batch import BatchMatchStore
 from sync.store.outbox import MAX_EVENT_BYTES
+from sync.store.reads import Reads
 from sync.store.results import ApplyResult, Held, Link
 from sync.store.uow import UnitOfWork
 from sync.store.writes import Writes
@@ -144,10 +145,12 @@ class Applier:
     async def _read_ahead(self, repo: FicheRepository, updates: list[FicheUpdate]) -> Linker:
         """Load and lock the batch's fiches, read what its matching will ask, and give the
         linker of the batch (whose matching writes wait for the flush, like the fiches')."""
-        await repo.prefetch(updates)
+        reads = Reads()  # what the locked fiches hold and what matching asks: one statement
+        await repo.prefetch(updates, reads)
         store = BatchMatchStore(repo.conn, repo.flush, repo.holdings)
-        await store.prefetch(updates, repo.unplaced, repo.existing(), repo.absent(),
-                             self._weights.max_candidates)
+        store.prefetch(updates, repo.unplaced, repo.existing(), repo.absent(),
+                       self._weights.max_candidates, reads)
+        await reads.run(repo.conn)
         return Linker(store, self._weights, self._topics, self._clock)
 
     @staticmethod

@@ -12,6 +12,7 @@ __all__ = [
     "DELETE_RECORD",
     "FICHE_OF_CONFLICT",
     "FIND_BY_IDENTIFIERS",
+    "HOLDINGS",
     "INSERT_FICHE",
     "INSERT_FICHES",
     "INSERT_HISTORY",
@@ -19,7 +20,6 @@ __all__ = [
     "LOCK_FICHES",
     "MOVE_IDENTIFIERS",
     "OWNERS_OF_IDENTIFIERS",
-    "SELECT_HOLDINGS",
     "SELECT_IDENTIFIERS",
     "TOUCH_PROGRESS",
     "UPDATE_FICHES",
@@ -42,16 +42,17 @@ FICHE_OF_CONFLICT = "SELECT fiche_id FROM conflict WHERE id = $1"
 INSERT_FICHE = """
 INSERT INTO fiche (id, kind, version) VALUES ($1, $2, 0) ON CONFLICT (id) DO NOTHING
 """
-#: What the locked fiches hold, in one round trip: their pins, their open (or kept)
-#: conflicts, their records with their values (:mod:`sync.store.record_values`) and their
-#: identifiers, each as an array of the table's rows. Read after the lock, in a statement of
-#: its own, so that it sees what a transaction that held the lock before committed.
-SELECT_HOLDINGS = """
-SELECT ARRAY(SELECT p FROM pin p WHERE p.fiche_id = ANY($1::uuid[])) AS pins,
-       ARRAY(SELECT c FROM conflict c
-             WHERE c.fiche_id = ANY($1::uuid[]) AND c.status IN ('open', 'kept')) AS conflicts,
-       ARRAY(SELECT r FROM source_record r WHERE r.fiche_id = ANY($1::uuid[])) AS records,
-       ARRAY(SELECT i FROM fiche_identifier i WHERE i.fiche_id = ANY($1::uuid[])) AS identifiers
+#: What the locked fiches hold: their pins, their open (or kept) conflicts, their records with
+#: their values (:mod:`sync.store.record_values`) and their identifiers, each as an array of
+#: the table's rows. A select list for :class:`~sync.store.reads.Reads`: read after the lock,
+#: in a statement of its own, so that it sees what a transaction that held the lock before
+#: committed.
+HOLDINGS = """
+ARRAY(SELECT p FROM pin p WHERE p.fiche_id = ANY($1::uuid[])) AS pins,
+ARRAY(SELECT c FROM conflict c
+      WHERE c.fiche_id = ANY($1::uuid[]) AND c.status IN ('open', 'kept')) AS conflicts,
+ARRAY(SELECT r FROM source_record r WHERE r.fiche_id = ANY($1::uuid[])) AS records,
+ARRAY(SELECT i FROM fiche_identifier i WHERE i.fiche_id = ANY($1::uuid[])) AS identifiers
 """
 SELECT_IDENTIFIERS = """
 SELECT fiche_id, type, value FROM fiche_identifier WHERE fiche_id = ANY($1::uuid[])

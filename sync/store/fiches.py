@@ -47,6 +47,7 @@ from sync.store.fiche_sql import (
     DELETE_RECORD,
     FICHE_OF_CONFLICT,
     FIND_BY_IDENTIFIERS,
+    HOLDINGS,
     INSERT_FICHE,
     INSERT_FICHES,
     INSERT_HISTORY,
@@ -54,7 +55,6 @@ from sync.store.fiche_sql import (
     LOCK_FICHES,
     MOVE_IDENTIFIERS,
     OWNERS_OF_IDENTIFIERS,
-    SELECT_HOLDINGS,
     SELECT_IDENTIFIERS,
     TOUCH_PROGRESS,
     UPDATE_FICHES,
@@ -63,6 +63,7 @@ from sync.store.fiche_sql import (
     UPSERT_RECORDS,
 )
 from sync.store.outbox import MAX_EVENT_BYTES, park_reason
+from sync.store.reads import Reads, Row
 from sync.store.record_values import provenance_of, record_values
 from sync.store.writes import Writes
 
@@ -114,9 +115,11 @@ class FicheRepository:
 
     # -- reads -------------------------------------------------------------------------------
 
-    async def prefetch(self, updates: Sequence[FicheUpdate]) -> None:
-        """Load and lock every fiche ``updates`` can be about, in a few statements: the owners
-        of their identifiers, the fiches they name, and the fiche ids a new record would get."""
+    async def prefetch(self, updates: Sequence[FicheUpdate], reads: Reads) -> None:
+        """Load and lock every fiche ``updates`` can be about: the owners of their identifiers,
+        then the fiches they name and the fiche ids a new record would get, locked. What the
+        locked fiches hold is left to ``reads``, which the caller runs before the batch reads
+        or writes anything else (with the reads of its matching: one round trip)."""
         keys = sorted({(i.type, i.value) for u in updates for i in u.identifiers})
         candidates: set[uuid.UUID] = set()
         if keys:
@@ -131,7 +134,7 @@ class FicheRepository:
                 candidates.add(update.fiche_id)
             if update.identifiers:
                 candidates.add(self.new_fiche_id(update))
-        await self._load_many(candidates - set(self._states))
+        await self._load_many(candidates - set(self._states), reads)
 
     def new_fiche_id(self, update: FicheUpdate) -> uuid.UUID:
         """The id a fiche made for ``update``'s record gets: derived from its first identifier
@@ -174,7 +177,9 @@ class FicheRepository:
             await self._load_many({fiche_id})
         return self._states[fiche_id]
 
-    async def _load_many(self, fiche_ids: set[uuid.UUID]) -> None:
+    async def _load_many(self, fiche_ids: set[uuid.UUID], reads: Reads | None = None) -> None:
+        """Lock ``fiche_ids``; what those that exist hold is read with ``reads`` (the caller
+        runs it), or at once. Until then their states have their fiche rows only."""
         if not fiche_ids:
             return
         await self._before_read()
@@ -184,7 +189,6 @@ class FicheRepository:
             self._states[fiche_id] = None
         if not found:
             return
-        present = sorted(found)
         states: dict[uuid.UUID, FicheState] = {}
         for fiche_id, row in found.items():
             states[fiche_id] = FicheState(
@@ -192,8 +196,16 @@ class FicheRepository:
                 status=row["status"], inactive_reason=row["inactive_reason"],
                 visible=json.loads(row["visible"]), verified_at=row["verified_at"],
             )
-        holdings = await self.conn.fetchrow(SELECT_HOLDINGS, present)
-        assert holdings is not None  # a SELECT without FROM always returns one row
+        self._states.update(states)
+        self._stored.update(states)
+        now = reads is None
+        reads = Reads() if reads is None else reads
+        reads.add(HOLDINGS, sorted(states), then=lambda row: self._hold(states, row))
+        if now:
+            await reads.run(self.conn)
+
+    def _hold(self, states: dict[uuid.UUID, FicheState], holdings: Row) -> None:
+        """Fill the locked ``states`` with what they hold (:data:`HOLDINGS`' columns)."""
         for pin in holdings["pins"]:
             review = pin["review_after"]
             states[pin["fiche_id"]].pins[pin["field"]] = Pin(
@@ -210,14 +222,12 @@ class FicheRepository:
             for entry in provenance_of(record):
                 state.provenance[entry.key] = entry
             self._stored_records.add((record["fiche_id"], source, record["record_id"]))
-        identifiers: dict[uuid.UUID, list[Identifier]] = {fiche_id: [] for fiche_id in present}
+        identifiers: dict[uuid.UUID, list[Identifier]] = {fiche_id: [] for fiche_id in states}
         for item in holdings["identifiers"]:
             identifiers[item["fiche_id"]].append(
                 Identifier(type=item["type"], value=item["value"]))
             self._owners[(item["type"], item["value"])] = item["fiche_id"]
         self._identifiers.update(identifiers)
-        self._states.update(states)
-        self._stored.update(present)
 
     def holdings(self, fiche_id: uuid.UUID) -> tuple[set[Source], set[str]] | None:
         """The sources of the records and the identifier types ``fiche_id`` holds, as of now

@@ -3,9 +3,10 @@
 :class:`BatchMatchStore` answers what :class:`~sync.store.matching.MatchStore` answers, with the
 same rows, for the updates of one batched apply transaction:
 
-* :meth:`BatchMatchStore.prefetch` reads, in four statements for the whole batch, the pending
-  candidates of every record matching may look at, the candidate fiches of each of those records,
-  and the blocking keys and KBO numbers of every fiche the batch loaded;
+* :meth:`BatchMatchStore.prefetch` reads, for the whole batch, the pending candidates of every
+  record matching may look at, the candidate fiches of each of those records, and the blocking
+  keys and KBO numbers of every fiche the batch loaded: three parts of the one statement
+  (:class:`~sync.store.reads.Reads`) that also reads what the batch's locked fiches hold;
 * profiles, blocking keys and the closing of pending candidates are buffered and written by
   :meth:`BatchMatchStore.flush`, one statement per table.
 
@@ -48,6 +49,7 @@ from sync.store.match_sql import (
     UPSERT_PROFILES,
 )
 from sync.store.matching import CandidateRow, Conn, MatchStore, candidate_row
+from sync.store.reads import Reads, Row
 from sync.store.writes import Writes
 
 __all__ = ["BatchMatchStore", "Holdings"]
@@ -56,6 +58,8 @@ __all__ = ["BatchMatchStore", "Holdings"]
 #: the types of its identifiers (None: not in memory).
 Holdings = Callable[[uuid.UUID], tuple[set[Source], set[str]] | None]
 RecordKey = tuple[Source, str]
+#: A prefetched candidate search's update, its record's profile, keys and identifier types.
+_Question = tuple[FicheUpdate, Profile, frozenset[str], tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -100,50 +104,54 @@ class BatchMatchStore(MatchStore):
 
     # -- reading ahead -----------------------------------------------------------------------
 
-    async def prefetch(
+    def prefetch(
         self, updates: Sequence[FicheUpdate], unplaced: Callable[[FicheUpdate], bool],
-        existing: Sequence[uuid.UUID], absent: Sequence[uuid.UUID], limit: int,
+        existing: Sequence[uuid.UUID], absent: Sequence[uuid.UUID], limit: int, reads: Reads,
     ) -> None:
-        """Read what the batch's matching will ask: ``unplaced`` says which updates found no
-        fiche by their identifiers; ``existing`` / ``absent`` are the fiches the batch loaded
-        and the ids it looked up in vain."""
+        """Add to ``reads`` what the batch's matching will ask (the caller runs it): ``unplaced``
+        says which updates found no fiche by their identifiers; ``existing`` / ``absent`` are
+        the fiches the batch loaded and the ids it looked up in vain."""
         # No fiche has keys before it exists, but KBO numbers may be known before it is made.
-        await self._read_index(keyed=existing, fiches=[*existing, *absent])
+        self._read_index(reads, keyed=existing, fiches=[*existing, *absent])
         records: dict[RecordKey, FicheUpdate] = {}
         for update in updates:
             if is_matchable(update) and unplaced(update):
                 records.setdefault((update.source, update.record_id), update)
         if not records:
             return
-        await self._prefetch_pending(list(records))
-        await self._prefetch_candidates(list(records.values()), limit)
+        self._prefetch_pending(reads, list(records))
+        self._prefetch_candidates(reads, list(records.values()), limit)
 
-    async def _read_index(
-        self, keyed: Sequence[uuid.UUID], fiches: Sequence[uuid.UUID],
+    def _read_index(
+        self, reads: Reads, keyed: Sequence[uuid.UUID], fiches: Sequence[uuid.UUID],
     ) -> None:
         """The stored blocking keys of ``keyed`` and the extra KBO numbers of ``fiches``."""
         for fiche_id in fiches:
             self._keys[fiche_id], self._stored_keys[fiche_id] = set(), set()
             self._extra[fiche_id] = []
-        if not fiches:
-            return
-        for row in await self.conn.fetch(INDEX_OF, list(keyed), list(fiches)):
-            if row["is_keys"]:
-                self._keys[row["fiche_id"]] = set(row["items"])
-                self._stored_keys[row["fiche_id"]] = set(row["items"])
-            else:
-                self._extra[row["fiche_id"]] = list(row["items"])
+        if fiches:
+            reads.add(INDEX_OF, list(keyed), list(fiches), then=self._indexed)
 
-    async def _prefetch_pending(self, records: list[RecordKey]) -> None:
+    def _indexed(self, row: Row) -> None:
+        for fiche_id, keys in row["index_keys"]:
+            self._keys[fiche_id] = set(keys)
+            self._stored_keys[fiche_id] = set(keys)
+        for fiche_id, numbers in row["index_extra"]:
+            self._extra[fiche_id] = list(numbers)
+
+    def _prefetch_pending(self, reads: Reads, records: list[RecordKey]) -> None:
         for record in records:
             self._pending[record] = []
-        rows = await self.conn.fetch(PENDING_OF_RECORDS, [s.value for s, _ in records],
-                                     [r for _, r in records])
-        for row in rows:
-            self._pending[(Source(row["source"]), row["record_id"])].append(candidate_row(row))
+        reads.add(PENDING_OF_RECORDS, [s.value for s, _ in records], [r for _, r in records],
+                  then=self._pended)
 
-    async def _prefetch_candidates(self, updates: list[FicheUpdate], limit: int) -> None:
-        asked: list[tuple[FicheUpdate, Profile, frozenset[str], tuple[str, ...]]] = []
+    def _pended(self, row: Row) -> None:
+        for pending in row["pending"]:
+            self._pending[(Source(pending["source"]), pending["record_id"])].append(
+                candidate_row(pending))
+
+    def _prefetch_candidates(self, reads: Reads, updates: list[FicheUpdate], limit: int) -> None:
+        asked: list[_Question] = []
         for update in updates:
             record, blocking = self._memo.keyed(
                 update.kind.value, update.fields, kbo_numbers(update.identifiers))
@@ -155,17 +163,18 @@ class BatchMatchStore(MatchStore):
             else:
                 self._asked[(update.source, update.record_id)] = _Asked(
                     record, keys, id_types, limit, [])
-        if not asked:
-            return
-        rows = await self.conn.fetch(
-            CANDIDATES_OF_RECORDS, list(range(len(asked))), [p.kind for _, p, _, _ in asked],
-            [u.source.value for u, _, _, _ in asked], [u.record_id for u, _, _, _ in asked],
-            [" ".join(t) for _, _, _, t in asked], [dumps(sorted(k)) for _, _, k, _ in asked],
-            limit)
+        if asked:
+            reads.add(
+                CANDIDATES_OF_RECORDS, list(range(len(asked))),
+                [p.kind for _, p, _, _ in asked], [u.source.value for u, _, _, _ in asked],
+                [u.record_id for u, _, _, _ in asked], [" ".join(t) for _, _, _, t in asked],
+                [dumps(sorted(k)) for _, _, k, _ in asked], limit,
+                then=lambda row: self._found(asked, limit, row))
+
+    def _found(self, asked: list[_Question], limit: int, row: Row) -> None:
         found: list[list[tuple[uuid.UUID, Profile]]] = [[] for _ in asked]
-        for row in rows:
-            found[row["n"]].append(
-                (row["fiche_id"], Profile.from_json(json.loads(row["profile"]))))
+        for n, fiche_id, profile in row["candidates"]:
+            found[n].append((fiche_id, Profile.from_json(json.loads(profile))))
         for (update, record, keys, id_types), hits in zip(asked, found, strict=True):
             self._asked[(update.source, update.record_id)] = _Asked(
                 record, keys, id_types, limit, hits)
@@ -227,7 +236,9 @@ class BatchMatchStore(MatchStore):
     ) -> None:
         if fiche_id not in self._keys:  # a fiche loaded after the prefetch (a linked one)
             await self.sync()
-            await self._read_index(keyed=[fiche_id], fiches=[fiche_id])
+            reads = Reads()
+            self._read_index(reads, keyed=[fiche_id], fiches=[fiche_id])
+            await reads.run(self.conn)
         # What fiche_index gives, with the profile computed once per distinct input.
         profile, blocking = self._memo.keyed(
             kind.value, visible, [*kbo_numbers(list(identifiers)), *self._extra[fiche_id]])

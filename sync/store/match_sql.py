@@ -145,20 +145,24 @@ SOURCES_OF = "SELECT DISTINCT fiche_id, source FROM source_record WHERE fiche_id
 
 # -- a whole apply batch at once (BatchMatchStore) ------------------------------------------
 
-#: The pending candidates of many records at once.
+# The batched apply's reads, as select lists for :class:`~sync.store.reads.Reads`: sent with
+# what the locked fiches hold, in one statement (:mod:`sync.store.match_batch`).
+
+#: The pending candidates of many records at once, each a ``match_candidate`` row.
 PENDING_OF_RECORDS = """
-SELECT * FROM match_candidate
-WHERE (source, record_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-  AND status = 'pending'
-ORDER BY source, record_id, score DESC, fiche_id
+ARRAY(SELECT c FROM match_candidate c
+      WHERE (c.source, c.record_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+        AND c.status = 'pending'
+      ORDER BY c.source, c.record_id, c.score DESC, c.fiche_id) AS pending
 """
 #: :data:`~sync.store.matching.CANDIDATES` for many records at once: ``$1..$5`` one row per
 #: record (its number, kind, source, record id, identifier types separated by spaces), ``$6``
-#: its blocking keys (a JSON array), ``$7`` the limit per record. Each record's keys are
-#: looked up in the GIN index on their own (``OFFSET 0`` keeps the planner from scanning the
-#: whole key table instead, which it prefers while its statistics lag behind a fast-growing
-#: table).
+#: its blocking keys (a JSON array), ``$7`` the limit per record; each candidate a ``(number,
+#: fiche id, profile)`` row. Each record's keys are looked up in the GIN index on their own
+#: (``OFFSET 0`` keeps the planner from scanning the whole key table instead, which it prefers
+#: while its statistics lag behind a fast-growing table).
 CANDIDATES_OF_RECORDS = """
+ARRAY(
 WITH r AS (
     SELECT u.n, u.kind, u.source, u.record_id, u.id_types,
            ARRAY(SELECT jsonb_array_elements_text(u.keys::jsonb)) AS keys
@@ -186,14 +190,16 @@ WITH r AS (
                           AND j.record_id = r.record_id AND j.fiche_id = p.fiche_id)
         OFFSET 0) AS p
 )
-SELECT n, fiche_id, profile FROM ranked WHERE place <= $7 ORDER BY n, place
+SELECT ROW(n, fiche_id, profile) FROM ranked WHERE place <= $7 ORDER BY n, place
+) AS candidates
 """
 #: The stored blocking keys of the fiches ``$1`` and the extra KBO numbers of the fiches
-#: ``$2``, in one round trip: one row per fiche and table, ``is_keys`` saying which.
+#: ``$2``: ``(fiche id, items)`` rows of each.
 INDEX_OF = """
-SELECT fiche_id, true AS is_keys, keys AS items FROM match_keys WHERE fiche_id = ANY($1::uuid[])
-UNION ALL
-SELECT fiche_id, false, kbo_numbers FROM match_extra WHERE fiche_id = ANY($2::uuid[])
+ARRAY(SELECT ROW(k.fiche_id, k.keys) FROM match_keys k
+      WHERE k.fiche_id = ANY($1::uuid[])) AS index_keys,
+ARRAY(SELECT ROW(e.fiche_id, e.kbo_numbers) FROM match_extra e
+      WHERE e.fiche_id = ANY($2::uuid[])) AS index_extra
 """
 UPSERT_PROFILES = """
 INSERT INTO match_profile (fiche_id, kind, profile, updated_at)

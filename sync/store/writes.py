@@ -19,22 +19,23 @@ with their last state instead of inserted then updated).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sync.errors import TransientError
 
-__all__ = ["Writes"]
+__all__ = ["Writes", "shift_parameters"]
 
 Conn = Any  # asyncpg.Connection or its pool proxy
 
 _PARAMETER = re.compile(r"\$(\d+)")
 
 
-def _shifted(offset: int) -> Callable[[re.Match[str]], str]:
-    """Renumbers ``$n`` as ``$(n + offset)``."""
-    return lambda match: f"${int(match.group(1)) + offset}"
+def shift_parameters(sql: str, offset: int) -> str:
+    """``sql`` with each ``$n`` renumbered ``$(n + offset)``: its arguments follow ``offset``
+    others in a combined statement."""
+    return _PARAMETER.sub(lambda match: f"${int(match.group(1)) + offset}", sql)
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class Writes:
         args: list[Any] = []
         counted: list[str] = []
         for number, part in enumerate(self.parts):
-            sql = _PARAMETER.sub(_shifted(len(args)), part.sql)
+            sql = shift_parameters(part.sql, len(args))
             queries.append(f"w{number} AS ({sql})")
             args.extend(part.args)
             if part.expect is not None or part.sql.upper().startswith("SELECT"):

@@ -16,6 +16,7 @@ from sync.settings import Settings
 from sync.store.apply import Applier
 from sync.store.match_sql import CANDIDATES_OF_RECORDS
 from sync.store.matching import MatchStore
+from sync.store.reads import Reads
 from tests.integration.test_matching import TOPICS, cobrha_record, hand_made
 from tests.support.builders import nihii
 from tests.support.cli import sksync
@@ -41,10 +42,13 @@ async def found_by_both_searches(
     types = sorted({i.type for i in record.identifiers})
     one = await MatchStore(conn).candidates(profile, source, record.record_id, types, 10)
     keys = sorted(lookup_keys(blocking_keys(profile), source.value))
-    rows = await conn.fetch(CANDIDATES_OF_RECORDS, [0], [profile.kind], [source.value],
-                            [record.record_id], [" ".join(types)], [dumps(keys)], 10)
-    return ([(f, p.display) for f, p in one],
-            [(r["fiche_id"], r["profile"]) for r in rows])
+    batched: list[tuple[int, uuid.UUID, str]] = []
+    reads = Reads()
+    reads.add(CANDIDATES_OF_RECORDS, [0], [profile.kind], [source.value], [record.record_id],
+              [" ".join(types)], [dumps(keys)], 10,
+              then=lambda row: batched.extend(row["candidates"]))
+    await reads.run(conn)
+    return ([(f, p.display) for f, p in one], [(f, p) for _, f, p in batched])
 
 
 async def test_migrating_keys_stored_one_row_per_key_keeps_every_candidate(
