@@ -198,10 +198,10 @@ class FicheRepository:
             )
         self._states.update(states)
         self._stored.update(states)
-        now = reads is None
+        at_once = reads is None
         reads = Reads() if reads is None else reads
         reads.add(HOLDINGS, sorted(states), then=lambda row: self._hold(states, row))
-        if now:
+        if at_once:
             await reads.run(self.conn)
 
     def _hold(self, states: dict[uuid.UUID, FicheState], holdings: Row) -> None:
