@@ -54,7 +54,7 @@ from sync.store.fiche_sql import (
     INSERT_OUTBOX,
     LOCK_FICHES,
     MOVE_IDENTIFIERS,
-    OWNERS_OF_IDENTIFIERS,
+    OWN_AND_LOCK,
     SELECT_IDENTIFIERS,
     TOUCH_PROGRESS,
     UPDATE_FICHES,
@@ -116,25 +116,27 @@ class FicheRepository:
     # -- reads -------------------------------------------------------------------------------
 
     async def prefetch(self, updates: Sequence[FicheUpdate], reads: Reads) -> None:
-        """Load and lock every fiche ``updates`` can be about: the owners of their identifiers,
-        then the fiches they name and the fiche ids a new record would get, locked. What the
-        locked fiches hold is left to ``reads``, which the caller runs before the batch reads
-        or writes anything else (with the reads of its matching: one round trip)."""
+        """Load and lock every fiche ``updates`` can be about, in one statement: the owners of
+        their identifiers, and, locked, the fiches those owners are, the fiches the updates
+        name and the fiche ids their new records would get. What the locked fiches hold is
+        left to ``reads``, which the caller runs before the batch reads or writes anything
+        else (with the reads of its matching: one round trip)."""
         keys = sorted({(i.type, i.value) for u in updates for i in u.identifiers})
-        candidates: set[uuid.UUID] = set()
-        if keys:
-            types, values = _columns(keys, 2)
-            for key in keys:
-                self._owners.setdefault(key, None)
-            for row in await self.conn.fetch(OWNERS_OF_IDENTIFIERS, types, values):
-                self._owners[(row["type"], row["value"])] = row["fiche_id"]
-                candidates.add(row["fiche_id"])
+        named: set[uuid.UUID] = set()
         for update in updates:
             if update.fiche_id is not None:
-                candidates.add(update.fiche_id)
+                named.add(update.fiche_id)
             if update.identifiers:
-                candidates.add(self.new_fiche_id(update))
-        await self._load_many(candidates - set(self._states), reads)
+                named.add(self.new_fiche_id(update))
+        types, values = _columns(keys, 2)
+        row = await self.conn.fetchrow(OWN_AND_LOCK, types, values, sorted(named))
+        assert row is not None  # a SELECT without FROM always returns one row
+        for key in keys:
+            self._owners[key] = None
+        for kind, value, fiche_id in row["owners"]:
+            self._owners[(kind, value)] = fiche_id
+            named.add(fiche_id)
+        self._locked(named, row["locked"], reads)
 
     def new_fiche_id(self, update: FicheUpdate) -> uuid.UUID:
         """The id a fiche made for ``update``'s record gets: derived from its first identifier
@@ -177,32 +179,33 @@ class FicheRepository:
             await self._load_many({fiche_id})
         return self._states[fiche_id]
 
-    async def _load_many(self, fiche_ids: set[uuid.UUID], reads: Reads | None = None) -> None:
-        """Lock ``fiche_ids``; what those that exist hold is read with ``reads`` (the caller
-        runs it), or at once. Until then their states have their fiche rows only."""
+    async def _load_many(self, fiche_ids: set[uuid.UUID]) -> None:
+        """Lock ``fiche_ids`` and read what those that exist hold."""
         if not fiche_ids:
             return
         await self._before_read()
-        ids = sorted(fiche_ids)
-        found = {row["id"]: row for row in await self.conn.fetch(LOCK_FICHES, ids)}
-        for fiche_id in ids:
+        reads = Reads()
+        self._locked(fiche_ids, await self.conn.fetch(LOCK_FICHES, sorted(fiche_ids)), reads)
+        await reads.run(self.conn)
+
+    def _locked(
+        self, fiche_ids: set[uuid.UUID], rows: Iterable[Any], reads: Reads,
+    ) -> None:
+        """The states of ``fiche_ids`` from the rows of those locked (:data:`LOCK_FICHES`'
+        columns): ``None`` for an id no fiche has; what the others hold is read with
+        ``reads``. Until then their states have their fiche rows only."""
+        for fiche_id in fiche_ids:
             self._states[fiche_id] = None
-        if not found:
-            return
         states: dict[uuid.UUID, FicheState] = {}
-        for fiche_id, row in found.items():
+        for fiche_id, kind, version, status, reason, visible, verified_at in rows:
             states[fiche_id] = FicheState(
-                fiche_id=fiche_id, kind=FicheKind(row["kind"]), version=row["version"],
-                status=row["status"], inactive_reason=row["inactive_reason"],
-                visible=json.loads(row["visible"]), verified_at=row["verified_at"],
-            )
+                fiche_id=fiche_id, kind=FicheKind(kind), version=version, status=status,
+                inactive_reason=reason, visible=json.loads(visible), verified_at=verified_at)
+        if not states:
+            return
         self._states.update(states)
         self._stored.update(states)
-        at_once = reads is None
-        reads = Reads() if reads is None else reads
         reads.add(HOLDINGS, sorted(states), then=lambda row: self._hold(states, row))
-        if at_once:
-            await reads.run(self.conn)
 
     def _hold(self, states: dict[uuid.UUID, FicheState], holdings: Row) -> None:
         """Fill the locked ``states`` with what they hold (:data:`HOLDINGS`' columns)."""

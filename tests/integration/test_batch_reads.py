@@ -1,5 +1,6 @@
-"""What a batched apply reads once its fiches are locked goes to PostgreSQL as one statement
-(:class:`sync.store.reads.Reads`): what the fiches hold and what matching asks, one round trip."""
+"""A batched apply reads in two statements: the owners of its identifiers with the lock of its
+fiches, then, once they are locked, what they hold and what matching asks
+(:class:`sync.store.reads.Reads`)."""
 
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ async def test_a_batch_reads_what_its_locked_fiches_hold_and_what_matching_asks_
 ) -> None:
     """A batch holding a new version of a loaded record (a locked fiche with what it holds)
     and a new record that resembles a fiche typed in by hand (matching's pending candidates
-    and candidate fiches) sends, between the lock and its one write, a single statement."""
+    and candidate fiches) sends, between the lock (which reads the owners of its identifiers
+    too) and its one write, a single statement."""
     sent: list[str] = []
 
     async def log_queries(conn: asyncpg.Connection) -> None:
@@ -63,5 +65,6 @@ async def test_a_batch_reads_what_its_locked_fiches_hold_and_what_matching_asks_
     [after_lock] = transaction[lock + 1:write]
     for column in ("AS pins", "AS index_keys", "AS pending", "AS candidates"):
         assert column in after_lock
-    # BEGIN, the owners of the identifiers, the lock, the reads, the write, COMMIT.
-    assert len(transaction) == 6, transaction
+    assert "AS owners" in transaction[lock]  # the owners are read in the lock's statement
+    # BEGIN, the owners and the lock, the reads, the write, COMMIT.
+    assert len(transaction) == 5, transaction
