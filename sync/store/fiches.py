@@ -128,6 +128,8 @@ class FicheRepository:
                 named.add(update.fiche_id)
             if update.identifiers:
                 named.add(self.new_fiche_id(update))
+        if not keys and not named:
+            return  # updates that name neither an identifier nor a fiche: nothing to lock
         types, values = _columns(keys, 2)
         row = await self.conn.fetchrow(OWN_AND_LOCK, types, values, sorted(named))
         assert row is not None  # a SELECT without FROM always returns one row
