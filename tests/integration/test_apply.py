@@ -21,6 +21,7 @@ from sync.events import (
     UpdateAction,
 )
 from sync.policy import default_policy
+from sync.retry import retry_transient
 from sync.store.apply import Applier
 from sync.store.fiches import FicheRepository
 
@@ -189,3 +190,44 @@ async def test_concurrent_updates_of_one_fiche_are_serialised_and_each_gets_a_ve
     assert versions == list(range(1, len(versions) + 1))
     visible = json.loads(await pg_conn.fetchval("SELECT visible FROM fiche"))
     assert visible["contact.phone"] == "+3255000003"
+
+
+def member(person: str, version: int, **fields: Any) -> FicheUpdate:
+    """An association member with NIHII number ``person`` (8 digits): another record, of
+    another source, about the professional of :func:`cobrha`."""
+    update = cobrha(person, version, **fields)
+    return update.model_copy(update={
+        "source": Source.ASSOCIATION, "record_id": f"member:{person}",
+        "origin": EventOrigin(source="urn:socialekaart:association:vvkp", id=uuid.uuid4().hex,
+                              type="t")})
+
+
+async def test_two_instances_making_a_fiche_for_one_identifier_at_once_make_one(
+    pg_url: str, pg_conn: asyncpg.Connection,
+) -> None:
+    """Two instances each apply a new record carrying the same identifier at the same moment
+    (a CoBRHA professional and an association member), as the apply stage does: a transient
+    failure retried. Whichever commits first makes the fiche; the other, which found no owner
+    of the identifier when it locked, meets it at its write and, retried, joins it: one fiche
+    per identifier, both records on it, every time."""
+    pools = [await asyncpg.create_pool(pg_url, min_size=1, max_size=2) for _ in range(2)]
+    persons = [f"{18749704 + n:08d}" for n in range(20)]
+    try:
+        appliers = [Applier(pool, default_policy(), TOPICS) for pool in pools]
+        for person in persons:
+            updates = [cobrha(person, 1, contact_phone="+3255000001"),
+                       member(person, 1, contact_email="praktijk@example.be")]
+            results = await asyncio.gather(*(
+                retry_transient(lambda a=a, u=u: a.apply([u]), what="apply", max_backoff_s=0.2)
+                for a, u in zip(appliers, updates, strict=True)))
+            assert [r.outcome for [r] in results] == ["applied", "applied"], results
+    finally:
+        for pool in pools:
+            await pool.close()
+    rows = await pg_conn.fetch(
+        "SELECT i.value, count(DISTINCT i.fiche_id) AS fiches, count(DISTINCT r.source) AS sources"
+        " FROM fiche_identifier i JOIN source_record r ON r.fiche_id = i.fiche_id"
+        " WHERE i.type = 'NIHII-PERSON' GROUP BY i.value")
+    assert {(r["value"], r["fiches"], r["sources"]) for r in rows} == {
+        (person, 1, 2) for person in persons}
+    assert await pg_conn.fetchval("SELECT count(*) FROM fiche") == len(persons)
