@@ -21,11 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sync.store.writes import shift_parameters
+from sync.store.writes import Conn, shift_parameters
 
 __all__ = ["Reads"]
 
-Conn = Any  # asyncpg.Connection or its pool proxy
 Row = Any  # asyncpg.Record: the combined statement's one row
 
 
@@ -61,10 +60,10 @@ class Reads:
     async def run(self, conn: Conn) -> None:
         """Send the reads (one round trip) and give each part the row; afterwards this object
         is empty again."""
-        parts, self.parts = self.parts, []
-        if not parts:
+        if not self.parts:
             return
-        sql, args = Reads(parts).statement()
+        sql, args = self.statement()
+        parts, self.parts = self.parts, []
         row = await conn.fetchrow(sql, *args)
         for part in parts:
             part.then(row)
