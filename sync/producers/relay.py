@@ -44,7 +44,7 @@ from sync.store.outbox import (
     Retention,
 )
 
-__all__ = ["OutboxRelay", "retention", "session_settings"]
+__all__ = ["OutboxRelay", "relay_settings", "retention", "session_settings"]
 
 log = structlog.get_logger(__name__)
 
@@ -54,6 +54,13 @@ TRY_LOCK = "SELECT pg_try_advisory_lock($1)"
 STATEMENTS = (TRY_LOCK, SELECT_UNSENT, DELETE_PUBLISHED, PARK, BACKLOG, *Retention.STATEMENTS)
 #: The backlog gauges are refreshed at most this often: counting reads the whole outbox.
 BACKLOG_EVERY_S = 5.0
+#: The unsent rows read through the primary key, never by reading the whole table and sorting
+#: it. The outbox is a queue: its table keeps the pages of the largest backlog it held, and
+#: the rows the relay deleted stay on them until autovacuum comes. With few live rows
+#: estimated, the planner reads every page and sorts what is left (4-7 ms a read with 20,000
+#: to 40,000 deleted rows, on every wake-up); the primary key's first scan marks the entries
+#: of the deleted rows dead, and every scan after it skips them (0.1 ms).
+PLANNER_SETTINGS = {"enable_seqscan": "off"}
 
 
 def session_settings(timeout_s: float) -> dict[str, str]:
@@ -71,6 +78,11 @@ def session_settings(timeout_s: float) -> dict[str, str]:
         "tcp_keepalives_count": "3",
         "tcp_user_timeout": str(seconds * 1000),
     }
+
+
+def relay_settings(timeout_s: float) -> dict[str, str]:
+    """The relay's session: ended soon after it stops talking, its unsent rows read by key."""
+    return {**session_settings(timeout_s), **PLANNER_SETTINGS}
 
 
 def retention(settings: Settings) -> Retention:
@@ -112,7 +124,7 @@ class OutboxRelay:
         try:
             conn: asyncpg.Connection = await asyncpg.connect(
                 self._url, command_timeout=self._session_timeout,
-                server_settings=session_settings(self._session_timeout))
+                server_settings=relay_settings(self._session_timeout))
         except Exception as error:
             raise TransientError(f"relay connect: {type(error).__name__}") from error
         try:

@@ -3,6 +3,7 @@ kept as the JSON text written, and retention deletes old inbox rows in bounded b
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import asyncpg
@@ -10,6 +11,7 @@ import asyncpg
 from sync.jsontext import dumps
 from sync.ops.status import database_figures
 from sync.policy import default_policy
+from sync.producers.relay import relay_settings
 from sync.store.apply import Applier
 from sync.store.fiche_sql import INSERT_OUTBOX
 from sync.store.outbox import SELECT_UNSENT, Retention, park_reason
@@ -107,3 +109,32 @@ async def test_the_relay_reads_the_json_text_as_written_and_its_size_decides_par
         assert park_reason(payload, limit=size) is None
         assert park_reason(payload, limit=size - 1) == (
             f"too-large: {size} bytes, over the limit of {size - 1}")
+
+
+async def test_the_relay_reads_unsent_rows_by_key_past_deleted_ones(pg_url: str) -> None:
+    """The relay's session reads the first unsent rows through the primary key, however many
+    deleted rows the outbox's pages still hold (what it deleted, before autovacuum comes):
+    not every page read and sorted at every wake-up."""
+    writer = await asyncpg.connect(pg_url)
+    relay = await asyncpg.connect(pg_url, server_settings=relay_settings(15))
+    try:
+        add = ("INSERT INTO outbox (event_id, topic, key, payload, type)"
+               " SELECT gen_random_uuid(), 'sk.fiche.event', 'f-' || n, repeat('x', 1600), 't'"
+               " FROM generate_series(1, $1) AS n")
+        await writer.execute(add, 20_000)
+        await writer.execute("DELETE FROM outbox")  # published; autovacuum has not come yet
+        await writer.execute(add, 10)
+        await writer.execute("ANALYZE outbox")  # few live rows, many pages: what tempts a scan
+        plan = await relay.fetchval(f"EXPLAIN (FORMAT JSON) {SELECT_UNSENT}", 1000)
+        nodes = json.loads(plan)[0]["Plan"]
+        scans = []
+        while nodes is not None:
+            scans.append((nodes["Node Type"], nodes.get("Index Name")))
+            nodes = (nodes.get("Plans") or [None])[0]
+        assert ("Index Scan", "outbox_pkey") in scans
+        assert "Seq Scan" not in {node for node, _ in scans}
+        unsent = await relay.fetch(SELECT_UNSENT, 1000)
+        assert [row["key"] for row in unsent] == [f"f-{n}" for n in range(1, 11)]
+    finally:
+        await relay.close()
+        await writer.close()
