@@ -8,6 +8,14 @@ processes that served the apply (``/proc/<pid>/stat``, when the server runs on t
 work moved from the service into SQL shows there. A cProfile top list of a second, profiled
 run over another fresh database follows. The database server is ``SKSYNC_DATABASE_URL``'s, or
 an embedded one started in a temporary directory.
+
+Small batches (``--batch`` 10, say) on its fresh database measure a plan the service does not
+keep: PostgreSQL settles on a generic plan for a statement run often enough, and one made
+while ``match_keys`` is nearly empty scans it for every record until the next ``ANALYZE``,
+which autovacuum runs within seconds in the service and never in these short runs
+(PostgreSQL's figure doubles; bench/README.md, "What changed"). The default batch of 500 does
+not meet it; for small batches, read PostgreSQL's planning and execution in ``make bench``'s
+statement tables instead.
 """
 
 from __future__ import annotations
