@@ -33,11 +33,12 @@ SELECT DISTINCT fiche_id FROM fiche_identifier
 WHERE (type, value) IN (SELECT * FROM unnest($1::text[], $2::text[]))
 """
 #: Locks in id order, so that two transactions locking overlapping batches cannot deadlock;
-#: the columns a fiche's state is made of, in this order (:data:`OWN_AND_LOCK` too).
-LOCK_FICHES = """
+#: the columns a fiche's state is made of, in this order. ``{ids}``: the ids' array.
+_LOCK = """
 SELECT id, kind, version, status, inactive_reason, visible, verified_at FROM fiche
-WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE
+WHERE id = ANY({ids}) ORDER BY id FOR UPDATE
 """
+LOCK_FICHES = _LOCK.format(ids="$1::uuid[]")
 #: A batch's first read: the owners of its identifiers (``$1``, ``$2``: types and values) and,
 #: locked in id order, the fiches they name together with the fiches ``$3`` (those the updates
 #: name and those their new records would get), as ``(type, value, fiche id)`` rows and
@@ -46,19 +47,15 @@ WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE
 #: before, an identifier or a fiche another transaction commits after it is met when the batch
 #: writes (the claim of an identifier returns fewer rows, the insert of a fiche a unique
 #: violation: either is retried).
-OWN_AND_LOCK = """
+OWN_AND_LOCK = f"""
 WITH owners AS MATERIALIZED (
     SELECT type, value, fiche_id FROM fiche_identifier
     WHERE (type, value) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-), locked AS (
-    SELECT f.id, f.kind, f.version, f.status, f.inactive_reason, f.visible, f.verified_at
-    FROM fiche f
-    WHERE f.id = ANY(ARRAY(SELECT unnest($3::uuid[]) UNION SELECT fiche_id FROM owners))
-    ORDER BY f.id FOR UPDATE
-)
+), locked AS ({_LOCK.format(
+    ids="ARRAY(SELECT unnest($3::uuid[]) UNION SELECT fiche_id FROM owners)")})
 SELECT ARRAY(SELECT ROW(o.type, o.value, o.fiche_id) FROM owners o) AS owners,
        ARRAY(SELECT l FROM locked l ORDER BY l.id) AS locked
-"""
+"""  # noqa: S608 - the lock written above, never from input
 FICHE_OF_CONFLICT = "SELECT fiche_id FROM conflict WHERE id = $1"
 INSERT_FICHE = """
 INSERT INTO fiche (id, kind, version) VALUES ($1, $2, 0) ON CONFLICT (id) DO NOTHING
