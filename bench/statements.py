@@ -98,15 +98,16 @@ async def read_statements(
 
     def figures(label: str, group: list[dict[str, Any]]) -> dict[str, Any]:
         exec_ms = sum(row["exec_ms"] for row in group)
+        plan_ms = sum(row["plan_ms"] for row in group)
+        calls = sum(row["calls"] for row in group)
         return {
-            "statement": label, "calls": sum(row["calls"] for row in group),
+            "statement": label, "calls": calls,
             "exec_s": exec_ms / 1000, "share": exec_ms / total_ms,
             "exec_us_per_event": 1000 * exec_ms / per,
-            "ms_per_call": exec_ms / max(1, sum(row["calls"] for row in group)),
+            "ms_per_call": exec_ms / max(1, calls),
             **({"plans": sum(row["plans"] for row in group),
-                "plan_ms_per_call": (sum(row["plan_ms"] for row in group)
-                                     / max(1, sum(row["calls"] for row in group))),
-                "plan_us_per_event": 1000 * sum(row["plan_ms"] for row in group) / per}
+                "plan_ms_per_call": plan_ms / max(1, calls),
+                "plan_us_per_event": 1000 * plan_ms / per}
                if planning else {}),
             "max_ms_per_call": max((row["max_ms"] for row in group), default=0.0),
             "rows_per_event": sum(row["rows"] for row in group) / per,

@@ -19,7 +19,7 @@ async def test_a_statement_planned_at_every_call_shows_its_planning(pg_url: str)
         types, values = ["NIHII-PERSON", "SSIN"], ["18749704", "85073003328"]
         for _ in range(12):
             await conn.fetch(FIND_BY_IDENTIFIERS, types, values)
-            # A text PostgreSQL has not seen: planned once, executed once.
+        # A text PostgreSQL has not seen: planned once, executed once.
         await conn.fetch("SELECT count(*) FROM fiche WHERE kind = $1", "professional")
     finally:
         await conn.close()
