@@ -9,7 +9,8 @@
 6. rows and index entries written per new fiche (the initial load) and per updated fiche (an
    update phase between the load and the steady state), from PostgreSQL's statistics;
 7. the highest steady rate whose p99 stays under 250 ms (a short search);
-8. the targets: each with its measured value, met or not and by how much.
+8. the targets: each with its measured value, met or not and by how much, and for each one
+   missed the figures of the run that account for it (:mod:`bench.why`).
 
 With --sizes, only the initial load, once per size on a fresh database and topics, and the
 cost per event at each size.
@@ -45,6 +46,7 @@ from bench.scale import cpu_markers, measure_size, migrate_database, scale_table
 from bench.statements import clear_statements, read_statements
 from bench.targets import evaluate, rows_as_json, targets_table
 from bench.updates import update_phase
+from bench.why import explain, why_table
 from bench.writes import Snapshot, phase_writes, settled_snapshot
 from sync.settings import Settings
 
@@ -341,6 +343,7 @@ def main(argv: list[str] | None = None) -> int:
         result = asyncio.run(run_sizes(args, where) if args.sizes else run(args, where))
     rows = evaluate(result)
     result["targets"] = rows_as_json(rows)
+    result["why"] = explain(result, rows)
     out = Console(width=160)
     if args.sizes:
         out.print(scale_table(result["scale"]))
@@ -349,6 +352,8 @@ def main(argv: list[str] | None = None) -> int:
         print_table(result, out)
         title = "targets"
     out.print(targets_table(rows, title))
+    if result["why"]:
+        out.print(why_table(result["why"], rows))
     if not args.no_save:
         kind = "scale-" if args.sizes else ""
         path = write_results(result, args.results or RESULTS, kind=kind)

@@ -1,0 +1,268 @@
+"""Why each missed target is missed, from the run's own figures.
+
+:func:`explain` reads a run's result (the dict :mod:`bench.run` writes as JSON) and the target
+rows :func:`bench.targets.evaluate` made of it, and gives, for each target not met, the
+figures of the same run that account for it:
+
+- a load too slow, or too much CPU per event: the ceiling that CPU per event puts on the
+  machine's cores and on the service's one thread, the largest process, where the service's
+  thread went (with ``--profile``), and PostgreSQL's largest statement;
+- a load too slow against Kafka Connect: what the service writes per new fiche against
+  Connect's one row per record, and the ceiling its CPU per event allows;
+- a steady phase over its p99: the stage its tail is in, autovacuum under way, the collector's
+  long pauses, the statement that took longest and one planned at every call.
+
+Pure, like :mod:`bench.targets`: a figure the run did not produce is left out, never guessed.
+``python -m bench.why bench/results/latest.json`` prints the targets and the reasons of a
+stored run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from bench.targets import (
+    CPU_MS,
+    LOAD_RATE,
+    VS_CONNECT,
+    Row,
+    evaluate,
+    steady_phases,
+    targets_table,
+)
+
+__all__ = ["explain", "why_table"]
+
+_PROCESSES = (("service", "service"), ("postgresql", "PostgreSQL"), ("kafka", "Kafka"))
+#: How many of the thread's stages and autovacuum's tables a reason names, at most.
+_TOP = 3
+#: The label of the statements table's last row, the rest of the statements summed.
+_OTHERS = re.compile(r"\d+ others")
+
+
+def explain(result: dict[str, Any], rows: Iterable[Row]) -> dict[str, list[str]]:
+    """For each target row not met, the reasons the run's figures give (in the rows' order);
+    a missed target whose figures say nothing more has no entry."""
+    reasons: dict[str, list[str]] = {}
+    phases = {f"steady_p99_ms_at_{float(p.get('rate', 0)):g}": p for p in steady_phases(result)}
+    for row in rows:
+        if row.status != "not met":
+            continue
+        if row.key == "load_events_per_s":
+            found = _load(result)
+        elif row.key == "load_vs_connect":
+            found = _connect(result)
+        elif row.key == "cpu_ms_per_event_total":
+            found = _cpu(result)
+        elif row.key in phases:
+            found = _steady(phases[row.key])
+        else:
+            found = []
+        if found:
+            reasons[row.key] = found
+    return reasons
+
+
+def _per_event(result: dict[str, Any]) -> dict[str, float] | None:
+    """CPU ms per source event of each process during the load; None when one is not seen."""
+    load = result.get("initial_load") or {}
+    cpu, events = load.get("cpu_s") or {}, load.get("events")
+    if not isinstance(events, int) or events <= 0:
+        return None
+    each: dict[str, float] = {}
+    for key, _ in _PROCESSES:
+        seconds = cpu.get(key)
+        if not isinstance(seconds, int | float) or seconds <= 0:
+            return None
+        each[key] = 1000 * seconds / events
+    return each
+
+
+def _cores(result: dict[str, Any]) -> int | None:
+    cores = (result.get("machine") or {}).get("cores")
+    return cores if isinstance(cores, int) and cores > 0 else None
+
+
+def _instances(result: dict[str, Any]) -> int:
+    instances = (result.get("arguments") or {}).get("instances") or 1
+    return instances if isinstance(instances, int) and instances > 0 else 1
+
+
+def _ceilings(result: dict[str, Any]) -> list[str]:
+    """What the load's CPU per event allows on this machine and on the service's thread."""
+    each, cores = _per_event(result), _cores(result)
+    if each is None:
+        return []
+    total = sum(each.values())
+    lines = []
+    if cores is not None:
+        lines.append(
+            f"CPU per event {total:.2f} ms in all: {cores} cores allow at most "
+            f"{cores * 1000 / total:,.0f} events/s whatever overlaps; "
+            f"{LOAD_RATE.bound:,.0f}/s needs at most {cores * 1000 / LOAD_RATE.bound:.2f} ms")
+    service, instances = each["service"], _instances(result)
+    busy = (result.get("initial_load") or {}).get("service_cpu_share")
+    busy_text = (f"; it used {busy:.0%} of a core through the load"
+                 if isinstance(busy, int | float) and instances == 1 else "")
+    lines.append(
+        f"the service's Python runs on one thread per process: {service:.2f} ms per event "
+        f"allows at most {instances * 1000 / service:,.0f} events/s with {instances} "
+        f"process{'es' if instances > 1 else ''} ({LOAD_RATE.bound:,.0f}/s needs at most "
+        f"{instances * 1000 / LOAD_RATE.bound:.2f} ms){busy_text}")
+    return lines
+
+
+def _thread(result: dict[str, Any]) -> list[str]:
+    """Where py-spy found the service's thread (``--profile``)."""
+    stages = (result.get("profile") or {}).get("stages_pct") or {}
+    if not stages:
+        return []
+    shares = ", ".join(f"{name} {pct:g} %" for name, pct in list(stages.items())[:_TOP + 1])
+    return [f"the service's thread, sampled by py-spy: {shares}"]
+
+
+def _statements(found: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The statements of a table 7, each on its own (not the others summed)."""
+    return [s for s in (found or {}).get("statements") or []
+            if isinstance(s, dict) and not _OTHERS.fullmatch(str(s.get("statement")))]
+
+
+def _postgres(result: dict[str, Any]) -> list[str]:
+    """PostgreSQL's largest statement in the load, and what a new fiche writes."""
+    lines = []
+    statements = _statements(result.get("statements"))
+    if statements:
+        top = max(statements, key=lambda s: s.get("share") or 0)
+        lines.append(
+            f"PostgreSQL: \"{top['statement']}\" took {100 * (top.get('share') or 0):.0f} % of "
+            f"its statements' time, {top.get('exec_us_per_event', 0):,.0f} us and "
+            f"{top.get('wal_bytes_per_event', 0) / 1024:.1f} kB of WAL per event")
+    new = (result.get("writes") or {}).get("new_fiche") or {}
+    if new.get("rows_per_fiche") and new.get("index_entries_per_fiche"):
+        lines.append(f"a new fiche writes {new['rows_per_fiche']:.1f} rows and "
+                     f"{new['index_entries_per_fiche']:.1f} index entries (table 6)")
+    copy = ((result.get("limits") or {}).get("copy") or {}).get("events_per_s")
+    if isinstance(copy, int | float) and copy > 0:
+        lines.append(f"COPY of the same rows, the fastest PostgreSQL takes them: "
+                     f"{copy:,.0f} events/s")
+    return lines
+
+
+def _load(result: dict[str, Any]) -> list[str]:
+    return [*_ceilings(result), *_largest(result), *_thread(result), *_postgres(result)]
+
+
+def _largest(result: dict[str, Any]) -> list[str]:
+    each = _per_event(result)
+    if each is None:
+        return []
+    total = sum(each.values())
+    key, name = max(_PROCESSES, key=lambda p: each[p[0]])
+    return [f"the largest part: {name} {each[key]:.2f} ms ({each[key] / total:.0%}); "
+            + ", ".join(f"{n} {each[k]:.2f}" for k, n in _PROCESSES if k != key)]
+
+
+def _connect(result: dict[str, Any]) -> list[str]:
+    connect = (result.get("kafka_connect") or {}).get("events_per_s")
+    if not isinstance(connect, int | float) or connect <= 0:
+        return []
+    lines = []
+    new = (result.get("writes") or {}).get("new_fiche") or {}
+    if new.get("rows_per_fiche"):
+        lines.append(
+            f"Kafka Connect upserts one row per record ({connect:,.0f}/s) without the "
+            f"service's rules; the service writes {new['rows_per_fiche']:.1f} rows per new "
+            f"fiche (the fiche, its provenance, identifiers, history, matching and outbox)")
+    each, cores = _per_event(result), _cores(result)
+    if each is not None and cores is not None:
+        ceiling = cores * 1000 / sum(each.values())
+        reach = ("out of reach" if ceiling < VS_CONNECT.bound * connect else "within reach")
+        lines.append(
+            f"at this run's CPU per event the machine allows at most {ceiling:,.0f} events/s, "
+            f"{ceiling / connect:.2f}x of Connect: {VS_CONNECT.bound:g}x is {reach} at this "
+            f"cost per event")
+    return lines
+
+
+def _cpu(result: dict[str, Any]) -> list[str]:
+    each = _per_event(result)
+    if each is None:
+        return []
+    over = sum(each.values()) - CPU_MS.bound
+    return [f"over by {over:.2f} ms", *_largest(result), *_thread(result),
+            *_postgres(result)[:1]]
+
+
+def _steady(phase: dict[str, Any]) -> list[str]:
+    """What a steady phase's tail was made of."""
+    lines = []
+    stages = {name: info.get("p99_ms") for name, info in (phase.get("stages") or {}).items()
+              if isinstance(info, dict) and isinstance(info.get("p99_ms"), int | float)}
+    if stages:
+        lines.append("p99 per stage: " + ", ".join(f"{name} {value:,.0f} ms"
+                                                   for name, value in stages.items()))
+    upkeep = phase.get("maintenance") or {}
+    if upkeep.get("busy_s"):
+        tables = ", ".join(f"{name} {seconds:g} s" for name, seconds in
+                           list((upkeep.get("tables_s") or {}).items())[:_TOP])
+        lines.append(f"autovacuum under way {upkeep['busy_s']:g} of "
+                     f"{upkeep.get('sampled_s', 0):g} s of the phase ({tables})")
+    gc = phase.get("gc") or {}
+    if gc.get("over_10ms"):
+        lines.append(f"the garbage collector paused over 10 ms {gc['over_10ms']:,} times "
+                     f"(the longest at most {gc.get('longest_at_most_ms') or 0:g} ms)")
+    statements = _statements(phase.get("statements"))
+    if statements:
+        slowest = max(statements, key=lambda s: s.get("max_ms_per_call") or 0)
+        lines.append(f"the longest statement call: \"{slowest['statement']}\", "
+                     f"{slowest.get('max_ms_per_call', 0):,.0f} ms (a call "
+                     f"{slowest.get('ms_per_call', 0):.2f} ms on average)")
+        for item in statements:
+            calls, plans = item.get("calls") or 0, item.get("plans") or 0
+            planning = item.get("plan_ms_per_call") or 0
+            if calls and plans >= calls and planning > (item.get("ms_per_call") or 0):
+                lines.append(f"\"{item['statement']}\" planned at every call: {planning:.2f} ms "
+                             f"of planning against {item.get('ms_per_call', 0):.2f} ms of "
+                             "execution")
+    return lines
+
+
+def why_table(reasons: dict[str, list[str]], rows: Iterable[Row]) -> Table:
+    """The reasons as a table: each missed target's measure and its reasons, one per line."""
+    table = Table(title="why the missed targets are missed (this run's figures)")
+    table.add_column("target", no_wrap=True)
+    table.add_column("reasons")
+    for row in rows:
+        if row.key in reasons:
+            table.add_row(row.measure, "\n".join(f"- {line}" for line in reasons[row.key]))
+    return table
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print a stored run's targets and the reasons of those missed."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m bench.why RESULT.json", file=sys.stderr)
+        return 2
+    try:
+        result = json.loads(Path(args[0]).read_text())
+    except (OSError, ValueError) as error:
+        print(f"cannot read {args[0]}: {error}", file=sys.stderr)
+        return 2
+    rows = evaluate(result)
+    out = Console(width=160)
+    out.print(targets_table(rows))
+    out.print(why_table(explain(result, rows), rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
