@@ -159,6 +159,20 @@ def _steady_rows(table: Table, steady: dict[str, Any]) -> None:
             upkeep["error"] if "error" in upkeep else
             f"{_fmt(upkeep['busy_s'], 0)} of {_fmt(upkeep['sampled_s'], 0)} s",
             ", ".join(f"{key} {_fmt(seconds, 0)} s" for key, seconds in list(tables.items())[:4]))
+        wal = wal_per_event(steady)
+        if wal is not None:
+            table.add_row("  checkpoints done / full-page images and WAL kB per event",
+                          f"{_fmt(upkeep['checkpoints'])} / {_fmt(wal[0], 2)} / "
+                          f"{_fmt(wal[1] / 1024, 1)}", "the server's, during the phase")
+
+
+def wal_per_event(steady: dict[str, Any]) -> tuple[float, float] | None:
+    """A steady phase's full-page images and WAL bytes per event published, when its
+    maintenance figures have the server's counters (runs since 7 December)."""
+    upkeep, published = steady.get("maintenance") or {}, steady.get("published")
+    if "wal_fpi" not in upkeep or not isinstance(published, int) or published <= 0:
+        return None
+    return upkeep["wal_fpi"] / published, upkeep["wal_bytes"] / published
 
 
 def writes_table(writes: dict[str, Any]) -> Table:

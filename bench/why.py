@@ -9,8 +9,9 @@ figures of the same run that account for it:
   thread went (with ``--profile``), and PostgreSQL's largest statement;
 - a load too slow against Kafka Connect: what the service writes per new fiche against
   Connect's one row per record, and the ceiling its CPU per event allows;
-- a steady phase over its p99: the stage its tail is in, autovacuum under way, the collector's
-  long pauses, the statement that took longest and one planned at every call.
+- a steady phase over its p99: the stage its tail is in, autovacuum under way, the checkpoints
+  and full-page images meanwhile, the collector's long pauses, the statement that took longest
+  and one planned at every call.
 
 Pure, like :mod:`bench.targets`: a figure the run did not produce is left out, never guessed.
 ``python -m bench.why bench/results/latest.json`` prints the targets and the reasons of a
@@ -29,6 +30,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from bench.report import wal_per_event
 from bench.targets import (
     CPU_MS,
     LOAD_RATE,
@@ -211,10 +213,15 @@ def _steady(phase: dict[str, Any]) -> list[str]:
                                                    for name, value in stages.items()))
     upkeep = phase.get("maintenance") or {}
     if upkeep.get("busy_s"):
-        tables = ", ".join(f"{name} {seconds:g} s" for name, seconds in
-                           list((upkeep.get("tables_s") or {}).items())[:_TOP])
+        longest = sorted((upkeep.get("tables_s") or {}).items(), key=lambda item: -item[1])
+        tables = ", ".join(f"{name} {seconds:g} s" for name, seconds in longest[:_TOP])
         lines.append(f"autovacuum under way {upkeep['busy_s']:g} of "
                      f"{upkeep.get('sampled_s', 0):g} s of the phase ({tables})")
+    wal = wal_per_event(phase)
+    if wal is not None:
+        done = upkeep.get("checkpoints", 0)
+        lines.append(f"{done:,} checkpoint{'' if done == 1 else 's'} done during the phase; "
+                     f"{wal[0]:.1f} full-page images and {wal[1] / 1024:.1f} kB of WAL per event")
     gc = phase.get("gc") or {}
     if gc.get("over_10ms"):
         lines.append(f"the garbage collector paused over 10 ms {gc['over_10ms']:,} times "

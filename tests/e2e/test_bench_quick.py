@@ -126,6 +126,10 @@ def assert_steady_is_plausible(steady: dict[str, Any]) -> None:
     assert "error" not in upkeep, upkeep
     assert upkeep["sampled_s"] >= 1
     assert 0 <= upkeep["busy_s"] <= upkeep["sampled_s"]
+    # The server's WAL and checkpoints meanwhile: a phase of new fiches writes WAL.
+    assert upkeep["wal_bytes"] > 0, upkeep
+    assert upkeep["checkpoints"] >= 0
+    assert upkeep["wal_fpi"] >= 0
     for stage in ("map+apply", "relay"):  # publish -> apply start -> fiche event
         info = steady["stages"][stage]
         assert 0 < info["samples"] <= steady["matched"], stage
