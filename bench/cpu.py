@@ -27,7 +27,7 @@ from sync.mapping import MappingContext
 from sync.producers.partitioner import partition_of
 from sync.settings import Settings
 
-__all__ = ["FakeRecord", "main", "records", "timed"]
+__all__ = ["FakeRecord", "main", "records", "speed_index", "timed"]
 
 TOPIC = "sk.src.cobrha.professional"
 PARTITIONS = 12
@@ -79,6 +79,15 @@ def timed(work: Callable[[], Any], repeat: int) -> float:
         work()
         best = min(best, time.process_time() - start)
     return best
+
+
+def speed_index(count: int = 2000, repeat: int = 3) -> float:
+    """µs of CPU per event that the service's own decoding and mapping take on this machine
+    now: a speed index of the machine in the service's terms, to tell a slow machine from slow
+    code when two runs of the benchmark differ."""
+    batch, source = records(count), stage()
+    map_all(source, batch[:BATCH])  # warm, as main() does
+    return timed(lambda: map_all(source, batch), repeat) / count * 1e6
 
 
 def main(argv: Sequence[str] | None = None) -> None:

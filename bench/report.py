@@ -94,6 +94,12 @@ def print_table(result: dict[str, Any], console: Console | None = None) -> None:
     table.add_row("  asyncpg COPY of the rows the service wrote",
                   f"{_fmt(copy.get('events_per_s'))} events/s ({_fmt(copy.get('rows_per_s'))}"
                   " rows/s)", f"service = {_ratio(service_rate, copy.get('events_per_s'))}")
+    speed = result["machine"].get("map_us_per_event") or {}
+    if speed:
+        table.add_row("  the service's decoding and mapping, before / after the run",
+                      f"{_fmt(speed.get('before'), 1)} / {_fmt(speed.get('after'), 1)}"
+                      " µs per event",
+                      "CPU in the benchmark's process: the machine's speed index")
     table.add_row("[b]5. Kafka Connect + Debezium JDBC sink[/b]", "", "")
     if connect.get("skipped"):
         table.add_row("  skipped", str(connect["skipped"]), "")

@@ -31,6 +31,7 @@ from typing import Any
 import asyncpg
 from rich.console import Console
 
+from bench.cpu import speed_index
 from bench.events import PERSONS, EventFactory
 from bench.infra import Endpoints, ServiceGroup, create_topics, endpoints, new_run
 from bench.kafka_io import bulk_producer
@@ -152,6 +153,7 @@ async def run(args: argparse.Namespace, where: Endpoints) -> dict[str, Any]:
         await migrate_database(settings.database_url)
         factory = EventFactory()
         source = settings.topics.name("cobrha_professional")
+        speed = result["machine"]["map_us_per_event"] = {"before": speed_index()}
         say(f"publishing {args.events:,} source events (before the clock starts)")
         started = time.perf_counter()
         async with bulk_producer(settings) as producer:
@@ -204,6 +206,7 @@ async def run(args: argparse.Namespace, where: Endpoints) -> dict[str, Any]:
                 result["memory"]["peak_rss_mb_after_rate_search"] = service.peak_rss_mb()
         finally:
             await service.stop()
+        speed["after"] = speed_index()
         say("limits: raw consume and COPY")
         result["limits"] = {
             "raw_consume_per_s": await raw_consume_rate(settings, source, args.events),

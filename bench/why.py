@@ -13,6 +13,9 @@ figures of the same run that account for it:
   and full-page images meanwhile, the collector's long pauses, the statement that took longest
   and one planned at every call.
 
+Beside a slow load or phase, the machine's speed index (:func:`bench.cpu.speed_index`, before
+and after the run) says how fast the machine was meanwhile, in the service's own terms.
+
 Pure, like :mod:`bench.targets`: a figure the run did not produce is left out, never guessed.
 ``python -m bench.why bench/results/latest.json`` prints the targets and the reasons of a
 stored run.
@@ -65,7 +68,7 @@ def explain(result: dict[str, Any], rows: Iterable[Row]) -> dict[str, list[str]]
         elif row.key == "cpu_ms_per_event_total":
             found = _cpu(result)
         elif row.key in phases:
-            found = _steady(phases[row.key])
+            found = [*_steady(phases[row.key]), *_speed(result)]
         else:
             found = []
         if found:
@@ -159,7 +162,8 @@ def _postgres(result: dict[str, Any]) -> list[str]:
 
 
 def _load(result: dict[str, Any]) -> list[str]:
-    return [*_ceilings(result), *_largest(result), *_thread(result), *_postgres(result)]
+    return [*_ceilings(result), *_largest(result), *_thread(result), *_postgres(result),
+            *_speed(result)]
 
 
 def _largest(result: dict[str, Any]) -> list[str]:
@@ -201,6 +205,17 @@ def _cpu(result: dict[str, Any]) -> list[str]:
     over = sum(each.values()) - CPU_MS.bound
     return [f"over by {over:.2f} ms", *_largest(result), *_thread(result),
             *_postgres(result)[:1]]
+
+
+def _speed(result: dict[str, Any]) -> list[str]:
+    """The machine's speed index (``bench.cpu.speed_index``) before and after the run."""
+    speed = (result.get("machine") or {}).get("map_us_per_event") or {}
+    before, after = speed.get("before"), speed.get("after")
+    if not isinstance(before, int | float) or not isinstance(after, int | float):
+        return []
+    return [f"the machine: the service's decoding and mapping took {before:.0f} µs of CPU "
+            f"per event before the run and {after:.0f} after (a speed index; compare runs by "
+            "it)"]
 
 
 def _steady(phase: dict[str, Any]) -> list[str]:

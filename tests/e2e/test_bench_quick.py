@@ -65,6 +65,9 @@ def test_the_quick_benchmark_prints_its_table_and_writes_every_figure(
     for phase in result["steady_states"]:
         assert_steady_is_plausible(phase)
     assert 0 < result["memory"]["peak_rss_mb"] < 4096
+    speed = result["machine"]["map_us_per_event"]  # the machine's speed index, both ends
+    assert positive(speed["before"]), speed
+    assert positive(speed["after"]), speed
     assert positive(result["limits"]["raw_consume_per_s"])
     assert positive(result["limits"]["copy"]["events_per_s"])
     assert positive(result["ratios"]["service_vs_copy"])

@@ -122,6 +122,18 @@ def test_a_slow_steady_phase_is_explained_by_its_stages_upkeep_and_statements() 
         "0.45 ms of execution"]
 
 
+def test_the_machine_speed_index_is_given_beside_a_slow_load_and_a_slow_phase() -> None:
+    timed = slow_run(machine={"cores": 2, "map_us_per_event": {"before": 88.4, "after": 95.2}},
+                     steady_states=[steady(100, 20.0), steady(500, 140.0)])
+    found = reasons_of(timed)
+    line = ("the machine: the service's decoding and mapping took 88 µs of CPU per event "
+            "before the run and 95 after (a speed index; compare runs by it)")
+    assert found["load_events_per_s"][-1] == line
+    assert found["steady_p99_ms_at_500"] == [line]
+    assert not any("speed index" in reason for reason in reasons_of(slow_run())
+                   ["load_events_per_s"])
+
+
 def test_met_targets_and_missing_figures_give_no_reasons() -> None:
     fast = a_run(machine={"cores": 2}, initial_load={
         "events": 200_000, "events_per_s": 6_000.0,
