@@ -242,6 +242,19 @@ def _steady(phase: dict[str, Any]) -> list[str]:
         lines.append(f"the garbage collector paused over 10 ms {gc['over_10ms']:,} times "
                      f"(the longest at most {gc.get('longest_at_most_ms') or 0:g} ms)")
     statements = _statements(phase.get("statements"))
+    published = phase.get("published")
+    if statements and isinstance(published, int) and published > 0:
+        # The costliest statement is the batch's write, called once a transaction: how many
+        # events a transaction held says how far behind the phase ran (a batch holds what
+        # arrived while the one before it was applied).
+        top = max(statements, key=lambda s: s.get("share") or 0)
+        total = ((phase.get("statements") or {}).get("total") or {}).get("exec_us_per_event")
+        if top.get("calls"):
+            spent = (f", {total:,.0f} us of PostgreSQL's statement time per event"
+                     if isinstance(total, int | float) else "")
+            lines.append(f"transactions of {published / top['calls']:.1f} events on average "
+                         f"(\"{top['statement']}\" {top['calls']:,} times for {published:,} "
+                         f"events, {top.get('ms_per_call', 0):.2f} ms a call){spent}")
     if statements:
         slowest = max(statements, key=lambda s: s.get("max_ms_per_call") or 0)
         lines.append(f"the longest statement call: \"{slowest['statement']}\", "
