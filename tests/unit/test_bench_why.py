@@ -45,7 +45,7 @@ def test_a_slow_load_is_explained_by_the_ceilings_its_cpu_per_event_sets() -> No
     # 2 cores / 0.70 ms = 2,857 events/s; 5,000/s would need 2 / 5,000 s = 0.40 ms.
     assert "CPU per event 0.70 ms in all: 2 cores allow at most 2,857 events/s" in load[0]
     assert "5,000/s needs at most 0.40 ms" in load[0]
-    # One thread at 0.35 ms a event: 2,857 events/s; 5,000/s leaves it 0.20 ms.
+    # One thread at 0.35 ms per event: 2,857 events/s; 5,000/s leaves it 0.20 ms.
     assert "0.35 ms per event allows at most 2,857 events/s with 1 process" in load[1]
     assert "(5,000/s needs at most 0.20 ms); it used 70% of a core" in load[1]
     assert "the largest part: service 0.35 ms (50%); PostgreSQL 0.25, Kafka 0.10" in load
