@@ -17,9 +17,9 @@ from typing import Any
 
 from rich.table import Table
 
-__all__ = ["COST_GROWTH", "CPU_MS", "LOAD_RATE", "NOT_MEASURED", "P99_MS", "RSS_MB",
-           "SEARCH_P99_MS", "VS_CONNECT", "Row", "Target", "evaluate", "reaches_p99",
-           "rows_as_json", "steady_phases", "targets_table"]
+__all__ = ["COST_GROWTH", "CPU_MS", "LOAD_RATE", "NOT_MEASURED", "P99_MS", "PROCESSES",
+           "RSS_MB", "SEARCH_P99_MS", "VS_CONNECT", "Row", "Target", "cpu_per_event",
+           "evaluate", "reaches_p99", "rows_as_json", "steady_phases", "targets_table"]
 
 NOT_MEASURED = "not measured"
 _OPS: dict[str, Callable[[float, float], bool]] = {
@@ -57,7 +57,7 @@ RSS_MB = Target("<", 300)
 #: run-to-run noise of this machine, about 10 %) means the total cost grows at most linearly.
 COST_GROWTH = Target("<=", 1.1)
 #: The processes whose CPU time is counted: key in ``initial_load.cpu_s``, name.
-_PROCESSES = (("service", "service"), ("postgresql", "PostgreSQL"), ("kafka", "Kafka"))
+PROCESSES = (("service", "service"), ("postgresql", "PostgreSQL"), ("kafka", "Kafka"))
 
 
 @dataclass(frozen=True)
@@ -167,16 +167,22 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a / b
 
 
-def _cpu_rows(result: dict[str, Any]) -> list[Row]:
+def cpu_per_event(result: dict[str, Any]) -> dict[str, float | None]:
+    """CPU ms per source event of each process during the load (keys of :data:`PROCESSES`);
+    None for a process whose CPU time the run did not see."""
     load = result.get("initial_load") or {}
     cpu = load.get("cpu_s") or {}
     events = _positive(load.get("events"))
-    each = {key: (None if events is None or _positive(cpu.get(key)) is None
-                  else 1000 * cpu[key] / events) for key, _ in _PROCESSES}
+    return {key: (None if events is None or _positive(cpu.get(key)) is None
+                  else 1000 * cpu[key] / events) for key, _ in PROCESSES}
+
+
+def _cpu_rows(result: dict[str, Any]) -> list[Row]:
+    each = cpu_per_event(result)
     rows = [Row(f"cpu_ms_per_event_{key}", f"CPU per event: {name}", each[key], " ms",
                 note="not seen (external broker or database)" if each[key] is None else "")
-            for key, name in _PROCESSES]
-    missing = [name for key, name in _PROCESSES if each[key] is None]
+            for key, name in PROCESSES]
+    missing = [name for key, name in PROCESSES if each[key] is None]
     total = None if missing else sum(v for v in each.values() if v is not None)
     rows.append(Row("cpu_ms_per_event_total", "CPU per event: service + PostgreSQL + Kafka",
                     total, " ms", CPU_MS,

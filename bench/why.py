@@ -37,8 +37,10 @@ from bench.report import wal_per_event
 from bench.targets import (
     CPU_MS,
     LOAD_RATE,
+    PROCESSES,
     VS_CONNECT,
     Row,
+    cpu_per_event,
     evaluate,
     steady_phases,
     targets_table,
@@ -46,7 +48,6 @@ from bench.targets import (
 
 __all__ = ["explain", "why_table"]
 
-_PROCESSES = (("service", "service"), ("postgresql", "PostgreSQL"), ("kafka", "Kafka"))
 #: How many of the thread's stages and autovacuum's tables a reason names, at most.
 _TOP = 3
 #: The label of the statements table's last row, the rest of the statements summed.
@@ -77,18 +78,11 @@ def explain(result: dict[str, Any], rows: Iterable[Row]) -> dict[str, list[str]]
 
 
 def _per_event(result: dict[str, Any]) -> dict[str, float] | None:
-    """CPU ms per source event of each process during the load; None when one is not seen."""
-    load = result.get("initial_load") or {}
-    cpu, events = load.get("cpu_s") or {}, load.get("events")
-    if not isinstance(events, int) or events <= 0:
-        return None
-    each: dict[str, float] = {}
-    for key, _ in _PROCESSES:
-        seconds = cpu.get(key)
-        if not isinstance(seconds, int | float) or seconds <= 0:
-            return None
-        each[key] = 1000 * seconds / events
-    return each
+    """CPU ms per source event of each process during the load, as the targets table has
+    them; None when one is not seen."""
+    each = cpu_per_event(result)
+    seen = {key: value for key, value in each.items() if value is not None}
+    return seen if len(seen) == len(each) else None
 
 
 def _cores(result: dict[str, Any]) -> int | None:
@@ -140,12 +134,17 @@ def _statements(found: dict[str, Any] | None) -> list[dict[str, Any]]:
             if isinstance(s, dict) and not _OTHERS.fullmatch(str(s.get("statement")))]
 
 
+def _costliest(statements: list[dict[str, Any]]) -> dict[str, Any]:
+    """The statement with the largest share of the statements' time (the batch's write)."""
+    return max(statements, key=lambda s: s.get("share") or 0)
+
+
 def _postgres(result: dict[str, Any]) -> list[str]:
     """PostgreSQL's largest statement in the load, and what a new fiche writes."""
     lines = []
     statements = _statements(result.get("statements"))
     if statements:
-        top = max(statements, key=lambda s: s.get("share") or 0)
+        top = _costliest(statements)
         lines.append(
             f"PostgreSQL: \"{top['statement']}\" took {100 * (top.get('share') or 0):.0f} % of "
             f"its statements' time, {top.get('exec_us_per_event', 0):,.0f} us and "
@@ -171,9 +170,9 @@ def _largest(result: dict[str, Any]) -> list[str]:
     if each is None:
         return []
     total = sum(each.values())
-    key, name = max(_PROCESSES, key=lambda p: each[p[0]])
+    key, name = max(PROCESSES, key=lambda p: each[p[0]])
     return [f"the largest part: {name} {each[key]:.2f} ms ({each[key] / total:.0%}); "
-            + ", ".join(f"{n} {each[k]:.2f}" for k, n in _PROCESSES if k != key)]
+            + ", ".join(f"{n} {each[k]:.2f}" for k, n in PROCESSES if k != key)]
 
 
 def _connect(result: dict[str, Any]) -> list[str]:
@@ -247,7 +246,7 @@ def _steady(phase: dict[str, Any]) -> list[str]:
         # The costliest statement is the batch's write, called once a transaction: how many
         # events a transaction held says how far behind the phase ran (a batch holds what
         # arrived while the one before it was applied).
-        top = max(statements, key=lambda s: s.get("share") or 0)
+        top = _costliest(statements)
         total = ((phase.get("statements") or {}).get("total") or {}).get("exec_us_per_event")
         if top.get("calls"):
             spent = (f", {total:,.0f} us of PostgreSQL's statement time per event"
