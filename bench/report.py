@@ -71,6 +71,12 @@ def print_table(result: dict[str, Any], console: Console | None = None) -> None:
                       f"{_fmt(info.get('done_after_s'), 1)} s / "
                       f"{_fmt(info.get('rate_since_start'))} / {_fmt(info.get('busy_rate'))}",
                       "events/s")
+    vacuumed = result.get("vacuum_after_load")
+    if vacuumed:
+        table.add_row("  then `sksync vacuum` (every table vacuumed and analysed)",
+                      f"{_fmt(vacuumed.get('seconds'), 1)} s",
+                      ", ".join(f"{name} {_fmt(seconds, 1)} s" for name, seconds
+                                in list((vacuumed.get("tables_s") or {}).items())[:4]))
     for steady in steady_phases(result):
         _steady_rows(table, steady)
     search = result.get("rate_search") or {}

@@ -49,6 +49,7 @@ from bench.targets import evaluate, rows_as_json, targets_table
 from bench.updates import update_phase
 from bench.why import explain, why_table
 from bench.writes import Snapshot, phase_writes, settled_snapshot
+from sync.ops.vacuum import vacuum_tables
 from sync.settings import Settings
 
 __all__ = ["main", "run"]
@@ -97,6 +98,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--connect", action="store_true", default=None,
                         help="run Kafka Connect (default: on, off with --quick)")
     parser.add_argument("--no-connect", dest="connect", action="store_false")
+    parser.add_argument("--vacuum", action="store_true",
+                        help="after the load (and its updates), vacuum and analyse every table "
+                             "as `sksync vacuum` does, before the steady phases")
     parser.add_argument("--results", type=Path, default=None, help="folder for the JSON")
     parser.add_argument("--no-save", action="store_true", help="print only")
     parser.add_argument("--profile", action="store_true",
@@ -187,6 +191,8 @@ async def run(args: argparse.Namespace, where: Endpoints) -> dict[str, Any]:
                 f"({load['seconds']:.1f} s); {args.updates:,} updates, then steady state at "
                 f"{', '.join(f'{r:g}/s' for r in args.rates)} for {args.seconds:g} s each")
             result["writes"], versions = await _writes(settings, factory, args, before_load)
+            if args.vacuum:
+                result["vacuum_after_load"] = await _vacuum(settings.database_url)
             runner = PhaseRunner(settings, factory, args.events, versions, say=say,
                                  one_hop=service.one_hop)
             result["steady_states"] = await _steady_phases(runner, args, service)
@@ -224,6 +230,19 @@ async def run(args: argparse.Namespace, where: Endpoints) -> dict[str, Any]:
             result["kafka_connect"] = {"skipped": "not asked (--connect)"}
     _ratios(result)
     return result
+
+
+async def _vacuum(url: str) -> dict[str, Any]:
+    """``sksync vacuum`` after the load: its seconds in all, and those of the largest tables."""
+    conn = await asyncpg.connect(url)
+    try:
+        done = await vacuum_tables(conn)
+    finally:
+        await conn.close()
+    total = sum(d.seconds for d in done)
+    say(f"vacuumed and analysed {len(done)} tables in {total:.1f} s")
+    return {"seconds": total,
+            "tables_s": {d.table: round(d.seconds, 2) for d in done if d.seconds >= 0.5}}
 
 
 async def _steady_phases(

@@ -228,6 +228,9 @@ def build_app() -> typer.Typer:
     from sync.cli.outbox import outbox_app
 
     app.add_typer(outbox_app, name="outbox")
+    from sync.cli.vacuum import vacuum
+
+    app.command("vacuum")(vacuum)
 
     from sync.cli.console import console_command, users_app
 
