@@ -43,8 +43,9 @@ def test_the_quick_benchmark_prints_its_table_and_writes_every_figure(
 ) -> None:
     """Initial load, steady-state latency at two rates, the rate search, memory and both
     limits are measured; Kafka Connect is skipped unless asked for; the targets table has a
-    row for every target."""
-    done = bench(infra, "--quick", "--results", str(tmp_path), timeout=480)
+    row for every target. With ``--vacuum`` the tables are vacuumed (``sksync vacuum``)
+    between the load and the steady phases, and the report says how long it took."""
+    done = bench(infra, "--quick", "--vacuum", "--results", str(tmp_path), timeout=480)
     assert "initial load" in done.stdout
     assert "map+apply: publish -> apply tx start" in done.stdout
     assert "Kafka Connect" in done.stdout
@@ -60,6 +61,10 @@ def test_the_quick_benchmark_prints_its_table_and_writes_every_figure(
     assert list(load["stages"]) == ["map+apply", "relay"]
     for stage in ("map+apply", "relay"):
         assert positive(load["stages"][stage]["rate_since_start"]), stage
+    vacuumed = result["vacuum_after_load"]
+    assert positive(vacuumed["seconds"]), vacuumed
+    assert f"{vacuumed['seconds']:.1f} s" in done.stdout
+    assert "then `sksync vacuum`" in done.stdout
     assert [phase["rate"] for phase in result["steady_states"]] == [100, 500]
     assert steady == result["steady_states"][-1]
     for phase in result["steady_states"]:
