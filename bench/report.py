@@ -13,7 +13,14 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.statements import statements_table
-from bench.targets import LOAD_RATE, P99_MS, RSS_MB, VS_CONNECT, steady_phases
+from bench.targets import (
+    LOAD_RATE,
+    P99_MS,
+    RSS_MB,
+    VS_CONNECT,
+    instances,
+    steady_phases,
+)
 
 __all__ = ["RESULTS", "print_table", "write_results"]
 
@@ -46,9 +53,9 @@ def print_table(result: dict[str, Any], console: Console | None = None) -> None:
     load = result["initial_load"]
     limits, connect = result.get("limits") or {}, result.get("kafka_connect") or {}
     service_rate = load.get("events_per_s")
-    instances = (result.get("arguments") or {}).get("instances", 1)
+    processes = instances(result)
     stages = (result.get("arguments") or {}).get("stages")
-    several = f", {instances} instances" if instances > 1 else ""
+    several = f", {processes} instances" if processes > 1 else ""
     if stages:
         several = f", processes: {' | '.join(stages)}"
     table = Table(title=f"sociale-kaart-sync benchmark ({result['machine']['cores']} cores, "
@@ -57,7 +64,7 @@ def print_table(result: dict[str, Any], console: Console | None = None) -> None:
     table.add_column("value", justify="right")
     table.add_column("target / comparison", justify="right")
     table.add_row("[b]1. initial load[/b]", "",
-                  f"{instances} instances; service CPU summed" if instances > 1 else "")
+                  f"{processes} instances; service CPU summed" if processes > 1 else "")
     table.add_row("  end to end (service start -> last fiche event)",
                   f"{_fmt(load.get('seconds'), 1)} s", "")
     table.add_row("  source events/s end to end", _fmt(service_rate),
@@ -87,7 +94,7 @@ def print_table(result: dict[str, Any], console: Console | None = None) -> None:
                       "; ".join(f"{_fmt(t['rate'])}/s: {_fmt(t['p99_ms'])} ms"
                                 for t in search["trials"]))
     table.add_row("[b]3. memory[/b]", "",
-                  f"per process: largest of {instances} instances" if instances > 1 else "")
+                  f"per process: largest of {processes} instances" if processes > 1 else "")
     table.add_row("  peak RSS (VmHWM) after load / after steady state",
                   f"{_fmt(result['memory'].get('peak_rss_mb_after_load'), 0)} / "
                   f"{_fmt(result['memory'].get('peak_rss_mb'), 0)} MB",

@@ -19,7 +19,7 @@ from rich.table import Table
 
 __all__ = ["COST_GROWTH", "CPU_MS", "LOAD_RATE", "NOT_MEASURED", "P99_MS", "PROCESSES",
            "RSS_MB", "SEARCH_P99_MS", "VS_CONNECT", "Row", "Target", "cpu_per_event",
-           "evaluate", "reaches_p99", "rows_as_json", "steady_phases", "targets_table"]
+           "evaluate", "instances", "reaches_p99", "rows_as_json", "steady_phases", "targets_table"]
 
 NOT_MEASURED = "not measured"
 _OPS: dict[str, Callable[[float, float], bool]] = {
@@ -188,6 +188,13 @@ def _cpu_rows(result: dict[str, Any]) -> list[Row]:
                     total, " ms", CPU_MS,
                     note=f"{', '.join(missing)} not seen" if missing else ""))
     return rows
+
+
+def instances(result: dict[str, Any]) -> int:
+    """How many service processes the run had (``--instances``, ``--stages``): 1 for a run
+    that does not say or says something that is not a count."""
+    count = (result.get("arguments") or {}).get("instances") or 1
+    return count if isinstance(count, int) and count > 0 else 1
 
 
 def steady_phases(result: dict[str, Any]) -> list[dict[str, Any]]:

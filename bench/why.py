@@ -42,6 +42,7 @@ from bench.targets import (
     Row,
     cpu_per_event,
     evaluate,
+    instances,
     steady_phases,
     targets_table,
 )
@@ -90,11 +91,6 @@ def _cores(result: dict[str, Any]) -> int | None:
     return cores if isinstance(cores, int) and cores > 0 else None
 
 
-def _instances(result: dict[str, Any]) -> int:
-    instances = (result.get("arguments") or {}).get("instances") or 1
-    return instances if isinstance(instances, int) and instances > 0 else 1
-
-
 def _ceilings(result: dict[str, Any]) -> list[str]:
     """What the load's CPU per event allows on this machine and on the service's thread."""
     each, cores = _per_event(result), _cores(result)
@@ -107,15 +103,15 @@ def _ceilings(result: dict[str, Any]) -> list[str]:
             f"CPU per event {total:.2f} ms in all: {cores} cores allow at most "
             f"{cores * 1000 / total:,.0f} events/s whatever overlaps; "
             f"{LOAD_RATE.bound:,.0f}/s needs at most {cores * 1000 / LOAD_RATE.bound:.2f} ms")
-    service, instances = each["service"], _instances(result)
+    service, processes = each["service"], instances(result)
     busy = (result.get("initial_load") or {}).get("service_cpu_share")
     busy_text = (f"; it used {busy:.0%} of a core through the load"
-                 if isinstance(busy, int | float) and instances == 1 else "")
+                 if isinstance(busy, int | float) and processes == 1 else "")
     lines.append(
         f"the service's Python runs on one thread per process: {service:.2f} ms per event "
-        f"allows at most {instances * 1000 / service:,.0f} events/s with {instances} "
-        f"process{'es' if instances > 1 else ''} ({LOAD_RATE.bound:,.0f}/s needs at most "
-        f"{instances * 1000 / LOAD_RATE.bound:.2f} ms){busy_text}")
+        f"allows at most {processes * 1000 / service:,.0f} events/s with {processes} "
+        f"process{'es' if processes > 1 else ''} ({LOAD_RATE.bound:,.0f}/s needs at most "
+        f"{processes * 1000 / LOAD_RATE.bound:.2f} ms){busy_text}")
     return lines
 
 
