@@ -29,16 +29,14 @@ def vacuum(
     config = settings()
     out = Console(stderr=as_json)
 
-    def progress(done: Vacuumed) -> None:
-        if not as_json:
-            out.print(f"{done.table}: {done.seconds:.1f} s" + (
-                f" [yellow]skipped:[/yellow] {done.skipped}" if done.skipped else ""),
-                highlight=False)
-
     async def go() -> list[Vacuumed]:
         conn = await asyncpg.connect(config.migration_database_url or config.database_url)
         try:
-            return await vacuum_tables(conn, tables or None, on_done=progress)
+            # A large table takes a while: the last one done shows (in a terminal only).
+            with out.status("vacuuming the service's tables") as status:
+                return await vacuum_tables(conn, tables or None, on_done=lambda done: (
+                    status.update(f"vacuuming the service's tables; {done.table} took "
+                                  f"{done.seconds:.1f} s")))
         finally:
             await conn.close()
 
@@ -51,9 +49,12 @@ def vacuum(
             {"table": d.table, "seconds": round(d.seconds, 3), "liveRows": d.live_rows,
              "skipped": d.skipped} for d in done], indent=2) + "\n")
     else:
-        table = Table("table", "seconds", "live rows", "skipped",
-                      title=f"{len(done)} table(s) vacuumed and analysed in "
+        table = Table(title=f"{len(done)} table(s) vacuumed and analysed in "
                             f"{sum(d.seconds for d in done):.1f} s")
+        table.add_column("table")
+        table.add_column("seconds", justify="right")
+        table.add_column("live rows", justify="right")
+        table.add_column("skipped")
         for d in done:
             table.add_row(d.table, f"{d.seconds:.2f}",
                           "" if d.live_rows is None else f"{d.live_rows:,}", d.skipped or "")
