@@ -39,7 +39,9 @@ def summary(steady: SteadyResult, rate: float, seconds: float) -> dict[str, Any]
            (("p50", 0.50), ("p95", 0.95), ("p99", 0.99), ("max", 1.0))},
         # None when the events that never came (within the settle window) hold the p99.
         "p99_all_ms": None if math.isinf(p99_all) else p99_all * 1000,
-        "stages": steady.stages}
+        "stages": steady.stages,
+        "load_generator": {"cpu_s": round(steady.generator_cpu_s, 2),
+                           "core_share": steady.generator_cpu_s / max(1e-6, steady.seconds)}}
 
 
 @dataclass

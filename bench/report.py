@@ -162,6 +162,11 @@ def _steady_rows(table: Table, steady: dict[str, Any]) -> None:
                       + " ms", "; ".join(notes))
     table.add_row("  fiche events matched / missing",
                   f"{_fmt(steady.get('matched'))} / {_fmt(steady.get('missing'))}", "")
+    generator = steady.get("load_generator")
+    if generator:  # phases of runs before it was measured have none
+        table.add_row("  the benchmark's own process while it published",
+                      f"{generator['core_share']:.0%} of a core",
+                      "its load generator and its consumer of fiche events, on the same cores")
     gc = steady.get("gc")
     if "gc" in steady:  # phases of runs before the service timed its collector have none
         table.add_row(

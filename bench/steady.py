@@ -69,6 +69,9 @@ class SteadyResult:
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: The current version of each loaded professional updated so far (for the next phase).
     versions: dict[int, int] = field(default_factory=dict)
+    #: CPU seconds of the benchmark's own process (its threads too) while it published: the
+    #: load generator and the consumer of fiche events, on the cores the service runs on.
+    generator_cpu_s: float = 0.0
 
     def percentile(self, q: float) -> float:
         return _percentile(self.latencies, q)
@@ -137,6 +140,7 @@ async def _publish(
     await producer.start()
     pending: list[asyncio.Future[object]] = []
     try:
+        cpu = time.process_time()
         started = time.monotonic()
         total = int(rate * seconds)
         for index_sent in range(total):
@@ -161,6 +165,7 @@ async def _publish(
             result.published += 1
         result.seconds = time.monotonic() - started
         await asyncio.gather(*pending)
+        result.generator_cpu_s = time.process_time() - cpu
     finally:
         await producer.stop()
 

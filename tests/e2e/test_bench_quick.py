@@ -69,6 +69,10 @@ def test_the_quick_benchmark_prints_its_table_and_writes_every_figure(
     assert steady == result["steady_states"][-1]
     for phase in result["steady_states"]:
         assert_steady_is_plausible(phase)
+        # The benchmark's own CPU while it published, beside the service's.
+        assert positive(phase["load_generator"]["cpu_s"]), phase["load_generator"]
+        assert 0 < phase["load_generator"]["core_share"] < 2, phase["load_generator"]
+    assert "the benchmark's own process while it published" in done.stdout
     assert 0 < result["memory"]["peak_rss_mb"] < 4096
     speed = result["machine"]["map_us_per_event"]  # the machine's speed index, both ends
     assert positive(speed["before"]), speed
