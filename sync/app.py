@@ -256,7 +256,8 @@ class Service:
         fails at once, by name; a broker that does not answer is waited for."""
         settings = self.settings
         await check_kafka_login(settings)
-        producer = SharedProducer(lambda: new_producer(settings))
+        producer = SharedProducer(lambda: new_producer(settings),
+                                  start_timeout_s=settings.kafka_start_timeout_s)
         try:
             async with kafka_transient(settings.kafka_bootstrap_servers):
                 await ensure_topics(settings)
@@ -272,7 +273,7 @@ class Service:
         broker = build_broker(self.settings, stages)
         try:
             async with kafka_transient(self.settings.kafka_bootstrap_servers):
-                await broker.start()
+                await asyncio.wait_for(broker.start(), self.settings.kafka_start_timeout_s)
         except BaseException:
             with contextlib.suppress(Exception):
                 await broker.stop()

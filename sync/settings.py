@@ -81,6 +81,10 @@ class Settings(BaseSettings):
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_security: KafkaSecurity = Field(default_factory=KafkaSecurity)
+    #: How long starting a Kafka client (the producer, the subscribers) may take before it is
+    #: abandoned and started afresh: a client whose first metadata came from a broker still
+    #: starting (naming no broker) would otherwise wait for ever.
+    kafka_start_timeout_s: float = Field(default=20.0, gt=0)
     database_url: str = "postgresql://postgres@127.0.0.1:5432/sksync"
     #: The schema owner's URL, for migrations only (``sksync migrate`` and the start); the
     #: service then works as ``database_url``'s role, which cannot change the schema. Unset:

@@ -26,7 +26,7 @@ from sync.cli.stack import local_extra
 from sync.observability.logging import configure_logging
 from sync.ops.lag import group_lag, offsets
 from sync.ops.publish import publish_events, read_events
-from sync.producers.kafka import new_producer
+from sync.producers.kafka import start_producer
 from sync.settings import Settings, Topics
 from sync.store.dsn import create_database, drop_database
 from sync.store.queries import counts
@@ -156,8 +156,7 @@ async def _keep_console(settings: Settings, console: Console) -> None:
 
 
 async def _publish(settings: Settings, files: list[Path]) -> int:
-    producer = new_producer(settings)
-    await producer.start()
+    producer = await start_producer(settings)
     try:
         count = 0
         for file in files:

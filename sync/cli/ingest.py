@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from sync.ops.publish import outgoing_for
-from sync.producers.kafka import Outgoing, new_producer, send_all
+from sync.producers.kafka import Outgoing, send_all, start_producer
 from sync.settings import Settings
 from sync.store.migrate import migrate
 
@@ -76,15 +76,16 @@ async def _with_resources(
     work: Callable[[asyncpg.Connection, BatchingPublisher], Awaitable[T]],
 ) -> tuple[T, int]:
     conn = await asyncpg.connect(settings.database_url)
-    producer = new_producer(settings)
-    await producer.start()
     try:
-        await migrate(conn)
-        publisher = BatchingPublisher(producer, settings)
-        result = await work(conn, publisher)
-        return result, publisher.published
+        producer = await start_producer(settings)
+        try:
+            await migrate(conn)
+            publisher = BatchingPublisher(producer, settings)
+            result = await work(conn, publisher)
+            return result, publisher.published
+        finally:
+            await producer.stop()
     finally:
-        await producer.stop()
         await conn.close()
 
 

@@ -20,7 +20,7 @@ from pydantic.alias_generators import to_camel
 
 from sync.ops.ids import IdProblem, one_of
 from sync.ops.lag import offsets
-from sync.producers.kafka import Outgoing, client_options, new_producer, send_all
+from sync.producers.kafka import Outgoing, client_options, send_all, start_producer
 from sync.settings import Settings, source_topic_keys
 
 __all__ = ["REPLAYED_FROM", "DeadLetterView", "ReplaySummary", "UnknownDeadLetters", "dlq_topics",
@@ -218,9 +218,12 @@ async def replay(
     letters = _choose(await _read(settings, dlq_topics(settings, topic)), ids)
     summary = ReplaySummary()
     conn = await asyncpg.connect(settings.database_url)
-    producer = new_producer(settings)
     try:
-        await producer.start()
+        producer = await start_producer(settings)
+    except BaseException:
+        await conn.close()
+        raise
+    try:
         for start in range(0, len(letters), CHUNK):
             chunk = [letter.view.id for letter in letters[start:start + CHUNK]]
             sent = await _replay_chunk(conn, producer, letters[start:start + CHUNK])

@@ -59,11 +59,10 @@ async def publish_with_own_producer(
 ) -> int:
     """Open a producer, publish ``events`` (acknowledged by the broker), close it: for CLI
     commands that publish a few events, such as an editor's decision."""
-    from sync.producers.kafka import new_producer
+    from sync.producers.kafka import start_producer
 
-    producer = new_producer(settings)
+    producer = await start_producer(settings)
     try:
-        await producer.start()
         return await publish_events(producer, events, settings, topic)
     finally:
         await producer.stop()

@@ -15,6 +15,7 @@ from aiokafka.errors import (
     CorruptRecordException,
     InvalidTopicError,
     KafkaError,
+    KafkaTimeoutError,
     MessageSizeTooLargeError,
     RecordListTooLargeError,
     RecordTooLargeError,
@@ -28,7 +29,7 @@ from sync.settings import Settings
 
 __all__ = [
     "Outgoing", "Producer", "PublishFailed", "SharedProducer", "client_options", "new_producer",
-    "send_all",
+    "send_all", "start_producer", "start_within",
 ]
 
 log = structlog.get_logger(__name__)
@@ -95,6 +96,32 @@ def new_producer(settings: Settings) -> AIOKafkaProducer:
     )
 
 
+async def start_within(producer: AIOKafkaProducer, seconds: float) -> AIOKafkaProducer:
+    """Start ``producer``; one that has not started after ``seconds`` is stopped and a
+    :class:`KafkaTimeoutError` (retriable) raised.
+
+    Why: a producer whose bootstrap met a broker still starting gets metadata naming no
+    broker. aiokafka then keeps only the bootstrap connection to ask again; once that drops,
+    it has nobody left to ask and waits for a producer id for ever. A new producer bootstraps
+    afresh."""
+    try:
+        await asyncio.wait_for(producer.start(), seconds)
+    except BaseException as error:
+        with contextlib.suppress(Exception):
+            await producer.stop()
+        if isinstance(error, TimeoutError):
+            raise KafkaTimeoutError(
+                f"the producer did not start within {seconds:g} s") from error
+        raise
+    return producer
+
+
+async def start_producer(settings: Settings) -> AIOKafkaProducer:
+    """A started producer of :func:`new_producer`, within ``SKSYNC_KAFKA_START_TIMEOUT_S``:
+    for commands that publish with a producer of their own."""
+    return await start_within(new_producer(settings), settings.kafka_start_timeout_s)
+
+
 class SharedProducer:
     """The one producer that the stages and the relay of a process share, replaced by a new
     one (a new producer id) when a send fails for good.
@@ -107,8 +134,10 @@ class SharedProducer:
     client's request size, buffer full) used no sequence number and keep the producer.
     """
 
-    def __init__(self, factory: Callable[[], AIOKafkaProducer]) -> None:
+    def __init__(self, factory: Callable[[], AIOKafkaProducer], *,
+                 start_timeout_s: float = 20.0) -> None:
         self._factory = factory
+        self._start_timeout_s = start_timeout_s
         self._producer: AIOKafkaProducer | None = None
         self._problem: str | None = "not started"
         self._lock = asyncio.Lock()
@@ -170,13 +199,10 @@ class SharedProducer:
         return self._producer
 
     async def _start_locked(self) -> None:
-        producer = self._factory()
         try:
-            await producer.start()
+            producer = await start_within(self._factory(), self._start_timeout_s)
         except BaseException as error:
             self._problem = f"cannot start a producer: {type(error).__name__}"
-            with contextlib.suppress(Exception):
-                await producer.stop()
             raise
         self._producer = producer
         self._problem = None

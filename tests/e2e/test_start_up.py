@@ -28,6 +28,7 @@ from tests.support.builders import nihii, professional
 from tests.support.kafka import TopicReader, publish
 from tests.support.process import ServiceProcesses
 from tests.support.service import fiche_event_of, running_service
+from tests.support.starting_broker import StartingBroker
 
 pytestmark = pytest.mark.slow
 
@@ -109,6 +110,42 @@ async def test_sksync_run_waits_for_a_broker_that_is_down_and_starts_when_it_com
         assert event["data"]["snapshot"]["name.last"] == "Late"
     finally:
         processes.kill_all()
+
+
+async def test_sksync_run_started_while_its_broker_starts_is_ready_once_the_broker_is_up(
+    settings: Settings, tmp_path: Path,
+) -> None:
+    """A KRaft broker that is starting answers metadata naming no broker; the client keeps only
+    its bootstrap connection, and once that drops it has nobody left to ask. The start gives
+    each attempt a bound and begins the next one afresh: not ready meanwhile, ready (and
+    applying) once the broker is up, without a restart."""
+    async with StartingBroker(settings.kafka_bootstrap_servers,
+                              clients="aiokafka-producer") as starting:
+        config = settings.model_copy(update={
+            "kafka_bootstrap_servers": starting.address, "http_port": free_port()})
+        processes = ServiceProcesses(config, tmp_path)
+        process = processes.start(SKSYNC_KAFKA_START_TIMEOUT_S="4")
+        try:
+            deadline = time.monotonic() + 60
+            while len(starting.answered) < 2:
+                assert process.poll() is None, processes.log_text()[-3000:]
+                assert time.monotonic() < deadline, "the start never asked for metadata"
+                await asyncio.sleep(0.2)
+            body = await readyz_until(config.http_port, lambda status, _: status == 503,
+                                      what="not ready while the broker starts")
+            assert body["checks"]["consumers"] != "ok"
+
+            starting.come_up()
+            body = await readyz_until(config.http_port, lambda status, _: status == 200,
+                                      what="ready once the broker is up", timeout=90)
+            assert set(body["checks"].values()) == {"ok"}
+            await publish(settings, [professional(nihii("6"), last="Started")])
+            async with TopicReader(settings, config.topics.name("fiche_event")) as events:
+                [event] = await events.until(lambda v: len(v) >= 1, what="the fiche event")
+            assert event["data"]["snapshot"]["name.last"] == "Started"
+            assert process.poll() is None, processes.log_text()[-3000:]
+        finally:
+            processes.kill_all()
 
 
 async def test_sksync_run_waiting_for_a_broker_stops_cleanly_on_sigterm(

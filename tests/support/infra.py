@@ -29,7 +29,7 @@ def _docker_engine_answers() -> bool:
     if shutil.which("docker") is None:
         return False
     try:
-        return subprocess.run(["docker", "info"],  # noqa: S607 - the docker client on PATH capture_output=True, timeout=10,
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=10,  # noqa: S607
                               check=False).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
