@@ -17,7 +17,8 @@ import asyncio
 import contextlib
 import json
 import time
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -30,6 +31,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_never, wait_random_
 from sync.observability.metrics import CONSUMER_LAG
 from sync.ops.lag import group_lag, offsets
 from sync.producers.kafka import client_options
+from sync.retry import retry_transient
 from sync.search import metrics
 from sync.search.document import IndexAction, index_action
 from sync.search.settings import SearchSettings, index_group
@@ -42,9 +44,11 @@ from sync.search.writer import (
     write,
 )
 from sync.settings import Settings
+from sync.startup import kafka_transient
 
 __all__ = ["Indexer", "search_client"]
 
+T = TypeVar("T")
 log = structlog.get_logger(__name__)
 
 
@@ -77,18 +81,12 @@ class Indexer:
         self._stopping.set()
 
     async def run(self) -> None:
-        """Create the index if needed (a fresh one for a rebuild), then consume for ever."""
-        make = new_index if self.rebuild else ensure_index
-        self.target = await self._retry(lambda: asyncio.to_thread(
-            make, self.client, self.search.index, self.search.replicas), "create-index")
-        consumer = AIOKafkaConsumer(
-            **client_options(self.settings), group_id=self.group, enable_auto_commit=False,
-            auto_offset_reset="earliest", isolation_level="read_committed",
-            max_poll_records=self.search.batch_size)
-        if self.rebuild:
-            self._rebuilding = await self._from_the_beginning()
-        consumer.subscribe([self.topic])
-        await consumer.start()
+        """Create the index if needed (a fresh one for a rebuild), then consume for ever. What
+        it waits for at the start (the engine, the broker) is given up when :meth:`stop`
+        comes first."""
+        consumer = await self._unless_stopped(self._start())
+        if consumer is None:
+            return
         lag = asyncio.create_task(self._watch_lag())
         log.info("indexer started", group=self.group, topic=self.topic, index=self.search.index,
                  rebuild=self.rebuild)
@@ -107,6 +105,51 @@ class Indexer:
             with contextlib.suppress(asyncio.CancelledError):
                 await lag
             await consumer.stop()
+
+    async def _start(self) -> AIOKafkaConsumer:
+        make = new_index if self.rebuild else ensure_index
+        self.target = await self._retry(lambda: asyncio.to_thread(
+            make, self.client, self.search.index, self.search.replicas), "create-index")
+        if self.rebuild:
+            self._rebuilding = await self._from_the_beginning()
+        return await retry_transient(self._start_consumer, what="kafka-connect",
+                                     max_backoff_s=self.settings.retry_max_backoff_s)
+
+    async def _unless_stopped(self, work: Coroutine[Any, Any, T]) -> T | None:
+        """What ``work`` returns; ``None`` (``work`` cancelled) when :meth:`stop` comes first."""
+        task = asyncio.ensure_future(work)
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:
+            task.cancel()
+            raise
+        finally:
+            stopping.cancel()
+        if task.done():
+            return task.result()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return None
+
+    async def _start_consumer(self) -> AIOKafkaConsumer:
+        """The group's consumer, subscribed and started; an attempt that fails or takes longer
+        than ``SKSYNC_KAFKA_START_TIMEOUT_S`` (a broker away, or still starting) is a
+        :class:`~sync.errors.TransientError`, its consumer stopped."""
+        consumer = AIOKafkaConsumer(
+            **client_options(self.settings), group_id=self.group, enable_auto_commit=False,
+            auto_offset_reset="earliest", isolation_level="read_committed",
+            max_poll_records=self.search.batch_size)
+        consumer.subscribe([self.topic])
+        try:
+            async with kafka_transient(self.settings.kafka_bootstrap_servers):
+                await asyncio.wait_for(consumer.start(), self.settings.kafka_start_timeout_s)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+            raise
+        return consumer
 
     async def _from_the_beginning(self) -> dict[TopicPartition, int]:
         """Commit the beginning of every partition for the group (no member may be running);

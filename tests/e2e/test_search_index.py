@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
+from devstack import free_port
 from sync.ops.status import broker_figures
 from sync.producers.kafka import new_producer
 from sync.search.indexer import Indexer, search_client
@@ -31,6 +32,7 @@ from sync.search.settings import SearchSettings, index_group
 from sync.settings import Settings, Topics
 from tests.support.infra import Infrastructure
 from tests.support.search import Directory, Provider, fiche_event, generated_directory
+from tests.support.starting_broker import StartingBroker
 
 pytestmark = pytest.mark.slow
 
@@ -267,3 +269,41 @@ async def test_a_rebuild_from_the_beginning_gives_the_same_index(
     assert len(before) == len(providers)
     assert after == before
     assert not search_client(search).indices.exists(index=f"{search.index}-1")
+
+
+async def test_an_indexer_started_while_its_broker_starts_waits_and_then_indexes(
+    infra: Infrastructure, search_url: str,
+) -> None:
+    """Its bootstrap address answers like a broker still starting (metadata naming no
+    broker): each start of the consumer is abandoned after ``SKSYNC_KAFKA_START_TIMEOUT_S``
+    and begun afresh, nothing is indexed meanwhile; once the broker is up, the feed is."""
+    settings, search = _configs(infra, search_url)
+    [provider] = generated_directory().providers[:1]
+    await _publish(settings, [fiche_event(provider)])
+    async with StartingBroker(settings.kafka_bootstrap_servers) as starting:
+        waiting = settings.model_copy(update={"kafka_bootstrap_servers": starting.address,
+                                              "kafka_start_timeout_s": 2.0})
+        async with _indexer(waiting, search) as indexer:
+            deadline = time.monotonic() + 60
+            while len(starting.answered) < 3:
+                assert time.monotonic() < deadline, "the consumer's start was not begun again"
+                await asyncio.sleep(0.2)
+            assert _documents(search) == {}
+            starting.come_up()
+            await _until("the feed indexed once the broker is up", lambda: _indexed(search, 1))
+            assert set(_documents(search)) == {str(provider.fiche_id)}
+            assert indexer.target == f"{search.index}-1"
+
+
+async def test_an_indexer_waiting_for_its_broker_stops_when_asked(
+    infra: Infrastructure, search_url: str,
+) -> None:
+    """SIGTERM (``stop``) while the broker is away ends the run instead of waiting on."""
+    settings, search = _configs(infra, search_url)
+    away = settings.model_copy(update={"kafka_bootstrap_servers": f"127.0.0.1:{free_port()}"})
+    indexer = Indexer(away, search)
+    task = asyncio.create_task(indexer.run())
+    await asyncio.sleep(3)
+    assert not task.done()
+    indexer.stop()
+    await asyncio.wait_for(task, 10)
