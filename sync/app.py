@@ -335,7 +335,8 @@ class Service:
             await owner.close()
 
     async def _open_pool(self) -> asyncpg.Pool:
-        return await open_pool(self.settings.database_url, self.settings.database_pool_size)
+        return await open_pool(self.settings.database_url, self.settings.database_pool_size,
+                               self.settings.database_command_timeout_s)
 
     async def ensure_topics(self) -> None:
         """Create the topics (and their dead-letter topics) that do not exist yet."""

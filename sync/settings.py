@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     #: migrations use ``database_url`` (docs/security.md).
     migration_database_url: str | None = None
     database_pool_size: int = 8
+    #: How long one statement of the service's pool may go unanswered before its connection
+    #: is given up (and the pool's others replaced): a failover, or a firewall that dropped
+    #: the connection's state, answers neither with rows nor with an error.
+    database_command_timeout_s: float = Field(default=60.0, gt=0)
     topics: Topics = Field(default_factory=Topics)
     consumer_group: str = "sksync"
     http_host: str = "127.0.0.1"

@@ -28,6 +28,11 @@ def _discard(error: BaseException | None) -> bool:
     return isinstance(error, _CLIENT_SIDE) or getattr(error, "sqlstate", None) == _READ_ONLY
 
 
+def _silent(error: BaseException | None) -> bool:
+    """Whether ``error`` is a statement left unanswered (the pool's command timeout)."""
+    return isinstance(error, asyncio.TimeoutError)
+
+
 async def release_quietly(conn: asyncpg.Connection) -> None:
     """The pool's reset of a connection it takes back (``create_pool(reset=...)``): nothing
     beyond what asyncpg does itself first (roll back a transaction left open, drop listener
@@ -39,9 +44,11 @@ async def release_quietly(conn: asyncpg.Connection) -> None:
     (:meth:`sync.app.Service._migrate`)."""
 
 
-async def open_pool(url: str, size: int) -> asyncpg.Pool:
-    """The service's pool, whose connections go back without a session reset."""
-    return await asyncpg.create_pool(url, min_size=1, max_size=size, reset=release_quietly)
+async def open_pool(url: str, size: int, command_timeout_s: float | None = None) -> asyncpg.Pool:
+    """The service's pool, whose connections go back without a session reset; with
+    ``command_timeout_s``, a statement unanswered that long raises :class:`TimeoutError`."""
+    return await asyncpg.create_pool(url, min_size=1, max_size=size, reset=release_quietly,
+                                     command_timeout=command_timeout_s)
 
 
 @asynccontextmanager
@@ -90,15 +97,21 @@ class UnitOfWork:
         if conn is None:
             return
         suspect = _discard(error) or _discard(getattr(error, "__cause__", None))
+        if _silent(error) or _silent(getattr(error, "__cause__", None)):
+            # No answer in time: the connection's peer may be gone (a failover, a firewall
+            # that dropped its state), and with it those of the other connections.
+            await self._pool.expire_connections()
         try:
-            if not self._committed and self._tx is not None and not conn.is_closed():
+            if (not suspect and not self._committed and self._tx is not None
+                    and not conn.is_closed()):
                 await self._tx.rollback()
         except Exception:  # the connection is broken: it must not go back to the pool
             suspect = True
         finally:
             if suspect and not conn.is_closed():
-                # A client-side failure (connection lost, protocol state broken, cancelled)
-                # may leave the connection unusable, a read-only one would stay read-only:
-                # close it rather than reuse it.
+                # A client-side failure (connection lost, protocol state broken, cancelled,
+                # no answer) may leave the connection unusable, a read-only one would stay
+                # read-only: close it rather than reuse it (the server rolls back what it
+                # held), and do not wait for a rollback it may never answer.
                 conn.terminate()
             await self._pool.release(conn)

@@ -16,6 +16,7 @@ from sync.app import Service
 from sync.settings import Settings
 from tests.support.builders import nihii, professional
 from tests.support.downstream import check_order, one_id_per_version
+from tests.support.freezing_proxy import FreezingProxy
 from tests.support.infra import Infrastructure
 from tests.support.kafka import TopicReader, publish
 from tests.support.process import ServiceProcesses
@@ -130,6 +131,33 @@ async def test_the_consumer_waits_while_the_database_is_down_then_catches_up(
                            what="all 40 fiches after the restart")
     check_versions(events.values())
     check_order(events.records)
+    assert await dead_letters(settings) == []
+
+
+async def test_database_connections_that_go_silent_are_given_up_and_the_work_done_on_new_ones(
+    settings: Settings,
+) -> None:
+    """A failover, or a firewall that dropped the connections' state: the service's open
+    connections get no answer and no error. Each statement is bounded
+    (``SKSYNC_DATABASE_COMMAND_TIMEOUT_S``); the silent connections are dropped, and the
+    batch, the relay and the gauges go on over new ones: nothing lost, nothing doubled."""
+    people = [nihii("4") for _ in range(20)]
+    async with FreezingProxy(settings.database_url) as proxy:
+        config = settings.model_copy(update={"database_url": proxy.url,
+                                              "database_command_timeout_s": 3.0})
+        async with running_service(config), TopicReader(
+                settings, settings.topics.name("fiche_event")) as events:
+            await publish(settings, [professional(p) for p in people[:10]])
+            await events.until(lambda v: len(v) >= 10, what="the first 10 fiches")
+            assert proxy.freeze() >= 2  # the apply's pool and the relay's own
+            await publish(settings, [professional(p) for p in people[10:]])
+            await events.until(lambda v: len({e["subject"] for e in v}) >= 20, timeout=90,
+                               what="the other 10 fiches over new connections")
+            await events.settle(quiet=1.0)
+    check_versions(events.values())
+    check_order(events.records)
+    assert len({e["id"] for e in events.values()}) == 20
+    assert (await database_counts(settings))["fiches"] == 20
     assert await dead_letters(settings) == []
 
 

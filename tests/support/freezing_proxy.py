@@ -1,0 +1,108 @@
+"""A TCP address in front of PostgreSQL whose open connections can be made to go silent.
+
+After :meth:`FreezingProxy.freeze`, what the clients of the connections open at that moment
+send is swallowed and nothing comes back, while their sockets stay open: a database host gone
+in a failover, or a firewall that dropped the connections' state. No error, no reset; only a
+client that bounds its waits notices. Connections opened afterwards are relayed as usual (the
+new primary answers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import urllib.parse
+from dataclasses import dataclass, field
+
+__all__ = ["FreezingProxy"]
+
+
+@dataclass
+class _Connection:
+    frozen: bool = False
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+def _upstream(url: str) -> tuple[str | None, str, int]:
+    """(Unix socket path or None, host, port) of the server ``url`` names."""
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qs(parts.query)
+    port = int((query.get("port") or [parts.port or 5432])[0])
+    host = (query.get("host") or [parts.hostname or "127.0.0.1"])[0]
+    if host.startswith("/"):
+        return f"{host}/.s.PGSQL.{port}", host, port
+    return None, host, port
+
+
+class FreezingProxy:
+    """Listens on ``127.0.0.1``; :attr:`url` is ``database_url`` through it."""
+
+    def __init__(self, database_url: str) -> None:
+        self._database_url = database_url
+        self._socket, self._host, self._port = _upstream(database_url)
+        self._server: asyncio.Server | None = None
+        self._connections: list[_Connection] = []
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        port = self._server.sockets[0].getsockname()[1]
+        parts = urllib.parse.urlsplit(self._database_url)
+        query = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query)
+                 if k not in ("host", "port")]
+        user = f"{parts.username}@" if parts.username else ""
+        if parts.password:
+            user = f"{parts.username}:{parts.password}@"
+        return urllib.parse.urlunsplit((parts.scheme, f"{user}127.0.0.1:{port}", parts.path,
+                                        urllib.parse.urlencode(query), ""))
+
+    async def __aenter__(self) -> FreezingProxy:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        for connection in self._connections:
+            for task in connection.tasks:
+                task.cancel()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._server.wait_closed(), 5)
+
+    def freeze(self) -> int:
+        """Silence every connection open now; how many there were."""
+        live = [c for c in self._connections if not c.frozen
+                and not all(task.done() for task in c.tasks)]
+        for connection in live:
+            connection.frozen = True
+        return len(live)
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            if self._socket is not None:
+                up_reader, up_writer = await asyncio.open_unix_connection(self._socket)
+            else:
+                up_reader, up_writer = await asyncio.open_connection(self._host, self._port)
+        except OSError:
+            writer.close()
+            return
+        connection = _Connection()
+        self._connections.append(connection)
+        connection.tasks = [asyncio.create_task(_relay(reader, up_writer, connection)),
+                            asyncio.create_task(_relay(up_reader, writer, connection))]
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*connection.tasks, return_exceptions=True)
+        writer.close()
+        up_writer.close()
+
+
+async def _relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                 connection: _Connection) -> None:
+    """Copy until end of stream; once the connection is frozen, read and drop. A client that
+    gives up (closes) ends its server session too, as when the old host is gone."""
+    while chunk := await reader.read(65536):
+        if connection.frozen:
+            continue
+        writer.write(chunk)
+        await writer.drain()
+    writer.close()
