@@ -43,6 +43,7 @@ from sync.store.outbox import (
     SELECT_UNSENT,
     Retention,
 )
+from sync.store.uow import vanished_peer_settings
 
 __all__ = ["OutboxRelay", "relay_settings", "retention", "session_settings"]
 
@@ -69,15 +70,8 @@ def session_settings(timeout_s: float) -> dict[str, str]:
     says nothing; a working one queries at least every poll interval, and never leaves the
     server waiting in the middle of a statement: :mod:`sync.producers.session`) and TCP
     keepalives and user timeout (a peer that vanished without closing the connection)."""
-    seconds = max(1, int(timeout_s))
-    probe = max(1, seconds // 4)
-    return {
-        "idle_session_timeout": str(seconds * 1000),
-        "tcp_keepalives_idle": str(probe),
-        "tcp_keepalives_interval": str(probe),
-        "tcp_keepalives_count": "3",
-        "tcp_user_timeout": str(seconds * 1000),
-    }
+    return {"idle_session_timeout": str(max(1, int(timeout_s)) * 1000),
+            **vanished_peer_settings(timeout_s)}
 
 
 def relay_settings(timeout_s: float) -> dict[str, str]:

@@ -13,7 +13,7 @@ import asyncpg
 from sync.errors import TransientError
 from sync.failures import is_transient
 
-__all__ = ["UnitOfWork", "open_pool", "release_quietly", "translated"]
+__all__ = ["UnitOfWork", "open_pool", "release_quietly", "translated", "vanished_peer_settings"]
 
 #: Failures after which a connection's state is unknown (unlike an error the server reported).
 _CLIENT_SIDE = (OSError, asyncio.TimeoutError, asyncio.CancelledError, asyncpg.InterfaceError,
@@ -44,11 +44,35 @@ async def release_quietly(conn: asyncpg.Connection) -> None:
     (:meth:`sync.app.Service._migrate`)."""
 
 
+def vanished_peer_settings(timeout_s: float) -> dict[str, str]:
+    """Server settings that end a session about ``timeout_s`` after its client stopped
+    answering at the network level (TCP keepalives and user timeout): a peer that vanished
+    without closing the connection."""
+    seconds = max(1, int(timeout_s))
+    probe = max(1, seconds // 4)
+    return {
+        "tcp_keepalives_idle": str(probe),
+        "tcp_keepalives_interval": str(probe),
+        "tcp_keepalives_count": "3",
+        "tcp_user_timeout": str(seconds * 1000),
+    }
+
+
 async def open_pool(url: str, size: int, command_timeout_s: float | None = None) -> asyncpg.Pool:
-    """The service's pool, whose connections go back without a session reset; with
-    ``command_timeout_s``, a statement unanswered that long raises :class:`TimeoutError`."""
+    """The service's pool, whose connections go back without a session reset.
+
+    With ``command_timeout_s``, a statement unanswered that long raises :class:`TimeoutError`
+    on this side; on the server's, a session whose client vanished, or that sits in a
+    transaction saying nothing, ends about as long after, releasing its locks for the other
+    instances (a process frozen or cut off in the middle of a batch)."""
+    settings: dict[str, str] = {}
+    if command_timeout_s is not None:
+        settings = {**vanished_peer_settings(command_timeout_s),
+                    "idle_in_transaction_session_timeout": str(
+                        max(1, int(command_timeout_s)) * 1000)}
     return await asyncpg.create_pool(url, min_size=1, max_size=size, reset=release_quietly,
-                                     command_timeout=command_timeout_s)
+                                     command_timeout=command_timeout_s,
+                                     server_settings=settings)
 
 
 @asynccontextmanager

@@ -3,9 +3,12 @@ after each transaction, and still nothing of a transaction left open goes to the
 
 from __future__ import annotations
 
+import time
+
 import asyncpg
 
 from sync.store.uow import UnitOfWork, open_pool
+from tests.support.freezing_proxy import FreezingProxy
 
 
 async def _last_statement(conn: asyncpg.Connection, pid: int) -> tuple[str, str]:
@@ -48,3 +51,28 @@ async def test_a_transaction_left_open_is_rolled_back_when_its_connection_goes_b
             assert not again.is_in_transaction()
     finally:
         await pool.close()
+
+
+async def test_a_session_frozen_in_a_transaction_releases_its_locks_on_the_server(
+    pg_url: str, pg_conn: asyncpg.Connection,
+) -> None:
+    """An instance cut off (or frozen) in the middle of a batch holds its row locks; the
+    server ends its session after the pool's command timeout, so that the instance that takes
+    its partitions over is not held up for ever."""
+    await pg_conn.execute("CREATE TABLE held (n int PRIMARY KEY); INSERT INTO held VALUES (1)")
+    async with FreezingProxy(pg_url) as proxy:
+        pool = await open_pool(proxy.url, 1, command_timeout_s=2)
+        try:
+            conn = await pool.acquire()
+            await conn.execute("BEGIN; SELECT n FROM held WHERE n = 1 FOR UPDATE")
+            assert proxy.freeze() == 1
+            started = time.monotonic()
+            async with pg_conn.transaction():
+                await pg_conn.execute("SET LOCAL lock_timeout = '20s'")
+                assert await pg_conn.fetchval(
+                    "SELECT n FROM held WHERE n = 1 FOR UPDATE") == 1
+            assert time.monotonic() - started < 15
+            conn.terminate()
+            await pool.release(conn)
+        finally:
+            pool.terminate()
