@@ -17,6 +17,8 @@ FAULT_LABELS = {
     "leader-kill": "SIGKILL of the broker leading sk.fiche.event's partition 0",
     "leader-return": "that broker started again (it rejoins the replicas)",
     "postgres-restart": "PostgreSQL stopped and started again",
+    "database-silence": "every open PostgreSQL connection of the service went silent "
+                        "(no answer, no error: a failover, a firewall)",
     "second-instance-start": "second instance joined the groups (rebalance)",
     "second-instance-stop": "second instance left the groups (rebalance)",
 }

@@ -199,7 +199,7 @@ def _result(options: argparse.Namespace, stream: Stream, plan: FaultPlan, refere
     doubled = by_name.get("duplicated effects")
     injected = {kind: chaos.counts[kind] for kind in
                 ("sigkill", "kafka-restart", "leader-kill", "leader-return", "postgres-restart",
-                 "second-instance-start", "second-instance-stop")}
+                 "database-silence", "second-instance-start", "second-instance-stop")}
     figures: dict[str, Any] = {
         "events_lost": lost.detail["lost"] if lost else None,
         "duplicated_effects": doubled.detail["duplicated"] if doubled else None,

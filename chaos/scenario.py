@@ -1,9 +1,10 @@
 """The two passes over one stream: fault-free (the reference) and under faults.
 
 The fault plan is drawn from the seed: which chunks are followed by a SIGKILL, a broker
-restart, a PostgreSQL restart, and when a second instance joins the consumer groups and leaves
-them again. Each fault happens a random fraction of a second to a few seconds after its chunk
-was published, while the service works through its backlog.
+restart, a PostgreSQL restart, a silence of every database connection the service holds, and
+when a second instance joins the consumer groups and leaves them again. Each fault happens a
+random fraction of a second to a few seconds after its chunk was published, while the service
+works through its backlog.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import asyncpg
 from chaos.drive import publish, settle, wait_for_fiches
 from chaos.infra import Fleet, Infra
 from chaos.stream import Stream
+from devstack.proxy import FreezingProxy
 from sync.app import Service
 from sync.settings import Settings, Topics
 from sync.store.dsn import create_database, drop_database
@@ -30,13 +32,17 @@ from sync.store.migrate import migrate
 
 __all__ = ["FaultPlan", "Pass", "prepare", "run_pass"]
 
+#: The service's database command timeout under faults: a silenced connection is given up
+#: after this long (the default, 60 s, would outlast the run's bounded waits).
+SILENCE_TIMEOUT_S = 5.0
+
 
 @dataclass(frozen=True)
 class Fault:
     chunk: int
     delay_s: float
     kind: str  # kill | kafka-restart | leader-kill | leader-return | postgres-restart |
-    #            second-start | second-stop
+    #            database-silence | second-start | second-stop
 
 
 @dataclass
@@ -47,7 +53,8 @@ class FaultPlan:
     @classmethod
     def draw(cls, seed: int, chunks: int, kills: int, infra: Infra, rebalance: bool = True,
              max_delay_s: float = 2.0, kill_leader: bool = False) -> FaultPlan:
-        """At least ``kills`` SIGKILLs, one restart of each server, one second instance. With
+        """At least ``kills`` SIGKILLs, one restart of each server, one silence of the
+        service's database connections, one second instance. With
         ``kill_leader`` the broker fault is a SIGKILL of the partition leader, started again
         two chunks later, instead of a restart."""
         rng = random.Random(seed ^ 0x5EED)
@@ -68,6 +75,8 @@ class FaultPlan:
             else:
                 skipped.append(f"{kind}: the server is external (SKSYNC_*), it cannot be "
                                "restarted here")
+        faults.append(Fault(rng.choice(usable), rng.uniform(0.1, max_delay_s),
+                            "database-silence"))
         if rebalance:
             first = rng.choice(usable[: max(1, len(usable) // 2)])
             last = min(chunks - 1, first + max(2, chunks // 3))
@@ -122,7 +131,20 @@ async def drop(infra: Infra, run: Pass) -> None:
 
 async def run_pass(stream: Stream, run: Pass, infra: Infra, plan: FaultPlan | None,
                    settle_timeout: float, seed: int) -> None:
-    """Publish the stream chunk by chunk into ``run``'s service, with ``plan``'s faults."""
+    """Publish the stream chunk by chunk into ``run``'s service, with ``plan``'s faults. Under
+    faults, the service's processes reach PostgreSQL through a proxy that can silence their
+    connections (:class:`FreezingProxy`); the harness's own reads go straight to it."""
+    if plan is None:
+        await _publish_pass(stream, run, infra, None, settle_timeout, seed, None)
+        return
+    async with FreezingProxy(run.settings.database_url) as proxy:
+        run.fleet.settings = run.settings.model_copy(update={
+            "database_url": proxy.url, "database_command_timeout_s": SILENCE_TIMEOUT_S})
+        await _publish_pass(stream, run, infra, plan, settle_timeout, seed, proxy)
+
+
+async def _publish_pass(stream: Stream, run: Pass, infra: Infra, plan: FaultPlan | None,
+                        settle_timeout: float, seed: int, proxy: FreezingProxy | None) -> None:
     rng = random.Random(seed)
     started = time.monotonic()
     run.fleet.start()
@@ -135,7 +157,7 @@ async def run_pass(stream: Stream, run: Pass, infra: Infra, plan: FaultPlan | No
             await publish(run.settings, chunk)
             for fault in plan.at(index) if plan else ():
                 await asyncio.sleep(fault.delay_s)
-                await _inject(fault, run, infra, rng, started)
+                await _inject(fault, run, infra, rng, started, proxy)
         run.seconds["publish"] = round(time.monotonic() - started, 2)
         run.fleet.alive()
         run.seconds["drain"] = round(await settle(run.settings, settle_timeout), 2)
@@ -146,7 +168,7 @@ async def run_pass(stream: Stream, run: Pass, infra: Infra, plan: FaultPlan | No
 
 
 async def _inject(fault: Fault, run: Pass, infra: Infra, rng: random.Random,
-                  started: float) -> None:
+                  started: float, proxy: FreezingProxy | None) -> None:
     fleet = run.fleet
     if fault.kind == "kill":
         victim = rng.choice(fleet.alive())
@@ -183,6 +205,10 @@ async def _inject(fault: Fault, run: Pass, infra: Infra, rng: random.Random,
         await asyncio.to_thread(infra.restart_postgres)
         run.note("postgres-restart", started, chunk=fault.chunk,
                  outage_s=round(time.monotonic() - begin, 2))
+    elif fault.kind == "database-silence":
+        assert proxy is not None
+        silenced = proxy.freeze()
+        run.note("database-silence", started, chunk=fault.chunk, connections=silenced)
     else:  # pragma: no cover - the plan only draws the kinds above
         raise ValueError(fault.kind)
 

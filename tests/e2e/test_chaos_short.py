@@ -1,7 +1,8 @@
 """The shortened chaos run (``python -m chaos.run --quick``) as part of ``make test``.
 
 It starts its own Kafka brokers and PostgreSQL servers (so that it may restart them), SIGKILLs
-the service, restarts the broker and the database and runs a second instance for a while, then
+the service, restarts the broker and the database, silences the service's database connections
+and runs a second instance for a while, then
 compares the outcome with a fault-free run of the same events. ``make chaos`` is the full run.
 """
 
@@ -42,8 +43,9 @@ def run_quick_chaos(out: Path) -> tuple[int, str]:
 def test_a_short_chaos_run_loses_nothing_doubles_nothing_and_matches_a_fault_free_run(
     tmp_path: Path,
 ) -> None:
-    """Kills, a broker restart, a database restart and a rebalance change nothing a user sees:
-    every check of the run passes, with zero events lost and zero duplicated effects."""
+    """Kills, a broker restart, a database restart, database connections gone silent and a
+    rebalance change nothing a user sees: every check of the run passes, with zero events
+    lost and zero duplicated effects."""
     out = tmp_path / "quick.json"
     code, output = run_quick_chaos(out)
     assert out.exists(), output[-4000:]
@@ -59,6 +61,7 @@ def test_a_short_chaos_run_loses_nothing_doubles_nothing_and_matches_a_fault_fre
     skipped = " ".join(result["faults"]["skipped"])
     assert faults["kafka-restart"] == 1 or "kafka-restart" in skipped
     assert faults["postgres-restart"] == 1 or "postgres-restart" in skipped
+    assert faults["database-silence"] == 1
     names = {check["name"] for check in result["checks"]}
     assert {"final state equals the fault-free run", "events lost", "duplicated effects",
             "dead-letter topics hold exactly the injected poison",

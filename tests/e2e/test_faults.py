@@ -12,11 +12,11 @@ import asyncpg
 import pytest
 from prometheus_client import REGISTRY
 
+from devstack.proxy import FreezingProxy
 from sync.app import Service
 from sync.settings import Settings
 from tests.support.builders import nihii, professional
 from tests.support.downstream import check_order, one_id_per_version
-from tests.support.freezing_proxy import FreezingProxy
 from tests.support.infra import Infrastructure
 from tests.support.kafka import TopicReader, publish
 from tests.support.process import ServiceProcesses

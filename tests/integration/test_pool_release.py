@@ -7,8 +7,8 @@ import time
 
 import asyncpg
 
+from devstack.proxy import FreezingProxy
 from sync.store.uow import UnitOfWork, open_pool
-from tests.support.freezing_proxy import FreezingProxy
 
 
 async def _last_statement(conn: asyncpg.Connection, pid: int) -> tuple[str, str]:

@@ -1,4 +1,5 @@
-"""A TCP address in front of PostgreSQL whose open connections can be made to go silent.
+"""A TCP address in front of PostgreSQL whose open connections can be made to go silent (a
+fault of the chaos run and of the fault tests).
 
 After :meth:`FreezingProxy.freeze`, what the clients of the connections open at that moment
 send is swallowed and nothing comes back, while their sockets stay open: a database host gone
@@ -27,7 +28,7 @@ def _upstream(url: str) -> tuple[str | None, str, int]:
     """(Unix socket path or None, host, port) of the server ``url`` names."""
     parts = urllib.parse.urlsplit(url)
     query = urllib.parse.parse_qs(parts.query)
-    port = int((query.get("port") or [parts.port or 5432])[0])
+    port = int((query.get("port") or [str(parts.port or 5432)])[0])
     host = (query.get("host") or [parts.hostname or "127.0.0.1"])[0]
     if host.startswith("/"):
         return f"{host}/.s.PGSQL.{port}", host, port
