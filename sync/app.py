@@ -32,7 +32,7 @@ from sync.ops.gauges import poll_gauges
 from sync.ops.status import describe
 from sync.ops.topics import ensure_topics
 from sync.policy import default_policy
-from sync.producers.kafka import SharedProducer, client_options, new_producer
+from sync.producers.kafka import SharedProducer, client_options, new_producer, start_within
 from sync.producers.login import check_kafka_login
 from sync.producers.relay import OutboxRelay, retention
 from sync.retry import retry_transient
@@ -271,14 +271,8 @@ class Service:
     async def _start_broker(self, stages: Stages) -> KafkaBroker:
         """The subscribers, started; a broker that went away meanwhile is waited for."""
         broker = build_broker(self.settings, stages)
-        try:
-            async with kafka_transient(self.settings.kafka_bootstrap_servers):
-                await asyncio.wait_for(broker.start(), self.settings.kafka_start_timeout_s)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await broker.stop()
-            raise
-        return broker
+        async with kafka_transient(self.settings.kafka_bootstrap_servers):
+            return await start_within(broker, self.settings.kafka_start_timeout_s)
     def _start_provider_pages(self) -> None:
         """The provider pages on their own port; their changes go out on this producer."""
         from sync.console.serve import serve_until_cancelled

@@ -101,13 +101,9 @@ def refuse_unsafe(settings: Settings) -> None:
 @asynccontextmanager
 async def kafka_transient(where: str) -> AsyncIterator[None]:
     """Re-raise the broker errors that may pass by waiting (no connection, a timeout, a broker
-    not ready, any error Kafka marks retriable) as :class:`TransientError` naming ``where``;
-    so is a start abandoned after ``SKSYNC_KAFKA_START_TIMEOUT_S`` (:class:`TimeoutError`)."""
+    not ready, any error Kafka marks retriable) as :class:`TransientError` naming ``where``."""
     try:
         yield
-    except TimeoutError as error:
-        raise TransientError(f"Kafka at {where}: no start within the time allowed "
-                             "(SKSYNC_KAFKA_START_TIMEOUT_S)") from error
     except KafkaError as error:
         if error.retriable or isinstance(error, KafkaTimeoutError):
             raise TransientError(f"Kafka at {where}: {error}") from error

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import ssl
 from collections.abc import Callable, Iterable
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias, TypeVar
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -96,24 +96,35 @@ def new_producer(settings: Settings) -> AIOKafkaProducer:
     )
 
 
-async def start_within(producer: AIOKafkaProducer, seconds: float) -> AIOKafkaProducer:
-    """Start ``producer``; one that has not started after ``seconds`` is stopped and a
-    :class:`KafkaTimeoutError` (retriable) raised.
+class Startable(Protocol):
+    """A Kafka client (a producer, a consumer, FastStream's broker): started, then stopped."""
 
-    Why: a producer whose bootstrap met a broker still starting gets metadata naming no
-    broker. aiokafka then keeps only the bootstrap connection to ask again; once that drops,
-    it has nobody left to ask and waits for a producer id for ever. A new producer bootstraps
-    afresh."""
+    async def start(self) -> Any: ...
+
+    async def stop(self) -> Any: ...
+
+
+StartableT = TypeVar("StartableT", bound=Startable)
+
+
+async def start_within(client: StartableT, seconds: float) -> StartableT:
+    """Start ``client``; one that failed or has not started after ``seconds`` is stopped, and
+    then a :class:`KafkaTimeoutError` (retriable) is raised for the latter.
+
+    Why: a client whose bootstrap met a broker still starting gets metadata naming no broker.
+    aiokafka then keeps only the bootstrap connection to ask again; once that drops, it has
+    nobody left to ask, and an idempotent producer waits for its producer id for ever. A new
+    client bootstraps afresh."""
     try:
-        await asyncio.wait_for(producer.start(), seconds)
+        await asyncio.wait_for(client.start(), seconds)
     except BaseException as error:
         with contextlib.suppress(Exception):
-            await producer.stop()
+            await client.stop()
         if isinstance(error, TimeoutError):
             raise KafkaTimeoutError(
-                f"the producer did not start within {seconds:g} s") from error
+                f"{type(client).__name__} did not start within {seconds:g} s") from error
         raise
-    return producer
+    return client
 
 
 async def start_producer(settings: Settings) -> AIOKafkaProducer:

@@ -30,7 +30,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_never, wait_random_
 
 from sync.observability.metrics import CONSUMER_LAG
 from sync.ops.lag import group_lag, offsets
-from sync.producers.kafka import client_options
+from sync.producers.kafka import client_options, start_within
 from sync.retry import retry_transient
 from sync.search import metrics
 from sync.search.document import IndexAction, index_action
@@ -142,14 +142,8 @@ class Indexer:
             auto_offset_reset="earliest", isolation_level="read_committed",
             max_poll_records=self.search.batch_size)
         consumer.subscribe([self.topic])
-        try:
-            async with kafka_transient(self.settings.kafka_bootstrap_servers):
-                await asyncio.wait_for(consumer.start(), self.settings.kafka_start_timeout_s)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await consumer.stop()
-            raise
-        return consumer
+        async with kafka_transient(self.settings.kafka_bootstrap_servers):
+            return await start_within(consumer, self.settings.kafka_start_timeout_s)
 
     async def _from_the_beginning(self) -> dict[TopicPartition, int]:
         """Commit the beginning of every partition for the group (no member may be running);
