@@ -66,6 +66,19 @@ async def readyz_until(port: int, condition: Callable[[int, dict[str, Any]], boo
     raise AssertionError(f"waited {timeout:.0f} s for /readyz to be {what}; last: {last}")
 
 
+async def ready_then_applying(config: Settings, broker: Settings, person: str,
+                              last: str) -> None:
+    """The service on ``config`` becomes ready (every check ok) once its broker is up, and a
+    professional published through ``broker``'s address becomes a fiche event."""
+    body = await readyz_until(config.http_port, lambda status, _: status == 200,
+                              what="ready once the broker is up", timeout=90)
+    assert set(body["checks"].values()) == {"ok"}
+    await publish(broker, [professional(person, last=last)])
+    async with TopicReader(broker, config.topics.name("fiche_event")) as events:
+        [event] = await events.until(lambda v: len(v) >= 1, what="the fiche event")
+    assert event["data"]["snapshot"]["name.last"] == last
+
+
 async def retries(port: int, operation: str) -> float:
     async with httpx.AsyncClient(timeout=8.0, trust_env=False) as http:
         text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
@@ -101,13 +114,7 @@ async def test_sksync_run_waits_for_a_broker_that_is_down_and_starts_when_it_com
         assert process.poll() is None, processes.log_text()[-3000:]
 
         await asyncio.to_thread(late_kafka.start)
-        body = await readyz_until(config.http_port, lambda status, _: status == 200,
-                                  what="ready once the broker is up", timeout=90)
-        assert set(body["checks"].values()) == {"ok"}
-        await publish(config, [professional(nihii("7"), last="Late")])
-        async with TopicReader(config, config.topics.name("fiche_event")) as events:
-            [event] = await events.until(lambda v: len(v) >= 1, what="the fiche event")
-        assert event["data"]["snapshot"]["name.last"] == "Late"
+        await ready_then_applying(config, config, nihii("7"), "Late")
     finally:
         processes.kill_all()
 
@@ -136,13 +143,7 @@ async def test_sksync_run_started_while_its_broker_starts_is_ready_once_the_brok
             assert body["checks"]["consumers"] != "ok"
 
             starting.come_up()
-            body = await readyz_until(config.http_port, lambda status, _: status == 200,
-                                      what="ready once the broker is up", timeout=90)
-            assert set(body["checks"].values()) == {"ok"}
-            await publish(settings, [professional(nihii("6"), last="Started")])
-            async with TopicReader(settings, config.topics.name("fiche_event")) as events:
-                [event] = await events.until(lambda v: len(v) >= 1, what="the fiche event")
-            assert event["data"]["snapshot"]["name.last"] == "Started"
+            await ready_then_applying(config, settings, nihii("6"), "Started")
             assert process.poll() is None, processes.log_text()[-3000:]
         finally:
             processes.kill_all()
