@@ -1,14 +1,18 @@
 """The service's pool takes a connection back without a session reset: one round trip fewer
-after each transaction, and still nothing of a transaction left open goes to the next user."""
+after each transaction, and still nothing of a transaction left open goes to the next user.
+A connection lost or gone silent in a unit of work leaves with its own error, and its server
+session ends."""
 
 from __future__ import annotations
 
 import time
 
 import asyncpg
+import pytest
 
 from devstack.proxy import FreezingProxy
-from sync.store.uow import UnitOfWork, open_pool
+from sync.errors import TransientError
+from sync.store.uow import UnitOfWork, open_pool, translated
 
 
 async def _last_statement(conn: asyncpg.Connection, pid: int) -> tuple[str, str]:
@@ -74,3 +78,30 @@ async def test_a_session_frozen_in_a_transaction_releases_its_locks_on_the_serve
             assert time.monotonic() - started < 15
         finally:
             pool.terminate()  # the frozen connection too, however far its loss was noticed
+
+
+async def test_a_connection_lost_in_a_unit_of_work_leaves_with_its_own_error(
+    pg_url: str, pg_conn: asyncpg.Connection,
+) -> None:
+    """A backend ended mid-transaction (a restart, an administrator): asyncpg hands the lost
+    connection back to its pool at once. The unit of work leaves with the failure itself (a
+    transient one, retried), not with asyncpg's refusal to touch a released connection, and
+    the pool goes on with a new connection."""
+    async def lost_mid_transaction() -> None:
+        async with UnitOfWork(pool) as uow:
+            pid = await uow.conn.fetchval("SELECT pg_backend_pid()")
+            await pg_conn.execute("SELECT pg_terminate_backend($1)", pid)
+            async with translated():
+                await uow.conn.fetchval("SELECT 1")
+
+    pool = await open_pool(pg_url, 1)
+    try:
+        with pytest.raises(TransientError) as raised:
+            await lost_mid_transaction()
+        assert not isinstance(raised.value, asyncpg.InterfaceError)
+        assert not isinstance(raised.value.__cause__, asyncpg.InterfaceError)
+        async with UnitOfWork(pool) as uow:
+            assert await uow.conn.fetchval("SELECT 1") == 1
+            await uow.commit()
+    finally:
+        await pool.close()
