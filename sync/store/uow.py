@@ -28,6 +28,15 @@ def _discard(error: BaseException | None) -> bool:
     return isinstance(error, _CLIENT_SIDE) or getattr(error, "sqlstate", None) == _READ_ONLY
 
 
+def _gone(conn: asyncpg.pool.PoolConnectionProxy) -> bool:
+    """Whether ``conn`` is closed, or no longer ours: asyncpg hands a held connection it lost
+    (or terminated) back to its pool at once, and the proxy then refuses every call."""
+    try:
+        return conn.is_closed()
+    except asyncpg.InterfaceError:
+        return True
+
+
 def _silent(error: BaseException | None) -> bool:
     """Whether ``error`` is a statement left unanswered (the pool's command timeout)."""
     return isinstance(error, asyncio.TimeoutError)
@@ -126,13 +135,12 @@ class UnitOfWork:
             # that dropped its state), and with it those of the other connections.
             await self._pool.expire_connections()
         try:
-            if (not suspect and not self._committed and self._tx is not None
-                    and not conn.is_closed()):
+            if not suspect and not self._committed and self._tx is not None and not _gone(conn):
                 await self._tx.rollback()
         except Exception:  # the connection is broken: it must not go back to the pool
             suspect = True
         finally:
-            if suspect and not conn.is_closed():
+            if suspect and not _gone(conn):
                 # A client-side failure (connection lost, protocol state broken, cancelled,
                 # no answer) may leave the connection unusable, a read-only one would stay
                 # read-only: close it rather than reuse it (the server rolls back what it
