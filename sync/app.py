@@ -273,6 +273,7 @@ class Service:
         broker = build_broker(self.settings, stages)
         async with kafka_transient(self.settings.kafka_bootstrap_servers):
             return await start_within(broker, self.settings.kafka_start_timeout_s)
+
     def _start_provider_pages(self) -> None:
         """The provider pages on their own port; their changes go out on this producer."""
         from sync.console.serve import serve_until_cancelled

@@ -220,18 +220,16 @@ async def replay(
     conn = await asyncpg.connect(settings.database_url)
     try:
         producer = await start_producer(settings)
-    except BaseException:
-        await conn.close()
-        raise
-    try:
-        for start in range(0, len(letters), CHUNK):
-            chunk = [letter.view.id for letter in letters[start:start + CHUNK]]
-            sent = await _replay_chunk(conn, producer, letters[start:start + CHUNK])
-            summary.replayed += [i for i in chunk if i in sent]
-            summary.already_replayed += [i for i in chunk if i not in sent]
-            if on_progress is not None:
-                on_progress(start + len(chunk), len(letters))
+        try:
+            for start in range(0, len(letters), CHUNK):
+                chunk = [letter.view.id for letter in letters[start:start + CHUNK]]
+                sent = await _replay_chunk(conn, producer, letters[start:start + CHUNK])
+                summary.replayed += [i for i in chunk if i in sent]
+                summary.already_replayed += [i for i in chunk if i not in sent]
+                if on_progress is not None:
+                    on_progress(start + len(chunk), len(letters))
+        finally:
+            await producer.stop()
     finally:
-        await producer.stop()
         await conn.close()
     return summary

@@ -43,7 +43,7 @@ from sync.store.outbox import (
     SELECT_UNSENT,
     Retention,
 )
-from sync.store.uow import vanished_peer_settings
+from sync.store.uow import vanished_peer_settings, whole_ms
 
 __all__ = ["OutboxRelay", "relay_settings", "retention", "session_settings"]
 
@@ -70,8 +70,7 @@ def session_settings(timeout_s: float) -> dict[str, str]:
     says nothing; a working one queries at least every poll interval, and never leaves the
     server waiting in the middle of a statement: :mod:`sync.producers.session`) and TCP
     keepalives and user timeout (a peer that vanished without closing the connection)."""
-    return {"idle_session_timeout": str(max(1, int(timeout_s)) * 1000),
-            **vanished_peer_settings(timeout_s)}
+    return {"idle_session_timeout": whole_ms(timeout_s), **vanished_peer_settings(timeout_s)}
 
 
 def relay_settings(timeout_s: float) -> dict[str, str]:

@@ -13,7 +13,8 @@ import asyncpg
 from sync.errors import TransientError
 from sync.failures import is_transient
 
-__all__ = ["UnitOfWork", "open_pool", "release_quietly", "translated", "vanished_peer_settings"]
+__all__ = ["UnitOfWork", "open_pool", "release_quietly", "translated", "vanished_peer_settings",
+           "whole_ms"]
 
 #: Failures after which a connection's state is unknown (unlike an error the server reported).
 _CLIENT_SIDE = (OSError, asyncio.TimeoutError, asyncio.CancelledError, asyncpg.InterfaceError,
@@ -53,17 +54,21 @@ async def release_quietly(conn: asyncpg.Connection) -> None:
     (:meth:`sync.app.Service._migrate`)."""
 
 
+def whole_ms(timeout_s: float) -> str:
+    """``timeout_s`` as a server setting in milliseconds, in whole seconds and at least one."""
+    return str(max(1, int(timeout_s)) * 1000)
+
+
 def vanished_peer_settings(timeout_s: float) -> dict[str, str]:
     """Server settings that end a session about ``timeout_s`` after its client stopped
     answering at the network level (TCP keepalives and user timeout): a peer that vanished
     without closing the connection."""
-    seconds = max(1, int(timeout_s))
-    probe = max(1, seconds // 4)
+    probe = max(1, int(timeout_s) // 4)
     return {
         "tcp_keepalives_idle": str(probe),
         "tcp_keepalives_interval": str(probe),
         "tcp_keepalives_count": "3",
-        "tcp_user_timeout": str(seconds * 1000),
+        "tcp_user_timeout": whole_ms(timeout_s),
     }
 
 
@@ -77,8 +82,7 @@ async def open_pool(url: str, size: int, command_timeout_s: float | None = None)
     settings: dict[str, str] = {}
     if command_timeout_s is not None:
         settings = {**vanished_peer_settings(command_timeout_s),
-                    "idle_in_transaction_session_timeout": str(
-                        max(1, int(command_timeout_s)) * 1000)}
+                    "idle_in_transaction_session_timeout": whole_ms(command_timeout_s)}
     return await asyncpg.create_pool(url, min_size=1, max_size=size, reset=release_quietly,
                                      command_timeout=command_timeout_s,
                                      server_settings=settings)
@@ -129,8 +133,9 @@ class UnitOfWork:
         conn, self._conn = self._conn, None
         if conn is None:
             return
-        suspect = _discard(error) or _discard(getattr(error, "__cause__", None))
-        if _silent(error) or _silent(getattr(error, "__cause__", None)):
+        raised = (error, getattr(error, "__cause__", None))
+        suspect = any(_discard(e) for e in raised)
+        if any(_silent(e) for e in raised):
             # No answer in time: the connection's peer may be gone (a failover, a firewall
             # that dropped its state), and with it those of the other connections.
             await self._pool.expire_connections()
