@@ -5,6 +5,7 @@ session ends."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import asyncpg
@@ -19,6 +20,15 @@ async def _last_statement(conn: asyncpg.Connection, pid: int) -> tuple[str, str]
     row = await conn.fetchrow("SELECT state, query FROM pg_stat_activity WHERE pid = $1", pid)
     assert row is not None
     return row["state"], row["query"]
+
+
+async def _terminate_once_running(conn: asyncpg.Connection, pid: int, query: str) -> None:
+    """End the server session ``pid`` once it runs ``query`` (within ten seconds)."""
+    deadline = time.monotonic() + 10
+    while (await _last_statement(conn, pid)) != ("active", query):
+        assert time.monotonic() < deadline, "the statement never started"
+        await asyncio.sleep(0.02)
+    assert await conn.fetchval("SELECT pg_terminate_backend($1)", pid)
 
 
 async def test_a_committed_transaction_is_the_last_thing_its_connection_sent(
@@ -90,9 +100,13 @@ async def test_a_connection_lost_in_a_unit_of_work_leaves_with_its_own_error(
     async def lost_mid_transaction() -> None:
         async with UnitOfWork(pool) as uow:
             pid = await uow.conn.fetchval("SELECT pg_backend_pid()")
-            await pg_conn.execute("SELECT pg_terminate_backend($1)", pid)
+            # The loss lands while a statement is in flight: a statement sent after asyncpg
+            # noticed it would be refused by the released proxy (InterfaceError) instead,
+            # which is the same failure reported by the driver rather than the server.
+            sleeping = asyncio.create_task(uow.conn.fetchval("SELECT pg_sleep(30)"))
+            await _terminate_once_running(pg_conn, pid, "SELECT pg_sleep(30)")
             async with translated():
-                await uow.conn.fetchval("SELECT 1")
+                await asyncio.wait_for(sleeping, 20)
 
     pool = await open_pool(pg_url, 1)
     try:
