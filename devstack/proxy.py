@@ -5,7 +5,8 @@ After :meth:`FreezingProxy.freeze`, what the clients of the connections open at 
 send is swallowed and nothing comes back, while their sockets stay open: a database host gone
 in a failover, or a firewall that dropped the connections' state. No error, no reset; only a
 client that bounds its waits notices. Connections opened afterwards are relayed as usual (the
-new primary answers).
+new primary answers). With ``after_login``, every connection goes silent by itself once its
+session is open: the login is answered, no statement ever is.
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ def _upstream(url: str) -> tuple[str | None, str, int]:
 class FreezingProxy:
     """Listens on ``127.0.0.1``; :attr:`url` is ``database_url`` through it."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, *, after_login: bool = False) -> None:
         self._database_url = database_url
+        self._after_login = after_login
         self._socket, self._host, self._port = _upstream(database_url)
         self._server: asyncio.Server | None = None
         self._connections: list[_Connection] = []
@@ -89,21 +91,31 @@ class FreezingProxy:
             return
         connection = _Connection()
         self._connections.append(connection)
-        connection.tasks = [asyncio.create_task(_relay(reader, up_writer, connection)),
-                            asyncio.create_task(_relay(up_reader, writer, connection))]
+        connection.tasks = [
+            asyncio.create_task(_relay(reader, up_writer, connection)),
+            asyncio.create_task(_relay(up_reader, writer, connection,
+                                       freeze_when_ready=self._after_login))]
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(*connection.tasks, return_exceptions=True)
         writer.close()
         up_writer.close()
 
 
+#: The server's ReadyForQuery message, idle: its first ends a login.
+_READY = b"Z\x00\x00\x00\x05I"
+
+
 async def _relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 connection: _Connection) -> None:
+                 connection: _Connection, freeze_when_ready: bool = False) -> None:
     """Copy until end of stream; once the connection is frozen, read and drop. A client that
-    gives up (closes) ends its server session too, as when the old host is gone."""
+    gives up (closes) ends its server session too, as when the old host is gone. With
+    ``freeze_when_ready`` (the server's side), the connection freezes once the server said it
+    is ready for a first statement."""
     while chunk := await reader.read(65536):
         if connection.frozen:
             continue
         writer.write(chunk)
         await writer.drain()
+        if freeze_when_ready and _READY in chunk:
+            connection.frozen = True
     writer.close()

@@ -21,6 +21,8 @@ __all__ = ["fail", "run_async", "run_ops", "settings"]
 
 T = TypeVar("T")
 
+_NO_ANSWER = "the database did not answer within SKSYNC_DATABASE_COMMAND_TIMEOUT_S"
+
 
 def fail(message: str) -> NoReturn:
     """One line on stderr, exit code 1: how a bad argument or a missing service is reported."""
@@ -42,12 +44,16 @@ def settings(**overrides: Any) -> Settings:
 
 
 def run_async(factory: Callable[[], Awaitable[T]]) -> T:
-    """Run the coroutine ``factory`` makes; an OS or database error is one line and exit 1."""
+    """Run the coroutine ``factory`` makes; an OS or database error, or a wait that timed out,
+    is one line and exit 1."""
     async def wrapped() -> T:
         return await factory()
 
     try:
         return asyncio.run(wrapped())
+    except TimeoutError as error:  # before OSError, of which it is one
+        # asyncpg's bounds (a statement, a connection attempt) raise it without a message.
+        fail(f"timed out: {str(error) or _NO_ANSWER}")
     except (OSError, asyncpg.PostgresError) as error:
         fail(f"{type(error).__name__}: {error}")
 
@@ -62,7 +68,5 @@ def run_ops(factory: Callable[[], Awaitable[T]]) -> T:
             fail(f"broker: {describe(error)}")
         except asyncpg.UndefinedTableError:
             fail("the database is not migrated: run `sksync migrate`")
-        except TimeoutError as error:
-            fail(f"timed out: {error}")
 
     return run_async(guarded)

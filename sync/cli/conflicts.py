@@ -7,13 +7,13 @@ import json
 import sys
 from typing import Annotated, Any, Literal
 
-import asyncpg
 import typer
 from rich.console import Console
 
 from sync.cli.common import fail, run_ops, settings
 from sync.errors import DecisionRefused
 from sync.ops.conflicts import RESOLVED_TYPE, resolve_conflict
+from sync.ops.database import database
 from sync.ops.ids import IdProblem, is_id_text, resolve_fiche
 from sync.ops.listing import print_rows
 from sync.settings import Settings
@@ -27,12 +27,9 @@ conflicts_app = typer.Typer(help="Look at and resolve conflicts.", no_args_is_he
 async def _open_of(config: Settings, ref: str | None, limit: int) -> list[ConflictRow]:
     """Open conflicts of fiche ``ref`` (or all); :class:`IdProblem` when there is no such
     fiche."""
-    conn = await asyncpg.connect(config.database_url)
-    try:
+    async with database(config) as conn:
         fiche_id = None if ref is None else await resolve_fiche(conn, ref)
         return await open_conflicts(conn, fiche_id, limit)
-    finally:
-        await conn.close()
 
 
 def _short(value: Any) -> str:

@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 from sync.cli.common import fail, run_async, settings
+from sync.ops.database import database, database_pool
+from sync.settings import Settings
 from sync.web.accounts import ROLES, add_account, list_accounts, remove_account
 
 __all__ = ["console_command", "users_app"]
@@ -38,7 +40,7 @@ def console_command(
             await migrate(owner)
         finally:
             await owner.close()
-        pool = await asyncpg.create_pool(config.database_url, min_size=1, max_size=4)
+        pool = await database_pool(config, 4)
         server = console_server(config, pool)
         Console(stderr=True).print(
             f"console on http://{config.console_host}:{config.console_port}/", highlight=False)
@@ -50,12 +52,9 @@ def console_command(
     run_async(serve)
 
 
-async def _with_conn(url: str, what: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-    conn = await asyncpg.connect(url)
-    try:
+async def _with_conn(config: Settings, what: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    async with database(config) as conn:
         return await what(conn)
-    finally:
-        await conn.close()
 
 
 @users_app.command("add")
@@ -73,7 +72,7 @@ def add_command(
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     config = settings()
     try:
-        run_async(lambda: _with_conn(config.database_url,
+        run_async(lambda: _with_conn(config,
                                      lambda conn: add_account(conn, name, password, role)))
     except ValueError as error:
         fail(str(error))
@@ -84,7 +83,7 @@ def add_command(
 def list_command() -> None:
     """Every account with its roles (never a password hash)."""
     config = settings()
-    accounts = run_async(lambda: _with_conn(config.database_url, list_accounts))
+    accounts = run_async(lambda: _with_conn(config, list_accounts))
     table = Table("name", "roles", "created at", title="console accounts")
     for account in accounts:
         table.add_row(account.name, ", ".join(account.roles),
@@ -96,7 +95,7 @@ def list_command() -> None:
 def remove_command(name: Annotated[str, typer.Argument(help="The account's name.")]) -> None:
     """Remove an account; its sessions end at once (its audit rows stay)."""
     config = settings()
-    removed = run_async(lambda: _with_conn(config.database_url,
+    removed = run_async(lambda: _with_conn(config,
                                            lambda conn: remove_account(conn, name)))
     if not removed:
         fail(f"no account {name}")

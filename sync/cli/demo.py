@@ -17,13 +17,13 @@ import uuid
 from pathlib import Path
 from typing import Annotated
 
-import asyncpg
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from sync.cli.stack import local_extra
 from sync.observability.logging import configure_logging
+from sync.ops.database import database
 from sync.ops.lag import group_lag, offsets
 from sync.ops.publish import publish_events, read_events
 from sync.producers.kafka import start_producer
@@ -109,11 +109,8 @@ async def _run(
             published += await _publish(settings, phase)
             with console.status(f"applying {published} source events ..."):
                 await _settle(settings, timeout)
-        conn = await asyncpg.connect(settings.database_url)
-        try:
+        async with database(settings) as conn:
             figures: dict[str, float] = dict(await counts(conn))
-        finally:
-            await conn.close()
         topics = settings.topics
         dlqs = [topics.dlq(t) for t in [*topics.sources(), topics.name("fiche_update")]]
         figures["dead_letters"] = sum(end - begin for begin, end in
@@ -136,12 +133,9 @@ async def _keep_console(settings: Settings, console: Console) -> None:
     from sync.web.accounts import add_account
 
     logins = {"editor": secrets.token_urlsafe(12), "operator": secrets.token_urlsafe(12)}
-    conn = await asyncpg.connect(settings.database_url)
-    try:
+    async with database(settings) as conn:
         for name, password in logins.items():
             await add_account(conn, name, password, [name])
-    finally:
-        await conn.close()
     console.print(f"\nconsole: http://{settings.console_host}:{settings.console_port}/",
                   highlight=False)
     for name, password in logins.items():
@@ -176,11 +170,8 @@ async def _settle(settings: Settings, timeout: float) -> None:
         lag = 0
         for group, names in groups:
             lag += sum(row.lag for row in await group_lag(settings, group, names))
-        conn = await asyncpg.connect(settings.database_url)
-        try:
+        async with database(settings) as conn:
             unsent = await conn.fetchval("SELECT count(*) FROM outbox")  # sent rows are gone
-        finally:
-            await conn.close()
         if lag == 0 and unsent == 0:
             return
         await asyncio.sleep(0.3)

@@ -40,6 +40,7 @@ from sync.errors import PermanentError
 from sync.events import FicheUpdate
 from sync.mapping import MappingContext
 from sync.matching.export import ExportError, ExportRow, UnknownColumns, read_export
+from sync.ops.database import database_pool
 from sync.ops.publish import read_events
 from sync.policy import default_policy
 from sync.settings import Settings
@@ -174,7 +175,7 @@ def link_initial(
     config = settings()
 
     async def go() -> tuple[Counter[str], Counter[str] | None, int]:
-        pool = await asyncpg.create_pool(config.database_url, min_size=1, max_size=2)
+        pool = await database_pool(config, 2)
         try:
             loader = Loader(config, pool)
             fiches = await loader.fiches(rows, batch)

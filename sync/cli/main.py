@@ -16,6 +16,7 @@ from rich.table import Table
 
 from sync.cli.common import fail, run_async, settings
 from sync.observability.logging import configure_logging
+from sync.ops.database import database
 
 __all__ = ["app", "build_app", "main"]
 
@@ -129,11 +130,8 @@ def fiche_show(
     config = settings()
 
     async def go() -> dict[str, Any] | None:
-        conn = await asyncpg.connect(config.database_url)
-        try:
+        async with database(config) as conn:
             return await fiche_report(conn, await resolve_fiche(conn, ref))
-        finally:
-            await conn.close()
 
     try:
         report = run_async(go)

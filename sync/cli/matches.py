@@ -9,7 +9,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-import asyncpg
 import typer
 from rich.console import Console
 
@@ -17,6 +16,7 @@ from sync.cli.common import fail, run_ops, settings
 from sync.errors import DecisionRefused
 from sync.events import Source
 from sync.mapping.matches import TYPE_SPLIT
+from sync.ops.database import database
 from sync.ops.ids import is_id_text
 from sync.ops.listing import print_rows
 from sync.ops.matches import decide_match, read_matches, split_fiche
@@ -71,17 +71,14 @@ def reindex_command(
     config = settings()
 
     async def go() -> int:
-        conn = await asyncpg.connect(config.database_url)
         done, after = 0, uuid.UUID(int=0)
-        try:
+        async with database(config) as conn:
             while True:
                 async with conn.transaction():
                     last, count = await MatchStore(conn).reindex(after, batch, datetime.now(UTC))
                 if last is None:
                     return done
                 done, after = done + count, last
-        finally:
-            await conn.close()
 
     count = run_ops(go)
     Console().print(f"reindexed {count} fiche(s)", highlight=False)

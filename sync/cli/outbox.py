@@ -12,12 +12,13 @@ import json
 import sys
 from typing import Annotated, Any
 
-import asyncpg
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from sync.cli.common import fail, run_ops, settings
+from sync.ops.database import database
+from sync.settings import Settings
 from sync.store.apply import OUTBOX_CHANNEL
 from sync.store.outbox import LIST_PARKED, RELEASE
 
@@ -27,25 +28,18 @@ outbox_app = typer.Typer(help="Outbox events the relay parked: list them, releas
                          no_args_is_help=True)
 
 
-async def _parked(url: str) -> list[dict[str, Any]]:
-    conn = await asyncpg.connect(url)
-    try:
+async def _parked(config: Settings) -> list[dict[str, Any]]:
+    async with database(config) as conn:
         rows = await conn.fetch(LIST_PARKED)
-    finally:
-        await conn.close()
     return [{"id": r["id"], "eventId": str(r["event_id"]), "topic": r["topic"], "key": r["key"],
              "type": r["type"], "parkedAt": r["parked_at"].isoformat(),
              "reason": r["park_reason"], "bytes": r["bytes"]} for r in rows]
 
 
-async def _release(url: str, ids: list[int], everything: bool) -> list[int]:
-    conn = await asyncpg.connect(url)
-    try:
-        async with conn.transaction():
-            released = [r["id"] for r in await conn.fetch(RELEASE, ids, everything)]
-            await conn.execute("SELECT pg_notify($1, '')", OUTBOX_CHANNEL)
-    finally:
-        await conn.close()
+async def _release(config: Settings, ids: list[int], everything: bool) -> list[int]:
+    async with database(config) as conn, conn.transaction():
+        released = [r["id"] for r in await conn.fetch(RELEASE, ids, everything)]
+        await conn.execute("SELECT pg_notify($1, '')", OUTBOX_CHANNEL)
     return released
 
 
@@ -55,7 +49,7 @@ def parked_command(
 ) -> None:
     """Parked events: which fiche (key), which event, why, and how large (never the payload)."""
     config = settings()
-    rows = run_ops(lambda: _parked(config.database_url))
+    rows = run_ops(lambda: _parked(config))
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
@@ -77,5 +71,5 @@ def release_command(
     if not ids and not everything:
         fail("name the outbox ids to release, or --all")
     config = settings()
-    released = run_ops(lambda: _release(config.database_url, ids or [], everything))
+    released = run_ops(lambda: _release(config, ids or [], everything))
     typer.echo(f"released {len(released)} event(s)")

@@ -13,8 +13,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-import asyncpg
-
+from sync.ops.database import database
 from sync.ops.decisions import publish_decision, waiting
 from sync.ops.ids import resolve_id
 from sync.settings import Settings
@@ -41,12 +40,9 @@ def resolution_event(
 
 async def _find(config: Settings, conflict: str) -> ConflictRow | None:
     """The conflict ``conflict`` (an id or its start names); :class:`IdProblem` if none."""
-    conn = await asyncpg.connect(config.database_url)
-    try:
+    async with database(config) as conn:
         return await conflict_by_id(conn, await resolve_id(conn, "conflict", conflict,
                                                            "conflict"))
-    finally:
-        await conn.close()
 
 
 async def resolve_conflict(

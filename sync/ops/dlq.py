@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 from pydantic.alias_generators import to_camel
 
+from sync.ops.database import database
 from sync.ops.ids import IdProblem, one_of
 from sync.ops.lag import offsets
 from sync.producers.kafka import Outgoing, client_options, send_all, start_producer
@@ -217,8 +218,7 @@ async def replay(
     ``on_progress(done, total)`` follows every chunk."""
     letters = _choose(await _read(settings, dlq_topics(settings, topic)), ids)
     summary = ReplaySummary()
-    conn = await asyncpg.connect(settings.database_url)
-    try:
+    async with database(settings) as conn:
         producer = await start_producer(settings)
         try:
             for start in range(0, len(letters), CHUNK):
@@ -230,6 +230,4 @@ async def replay(
                     on_progress(start + len(chunk), len(letters))
         finally:
             await producer.stop()
-    finally:
-        await conn.close()
     return summary

@@ -16,11 +16,10 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
-import asyncpg
-
 from sync.errors import DecisionRefused
 from sync.events import Source
 from sync.mapping.matches import TYPE_ACCEPTED, TYPE_REJECTED, TYPE_SPLIT
+from sync.ops.database import database
 from sync.ops.decisions import publish_decision, waiting
 from sync.ops.ids import IdProblem, resolve_fiche, resolve_id
 from sync.settings import Settings
@@ -65,11 +64,8 @@ def split_event(fiche_id: uuid.UUID, source: Source, record_id: str, editor: str
 
 async def read_matches(config: Settings, what: Callable[[MatchStore], Awaitable[T]]) -> T:
     """What ``what`` reads from the match store, on a connection of its own."""
-    conn = await asyncpg.connect(config.database_url)
-    try:
+    async with database(config) as conn:
         return await what(MatchStore(conn))
-    finally:
-        await conn.close()
 
 
 async def _candidate(store: MatchStore, match: str) -> CandidateRow | None:

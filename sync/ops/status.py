@@ -16,6 +16,7 @@ import asyncpg
 from aiokafka.errors import KafkaError
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_fixed
 
+from sync.ops.database import database
 from sync.ops.lag import LagReader, PartitionLag
 from sync.settings import Settings
 from sync.store.conflicts import Conn, count_open_conflicts
@@ -161,11 +162,8 @@ async def _database(settings: Settings, pool: asyncpg.Pool | None) -> dict[str, 
     if pool is not None:
         async with pool.acquire() as pooled:
             return await database_figures(pooled)
-    conn = await asyncpg.connect(settings.database_url)
-    try:
+    async with database(settings) as conn:
         return await database_figures(conn)
-    finally:
-        await conn.close()
 
 
 def _iso(value: datetime | None) -> str | None:

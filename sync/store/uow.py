@@ -7,14 +7,15 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import TracebackType
+from typing import Any
 
 import asyncpg
 
 from sync.errors import TransientError
 from sync.failures import is_transient
 
-__all__ = ["UnitOfWork", "open_pool", "release_quietly", "translated", "vanished_peer_settings",
-           "whole_ms"]
+__all__ = ["UnitOfWork", "bounded", "connected", "open_pool", "release_quietly", "translated",
+           "vanished_peer_settings", "whole_ms"]
 
 #: Failures after which a connection's state is unknown (unlike an error the server reported).
 _CLIENT_SIDE = (OSError, asyncio.TimeoutError, asyncio.CancelledError, asyncpg.InterfaceError,
@@ -72,20 +73,41 @@ def vanished_peer_settings(timeout_s: float) -> dict[str, str]:
     }
 
 
-async def open_pool(url: str, size: int, command_timeout_s: float | None = None) -> asyncpg.Pool:
-    """The service's pool, whose connections go back without a session reset.
+def bounded(timeout_s: float) -> dict[str, Any]:
+    """asyncpg's connection arguments for a session bounded by ``timeout_s``: a statement
+    unanswered that long raises :class:`TimeoutError` on this side (asyncpg then cancels it,
+    and drops the connection if the cancellation is not answered either); on the server's, a
+    session whose client vanished, or that sits in a transaction saying nothing, ends about as
+    long after, releasing its locks."""
+    return {"command_timeout": timeout_s,
+            "server_settings": {**vanished_peer_settings(timeout_s),
+                                "idle_in_transaction_session_timeout": whole_ms(timeout_s)}}
 
-    With ``command_timeout_s``, a statement unanswered that long raises :class:`TimeoutError`
-    on this side; on the server's, a session whose client vanished, or that sits in a
-    transaction saying nothing, ends about as long after, releasing its locks for the other
-    instances (a process frozen or cut off in the middle of a batch)."""
-    settings: dict[str, str] = {}
-    if command_timeout_s is not None:
-        settings = {**vanished_peer_settings(command_timeout_s),
-                    "idle_in_transaction_session_timeout": whole_ms(command_timeout_s)}
+
+async def open_pool(url: str, size: int, command_timeout_s: float | None = None) -> asyncpg.Pool:
+    """The service's pool, whose connections go back without a session reset; with
+    ``command_timeout_s``, each of its sessions :func:`bounded` by it (a process frozen or cut
+    off in the middle of a batch holds nobody up for ever)."""
+    limits = bounded(command_timeout_s) if command_timeout_s is not None else {}
     return await asyncpg.create_pool(url, min_size=1, max_size=size, reset=release_quietly,
-                                     command_timeout=command_timeout_s,
-                                     server_settings=settings)
+                                     **limits)
+
+
+@asynccontextmanager
+async def connected(url: str, timeout_s: float) -> AsyncIterator[asyncpg.Connection]:
+    """A connection of its own for a command's short statements, :func:`bounded` by
+    ``timeout_s``, its opening and its closing too: a database that stopped answering is an
+    error after that long, not a command that waits for ever. (Migrations, ``sksync vacuum``
+    and the bulk ingests open theirs without a bound: their statements may rightly run
+    longer.)"""
+    conn = await asyncpg.connect(url, timeout=timeout_s, **bounded(timeout_s))
+    try:
+        yield conn
+    finally:
+        try:
+            await conn.close(timeout=timeout_s)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            conn.terminate()  # no answer to the goodbye either: the socket is all there is
 
 
 @asynccontextmanager

@@ -1,0 +1,24 @@
+"""The database connections of operators' commands and of the console on its own: each bounded
+by ``SKSYNC_DATABASE_COMMAND_TIMEOUT_S``, as the service's pool is."""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+
+import asyncpg
+
+from sync.settings import Settings
+from sync.store.uow import bounded, connected
+
+__all__ = ["database", "database_pool"]
+
+
+def database(settings: Settings) -> AbstractAsyncContextManager[asyncpg.Connection]:
+    """A connection of its own, for a command's short statements."""
+    return connected(settings.database_url, settings.database_command_timeout_s)
+
+
+async def database_pool(settings: Settings, size: int) -> asyncpg.Pool:
+    """A pool of up to ``size`` connections (the console, the initial linking)."""
+    return await asyncpg.create_pool(settings.database_url, min_size=1, max_size=size,
+                                     **bounded(settings.database_command_timeout_s))
