@@ -112,7 +112,7 @@ def provider_app(settings: Settings, pool: asyncpg.Pool, *, publish: Publish | N
         lifetime=lifetime)
     app = Starlette(routes=list(_routes()), lifespan=_closing(own_oidc))
     app.state.web, app.state.provider_pages = site, state
-    app.add_exception_handler(404, lambda request, exc: web.refusal(request, 404, "not-found"))
+    web.refusing_errors(app)
 
     async def refuse(scope: Scope, status: int, reason: str) -> Response:
         return site.render(Request(scope), "refused.html",

@@ -29,7 +29,7 @@ from sync.web.oidc import OidcClient
 from sync.web.security import Guard, GuardOptions
 from sync.web.sessions import Session
 
-__all__ = ["NavItem", "Web", "needs", "safe_next", "web_app"]
+__all__ = ["NavItem", "Web", "needs", "refusing_errors", "safe_next", "web_app"]
 
 HERE = Path(__file__).parent
 LANGUAGE_COOKIE = "sksync_lang"
@@ -118,6 +118,7 @@ REFUSALS = {
             "wrong). Reload the page and try again.",
     "too-large": "The request is too large.",
     "not-found": "Not found",
+    "database": "The database did not answer in time. Try again in a moment.",
 }
 
 
@@ -125,6 +126,13 @@ def refusal(request: Request, status: int, reason: str) -> Response:
     """A page saying why the request was refused (the reason's words, translated)."""
     return web_of(request).render(request, "refused.html",
                                   {"reason": REFUSALS.get(reason, reason)}, status)
+
+
+def refusing_errors(app: Starlette) -> None:
+    """A page not found, and a database that did not answer within the pool's bound
+    (``SKSYNC_DATABASE_COMMAND_TIMEOUT_S``), answered with a page saying so, not a bare 500."""
+    app.add_exception_handler(404, lambda request, exc: refusal(request, 404, "not-found"))
+    app.add_exception_handler(TimeoutError, lambda request, exc: refusal(request, 503, "database"))
 
 
 def safe_next(value: str | None, default: str = "/") -> str:
@@ -184,5 +192,5 @@ def web_app(
         return web.render(Request(scope), "refused.html",
                           {"reason": REFUSALS.get(reason, reason)}, status)
 
-    app.add_exception_handler(404, lambda request, exc: refusal(request, 404, "not-found"))
+    refusing_errors(app)
     return Guard(app, web.pool, GuardOptions(idle=web.idle, lifetime=lifetime), refuse)

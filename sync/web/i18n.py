@@ -39,6 +39,8 @@ DUTCH = {
         "Het formulier kwam niet van deze console (het veiligheidstoken ontbreekt of klopt "
         "niet). Laad de pagina opnieuw en probeer nog eens.",
     "The request is too large.": "Het verzoek is te groot.",
+    "The database did not answer in time. Try again in a moment.":
+        "De databank antwoordde niet op tijd. Probeer het zo meteen opnieuw.",
     "Not found": "Niet gevonden",
     "Back": "Terug",
     # operations

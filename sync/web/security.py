@@ -75,7 +75,11 @@ class Guard:
                 receive = checked
             await self.app(scope, receive, send)
             return
-        session = await self._session(scope)
+        try:
+            session = await self._session(scope)
+        except TimeoutError:  # the pool's bound ran out: the database did not answer
+            await (await self.refuse(scope, 503, "database"))(scope, receive, send)
+            return
         if session is None:
             await self._to_login(scope, receive, send)
             return

@@ -5,11 +5,14 @@ after ``SKSYNC_DATABASE_COMMAND_TIMEOUT_S`` and says so, instead of waiting for 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 
+import httpx
 import pytest
 
 from devstack.proxy import FreezingProxy
+from sync.console import console_app
 from sync.ops.database import database_pool
 from sync.settings import Settings
 from tests.support.cli import sksync
@@ -76,3 +79,30 @@ async def test_the_bound_reaches_the_server_session(settings: Settings) -> None:
             assert await conn.fetchval("SHOW idle_in_transaction_session_timeout") == "8s"
     finally:
         await pool.close()
+
+
+async def test_the_console_says_the_database_did_not_answer(settings: Settings) -> None:
+    """A console page whose database stopped answering: after the bound, a page that says so
+    (503), both where the guard looks the session up and where a page reads."""
+    async with FreezingProxy(settings.database_url, after_login=True) as proxy:
+        silent = settings.model_copy(update={"database_url": proxy.url,
+                                             "database_command_timeout_s": BOUND_S})
+        pool = await database_pool(silent, 2)
+        try:
+            app = console_app(silent, pool)
+            transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+            async with httpx.AsyncClient(transport=transport, base_url="http://console",
+                                         timeout=6 * BOUND_S) as http:
+                login = await http.get("/login")  # no database behind the empty form
+                assert login.status_code == 200
+                token = re.search(r'name="csrf" value="([^"]+)"', login.text)
+                assert token is not None
+                signing_in = await http.post("/login", data={
+                    "name": "els", "password": "a password", "csrf": token.group(1)})
+                http.cookies.set("sksync_session", "a-session-token")
+                page = await http.get("/conflicts")
+        finally:
+            pool.terminate()
+    for response in (signing_in, page):
+        assert response.status_code == 503, response.text
+        assert "De databank antwoordde niet op tijd." in response.text  # Dutch by default
