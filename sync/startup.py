@@ -6,15 +6,19 @@ the stored hashes, and a topic with one replica (or one in-sync replica) loses a
 events with one disk. The start refuses both with one line, before anything connects.
 
 A broker that is away at start-up is different: it may come. Its errors are translated into
-:class:`TransientError` so that the start waits for it with backoff.
+:class:`TransientError` so that the start waits for it with backoff, for as long as no stop
+comes (:func:`unless_stopped`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
 import string
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
+from typing import Any, TypeVar
 
 from aiokafka.errors import KafkaError, KafkaTimeoutError
 
@@ -22,7 +26,9 @@ from sync.errors import TransientError
 from sync.settings import Settings
 
 __all__ = ["MIN_SECRET_BYTES", "StartRefused", "kafka_transient", "refuse_unsafe",
-           "start_problem"]
+           "start_problem", "unless_stopped"]
+
+T = TypeVar("T")
 
 #: Random bytes an SSIN key needs outside the local stack (HMAC-SHA256's block of security).
 MIN_SECRET_BYTES = 32
@@ -108,3 +114,21 @@ async def kafka_transient(where: str) -> AsyncIterator[None]:
         if error.retriable or isinstance(error, KafkaTimeoutError):
             raise TransientError(f"Kafka at {where}: {error}") from error
         raise
+
+
+async def unless_stopped(stop: asyncio.Event,
+                         work: Coroutine[Any, Any, T]) -> asyncio.Task[T] | None:
+    """Await ``work`` (a start that may wait long for a broker or a database) unless ``stop``
+    is set first: its finished task (``.result()`` returns or raises what it did), or ``None``
+    once it was cancelled for the stop."""
+    task = asyncio.ensure_future(work)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    return None if task.cancelled() else task

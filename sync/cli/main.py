@@ -37,7 +37,7 @@ def run(
 ) -> None:
     """Run the service (consumers, relay, HTTP server) until stopped."""
     config = settings(**({"stages": stages} if stages is not None else {}))
-    from sync.startup import start_problem
+    from sync.startup import start_problem, unless_stopped
 
     problem = start_problem(config)
     if problem is not None:
@@ -52,18 +52,14 @@ def run(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        # The start may wait long for a broker or database that is away: a signal ends it too.
-        starting = asyncio.create_task(service.start())
-        stopping = asyncio.create_task(stop.wait())
         try:
-            await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            if starting.done():
-                starting.result()
-                await stopping
+            # The start may wait long for a broker or database that is away: a signal ends it
+            # too.
+            started = await unless_stopped(stop, service.start())
+            if started is not None:
+                started.result()
+                await stop.wait()
         finally:
-            for task in (starting, stopping):
-                task.cancel()
-            await asyncio.gather(starting, stopping, return_exceptions=True)
             await service.stop()
 
     from sync.producers.login import KafkaAuthenticationError

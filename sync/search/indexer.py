@@ -17,8 +17,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -44,11 +43,10 @@ from sync.search.writer import (
     write,
 )
 from sync.settings import Settings
-from sync.startup import kafka_transient
+from sync.startup import kafka_transient, unless_stopped
 
 __all__ = ["Indexer", "search_client"]
 
-T = TypeVar("T")
 log = structlog.get_logger(__name__)
 
 
@@ -84,9 +82,10 @@ class Indexer:
         """Create the index if needed (a fresh one for a rebuild), then consume for ever. What
         it waits for at the start (the engine, the broker) is given up when :meth:`stop`
         comes first."""
-        consumer = await self._unless_stopped(self._start())
-        if consumer is None:
+        started = await unless_stopped(self._stopping, self._start())
+        if started is None:
             return
+        consumer = started.result()
         lag = asyncio.create_task(self._watch_lag())
         log.info("indexer started", group=self.group, topic=self.topic, index=self.search.index,
                  rebuild=self.rebuild)
@@ -114,24 +113,6 @@ class Indexer:
             self._rebuilding = await self._from_the_beginning()
         return await retry_transient(self._start_consumer, what="kafka-connect",
                                      max_backoff_s=self.settings.retry_max_backoff_s)
-
-    async def _unless_stopped(self, work: Coroutine[Any, Any, T]) -> T | None:
-        """What ``work`` returns; ``None`` (``work`` cancelled) when :meth:`stop` comes first."""
-        task = asyncio.ensure_future(work)
-        stopping = asyncio.ensure_future(self._stopping.wait())
-        try:
-            await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        except BaseException:
-            task.cancel()
-            raise
-        finally:
-            stopping.cancel()
-        if task.done():
-            return task.result()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        return None
 
     async def _start_consumer(self) -> AIOKafkaConsumer:
         """The group's consumer, subscribed and started; an attempt that fails or takes longer

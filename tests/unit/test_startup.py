@@ -1,8 +1,9 @@
 """Outside the local stack the start refuses a public SSIN key and thin topic replication,
-each with one line that says what to set."""
+each with one line that says what to set; a stop ends a start that waits."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import subprocess
@@ -10,11 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from aiokafka.errors import KafkaTimeoutError
 from pydantic import SecretStr
 
 from sync.ops.topics import replication
 from sync.settings import Settings
-from sync.startup import StartRefused, refuse_unsafe, start_problem
+from sync.startup import StartRefused, refuse_unsafe, start_problem, unless_stopped
 
 GOOD_SECRET = secrets.token_urlsafe(32)
 
@@ -127,3 +129,37 @@ def test_sksync_run_with_one_replica_in_production_exits_with_one_line() -> None
     assert result.returncode == 1, result.stdout + result.stderr
     assert lines == [lines[0]]
     assert "SKSYNC_TOPIC_REPLICATION_FACTOR is 1" in lines[0]
+
+
+async def test_a_start_that_finishes_first_is_handed_back_with_its_result() -> None:
+    async def start() -> str:
+        return "started"
+
+    started = await unless_stopped(asyncio.Event(), start())
+    assert started is not None
+    assert started.result() == "started"
+
+
+async def test_a_start_that_fails_is_handed_back_with_its_failure() -> None:
+    async def start() -> None:
+        raise KafkaTimeoutError("no broker")
+
+    started = await unless_stopped(asyncio.Event(), start())
+    assert started is not None
+    with pytest.raises(KafkaTimeoutError):
+        started.result()
+
+
+async def test_a_stop_ends_a_start_that_waits_and_cancels_it() -> None:
+    """SIGTERM while the start waits for a broker that is away: the wait is given up."""
+    stop, ended = asyncio.Event(), asyncio.Event()
+
+    async def start() -> None:
+        try:
+            await asyncio.sleep(60)
+        finally:
+            ended.set()
+
+    asyncio.get_running_loop().call_later(0.05, stop.set)
+    assert await asyncio.wait_for(unless_stopped(stop, start()), 5) is None
+    assert ended.is_set()  # cancelled, and finished before the stop went on
