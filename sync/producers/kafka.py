@@ -146,7 +146,7 @@ class SharedProducer:
     """
 
     def __init__(self, factory: Callable[[], AIOKafkaProducer], *,
-                 start_timeout_s: float = 20.0) -> None:
+                 start_timeout_s: float) -> None:
         self._factory = factory
         self._start_timeout_s = start_timeout_s
         self._producer: AIOKafkaProducer | None = None

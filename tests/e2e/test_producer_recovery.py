@@ -41,7 +41,8 @@ async def test_a_batch_the_broker_refused_does_not_wedge_its_partition(
     """The refused batch used sequence numbers the broker never saw; without a new producer
     every later batch to that partition fails with OUT_OF_ORDER_SEQUENCE_NUMBER."""
     topic = await make_small_topic(settings)
-    producer = SharedProducer(lambda: new_producer(settings))
+    producer = SharedProducer(lambda: new_producer(settings),
+                              start_timeout_s=settings.kafka_start_timeout_s)
     await producer.start()
     replaced = {"error": "MessageSizeTooLargeError"}
     before = REGISTRY.get_sample_value("sksync_producer_replaced_total", replaced) or 0.0
@@ -73,7 +74,7 @@ async def test_a_producer_that_cannot_be_replaced_is_reported_until_one_starts(
         return new_producer(settings.model_copy(
             update={"kafka_bootstrap_servers": f"127.0.0.1:{free_port()}"}))
 
-    producer = SharedProducer(factory)
+    producer = SharedProducer(factory, start_timeout_s=settings.kafka_start_timeout_s)
     await producer.start()
     try:
         await send_all(producer, [(topic, b"k", b"first", [])])

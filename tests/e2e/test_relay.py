@@ -64,7 +64,8 @@ async def add_events(conn: asyncpg.Connection, topic: str, sizes: list[int]) -> 
 async def running_relay(
     settings: Settings, producer: SharedProducer | None = None, poll_interval_s: float = 0.1,
 ) -> AsyncIterator[None]:
-    producer = producer or SharedProducer(lambda: new_producer(settings))
+    producer = producer or SharedProducer(lambda: new_producer(settings),
+                                          start_timeout_s=settings.kafka_start_timeout_s)
     await producer.start()
     relay = OutboxRelay(settings.database_url, producer, poll_interval_s=poll_interval_s,
                         session_timeout_s=max(15.0, 4 * poll_interval_s), max_backoff_s=1)
@@ -245,7 +246,8 @@ async def test_the_relaying_process_deletes_inbox_rows_past_their_retention(
     [fresh] = await add_events(pg_conn, topic, [10])
     before = REGISTRY.get_sample_value(
         "sksync_retention_deleted_total", {"table": "inbox"}) or 0.0
-    producer = SharedProducer(lambda: new_producer(settings))
+    producer = SharedProducer(lambda: new_producer(settings),
+                              start_timeout_s=settings.kafka_start_timeout_s)
     await producer.start()
     relay = OutboxRelay(settings.database_url, producer, poll_interval_s=0.1,
                         retention=retention(settings.model_copy(
@@ -273,7 +275,8 @@ class HeldProducer(SharedProducer):
     """Holds its first publish until :attr:`release` is set: a publish in flight."""
 
     def __init__(self, settings: Settings) -> None:
-        super().__init__(lambda: new_producer(settings))
+        super().__init__(lambda: new_producer(settings),
+                         start_timeout_s=settings.kafka_start_timeout_s)
         self.in_flight = asyncio.Event()
         self.release = asyncio.Event()
 
@@ -311,7 +314,8 @@ class CutAfterPublish(SharedProducer):
     delete what it published: a crash between publish and delete."""
 
     def __init__(self, settings: Settings) -> None:
-        super().__init__(lambda: new_producer(settings))
+        super().__init__(lambda: new_producer(settings),
+                         start_timeout_s=settings.kafka_start_timeout_s)
         self.settings = settings
         self.cut = False
 
