@@ -6,7 +6,9 @@ send is swallowed and nothing comes back, while their sockets stay open: a datab
 in a failover, or a firewall that dropped the connections' state. No error, no reset; only a
 client that bounds its waits notices. Connections opened afterwards are relayed as usual (the
 new primary answers). With ``after_login``, every connection goes silent by itself once its
-session is open: the login is answered, no statement ever is.
+session is open: the login is answered, no statement ever is. :meth:`FreezingProxy.cut` is a
+host gone for good instead. The relay is plain TCP: it stands in front of other servers too
+(the search engine).
 """
 
 from __future__ import annotations
@@ -65,12 +67,17 @@ class FreezingProxy:
 
     async def __aexit__(self, *_: object) -> None:
         assert self._server is not None
+        self.cut()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._server.wait_closed(), 5)
+
+    def cut(self) -> None:
+        """The host gone for good: every open connection closed, new ones refused."""
+        assert self._server is not None
         self._server.close()
         for connection in self._connections:
             for task in connection.tasks:
                 task.cancel()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._server.wait_closed(), 5)
 
     def freeze(self) -> int:
         """Silence every connection open now; how many there were."""

@@ -116,15 +116,17 @@ async def kafka_transient(where: str) -> AsyncIterator[None]:
         raise
 
 
-async def unless_stopped(stop: asyncio.Event,
-                         work: Coroutine[Any, Any, T]) -> asyncio.Task[T] | None:
-    """Await ``work`` (a start that may wait long for a broker or a database) unless ``stop``
-    is set first: its finished task (``.result()`` returns or raises what it did), or ``None``
-    once it was cancelled for the stop."""
+async def unless_stopped(stop: asyncio.Event, work: Coroutine[Any, Any, T],
+                         grace_s: float = 0.0) -> asyncio.Task[T] | None:
+    """Await ``work`` (a start that may wait long for a broker or a database, a loop) unless
+    ``stop`` is set first, then for ``grace_s`` more at most: its finished task (``.result()``
+    returns or raises what it did), or ``None`` once it was cancelled for the stop."""
     task = asyncio.ensure_future(work)
     stopping = asyncio.ensure_future(stop.wait())
     try:
         await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if not task.done() and grace_s > 0:
+            await asyncio.wait({task}, timeout=grace_s)
     finally:
         stopping.cancel()
         if not task.done():

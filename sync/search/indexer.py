@@ -49,6 +49,9 @@ __all__ = ["Indexer", "search_client"]
 
 log = structlog.get_logger(__name__)
 
+#: How long a stopping indexer lets its batch under way finish, and its consumer leave.
+STOP_GRACE_S = 10.0
+
 
 def search_client(search: SearchSettings) -> OpenSearch:
     """A client of the search engine (timeouts bounded; retries are the indexer's)."""
@@ -79,9 +82,10 @@ class Indexer:
         self._stopping.set()
 
     async def run(self) -> None:
-        """Create the index if needed (a fresh one for a rebuild), then consume for ever. What
-        it waits for at the start (the engine, the broker) is given up when :meth:`stop`
-        comes first."""
+        """Create the index if needed (a fresh one for a rebuild), then consume until
+        :meth:`stop`. What it waits for at the start (the engine, the broker) is given up when
+        the stop comes first, and so is a batch still waiting for them after
+        :data:`STOP_GRACE_S`."""
         started = await unless_stopped(self._stopping, self._start())
         if started is None:
             return
@@ -90,20 +94,29 @@ class Indexer:
         log.info("indexer started", group=self.group, topic=self.topic, index=self.search.index,
                  rebuild=self.rebuild)
         try:
-            while not self._stopping.is_set():
-                batches = await consumer.getmany(timeout_ms=500,
-                                                 max_records=self.search.batch_size)
-                records = [record for part in batches.values() for record in part]
-                if records:
-                    await self._index(records)
-                    await self._commit(consumer)
-                if self._rebuilding is not None and await self._caught_up(consumer):
-                    await self._switch()
+            # A stop lets the batch under way finish, for a while: one whose writes or commit
+            # wait for the engine or the broker is then given up uncommitted (delivered again
+            # at the next start, which versions make harmless), not waited for until they come.
+            consumed = await unless_stopped(self._stopping, self._consume(consumer),
+                                            grace_s=STOP_GRACE_S)
+            if consumed is not None:
+                consumed.result()
         finally:
             lag.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await lag
-            await consumer.stop()
+            with contextlib.suppress(Exception):  # a broker away: the group notices anyway
+                await asyncio.wait_for(consumer.stop(), STOP_GRACE_S)
+
+    async def _consume(self, consumer: AIOKafkaConsumer) -> None:
+        while not self._stopping.is_set():
+            batches = await consumer.getmany(timeout_ms=500, max_records=self.search.batch_size)
+            records = [record for part in batches.values() for record in part]
+            if records:
+                await self._index(records)
+                await self._commit(consumer)
+            if self._rebuilding is not None and await self._caught_up(consumer):
+                await self._switch()
 
     async def _start(self) -> AIOKafkaConsumer:
         make = new_index if self.rebuild else ensure_index

@@ -24,9 +24,10 @@ import pytest
 from prometheus_client import REGISTRY
 
 from devstack import free_port
+from devstack.proxy import FreezingProxy
 from sync.ops.status import broker_figures
 from sync.producers.kafka import new_producer
-from sync.search.indexer import Indexer, search_client
+from sync.search.indexer import STOP_GRACE_S, Indexer, search_client
 from sync.search.query import search_body
 from sync.search.settings import SearchSettings, index_group
 from sync.settings import Settings, Topics
@@ -307,3 +308,34 @@ async def test_an_indexer_waiting_for_its_broker_stops_when_asked(
     assert not task.done()
     indexer.stop()
     await asyncio.wait_for(task, 10)
+
+
+async def test_an_indexer_whose_engine_went_away_stops_when_asked_and_loses_nothing(
+    infra: Infrastructure, search_url: str,
+) -> None:
+    """SIGTERM (``stop``) while a batch waits for a search engine gone in the middle of the
+    run: the run ends once its grace is over, the batch uncommitted; the next indexer of the
+    group indexes it."""
+    settings, search = _configs(infra, search_url)
+    first, second = generated_directory().providers[:2]
+    async with FreezingProxy(search_url) as engine:
+        indexer = Indexer(settings, search.model_copy(update={"url": engine.url}))
+        task = asyncio.create_task(indexer.run())
+        try:
+            await _publish(settings, [fiche_event(first)])
+            await _until("the first fiche indexed", lambda: _indexed(search, 1))
+            engine.cut()
+            await _publish(settings, [fiche_event(second)])
+            await asyncio.sleep(3)  # fetched, and its writes refused and tried again
+            assert set(_documents(search)) == {str(first.fiche_id)}
+            indexer.stop()
+            stopped = time.monotonic()
+            await asyncio.wait_for(asyncio.shield(task), STOP_GRACE_S + 15)
+            assert time.monotonic() - stopped < STOP_GRACE_S + 15
+        finally:
+            indexer.stop()
+            if not task.done():
+                task.cancel()
+    async with _indexer(settings, search):
+        await _until("the second fiche indexed by the next indexer", lambda: _indexed(search, 2))
+    assert set(_documents(search)) == {str(first.fiche_id), str(second.fiche_id)}

@@ -163,3 +163,22 @@ async def test_a_stop_ends_a_start_that_waits_and_cancels_it() -> None:
     asyncio.get_running_loop().call_later(0.05, stop.set)
     assert await asyncio.wait_for(unless_stopped(stop, start()), 5) is None
     assert ended.is_set()  # cancelled, and finished before the stop went on
+
+
+async def test_a_stop_with_a_grace_lets_work_finish_within_it_and_no_longer() -> None:
+    """The indexer's loop: a batch that ends within the grace ends as it would; one that
+    still waits when the grace is over is cancelled."""
+    stop = asyncio.Event()
+    stop.set()
+
+    async def finishing() -> str:
+        await asyncio.sleep(0.05)
+        return "batch done"
+
+    async def waiting() -> None:
+        await asyncio.sleep(60)
+
+    finished = await asyncio.wait_for(unless_stopped(stop, finishing(), grace_s=2), 5)
+    assert finished is not None
+    assert finished.result() == "batch done"
+    assert await asyncio.wait_for(unless_stopped(stop, waiting(), grace_s=0.1), 5) is None
