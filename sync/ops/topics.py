@@ -5,21 +5,38 @@ Kafka answers a CreateTopics request per topic: "already exists" is what a secon
 gets and is fine; an error Kafka calls retriable, or too few brokers for the replicas asked
 (a broker restarting), is waited out; anything else (not authorised, a policy refusing the
 topic) refuses the start with one line.
+
+Topics just created are waited for until every partition's leader answers: a consumer that
+subscribes sooner is told the topic does not exist, or that the broker leads no such
+partition, which aiokafka logs as errors before it tries again (a first start's log would
+open with them).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from typing import Any
 
+import structlog
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import InvalidReplicationFactorError, TopicAlreadyExistsError, for_code
+from aiokafka.errors import (
+    InvalidReplicationFactorError,
+    KafkaError,
+    TopicAlreadyExistsError,
+    for_code,
+)
 
 from sync.errors import TransientError
-from sync.producers.kafka import client_options
+from sync.producers.kafka import client_options, start_within
 from sync.settings import Settings
 from sync.startup import StartRefused
 
 __all__ = ["ensure_topics", "replication", "topic_names"]
+
+log = structlog.get_logger(__name__)
 
 
 def topic_names(settings: Settings) -> list[str]:
@@ -56,10 +73,44 @@ async def ensure_topics(settings: Settings) -> list[str]:
             NewTopic(name, num_partitions=settings.topic_partitions, replication_factor=factor,
                      topic_configs={"min.insync.replicas": str(in_sync)})
             for name in missing])
+        _raise_refusals(response.topic_errors)
+        await _until_led(settings, admin, missing)
     finally:
         await admin.close()
-    _raise_refusals(response.topic_errors)
     return missing
+
+
+async def _until_led(settings: Settings, admin: AIOKafkaAdminClient, topics: list[str]) -> None:
+    """Wait (within ``SKSYNC_KAFKA_START_TIMEOUT_S``) until the broker's metadata names a
+    leader for every partition of ``topics`` and each leader answers for its partition; past
+    that, go on (the subscribers' own retries cope, only noisier)."""
+    deadline = time.monotonic() + settings.kafka_start_timeout_s
+    partitions: list[TopicPartition] = []
+    while not partitions:
+        described = await admin.describe_topics(topics)
+        if all(item.get("error_code", 0) == 0 and item.get("partitions")
+               and all(part["leader"] >= 0 for part in item["partitions"])
+               for item in described):
+            partitions = [TopicPartition(item["topic"], part["partition"])
+                          for item in described for part in item["partitions"]]
+        elif time.monotonic() > deadline:
+            log.warning("new topics not led yet; starting anyway", topics=topics)
+            return
+        else:
+            await asyncio.sleep(0.1)
+    left_s = max(1.0, deadline - time.monotonic())
+    # ListOffsets goes to each partition's leader and is retried quietly until it answers.
+    consumer = AIOKafkaConsumer(**client_options(settings), enable_auto_commit=False,
+                                request_timeout_ms=int(left_s * 1000))
+    try:
+        await start_within(consumer, left_s)
+        await consumer.end_offsets(partitions)
+    except KafkaError as error:
+        log.warning("new topics not answered for yet; starting anyway", topics=topics,
+                    error=f"{type(error).__name__}: {error}")
+    finally:
+        with contextlib.suppress(Exception):  # stopped already when its start failed
+            await consumer.stop()
 
 
 def _raise_refusals(topic_errors: list[tuple[Any, ...]]) -> None:

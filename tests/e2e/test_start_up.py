@@ -180,6 +180,25 @@ async def test_every_server_of_a_bootstrap_list_is_tried(
     assert event["data"]["snapshot"]["name.last"] == "Listed"
 
 
+async def test_a_first_start_on_new_topics_logs_no_error(
+    settings: Settings, tmp_path: Path,
+) -> None:
+    """The topics it creates are known to the broker before anything subscribes to them: a
+    consumer that asked sooner was told they do not exist, which aiokafka logs as an error (six
+    error lines on every first start, the first thing an operator sees)."""
+    config = settings.model_copy(update={"http_port": free_port()})
+    processes = ServiceProcesses(config, tmp_path)
+    process = processes.start()
+    try:
+        await ready_then_applying(config, config, nihii("8"), "First")
+    finally:
+        assert processes.stop(process) == 0
+    text = processes.log_text()
+    errors = [line for line in text.splitlines() if '"level": "error"' in line
+              or '"level":"error"' in line]
+    assert errors == [], errors
+
+
 async def test_topics_are_created_with_the_configured_partitions_and_replication(
     settings: Settings,
 ) -> None:
