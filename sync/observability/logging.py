@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
+import time
+from collections.abc import Callable
 from typing import Literal
 
 import structlog
@@ -13,7 +16,7 @@ from aiokafka.errors import (
     NotCoordinatorForGroupError,
 )
 
-__all__ = ["COORDINATOR_LOGGER", "configure_logging"]
+__all__ = ["COORDINATOR_LOGGER", "REPEAT_WINDOW_S", "QuietRepeats", "configure_logging"]
 
 #: aiokafka's logger that reports, at error level, every failed lookup of a consumer group's
 #: coordinator, also the harmless ones of a broker that is starting.
@@ -52,6 +55,46 @@ class _CalmCoordinatorWait(logging.Filter):
         return self.threshold <= logging.INFO
 
 
+#: How long the repeats of a library's log line are counted rather than printed.
+REPEAT_WINDOW_S = 30.0
+
+
+class QuietRepeats(logging.Filter):
+    """The libraries' lines (aiokafka, FastStream, asyncio), each kind once per
+    :data:`REPEAT_WINDOW_S`. While a broker is away, every retry of every Kafka client logs
+    the same few lines at error level: a service logged 706 of them in five seconds, which
+    buries everything else and fills the log store for as long as the outage lasts. The first
+    line of a kind (its logger, level and message before its arguments) is printed; its
+    repeats within the window are counted, and the first one after it says how many there
+    were."""
+
+    def __init__(self, window_s: float = REPEAT_WINDOW_S,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.window_s = window_s
+        self._clock = clock
+        self._lock = threading.Lock()  # to_thread workers log too
+        #: (logger, level, message) -> (when it was last printed, repeats counted since)
+        self._seen: dict[tuple[str, int, str], tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, record.levelno, str(record.msg))
+        now = self._clock()
+        with self._lock:
+            printed, repeats = self._seen.get(key, (None, 0))
+            if printed is not None and now - printed < self.window_s:
+                self._seen[key] = (printed, repeats + 1)
+                return False
+            if len(self._seen) >= 1000:  # lines formatted before logging: keep it bounded
+                self._seen = {k: v for k, v in self._seen.items()
+                              if now - v[0] < self.window_s}
+            self._seen[key] = (now, 0)
+        if repeats:
+            record.msg = (f"{record.msg} (and {repeats} more like it in the "
+                          f"{self.window_s:.0f} s before)")
+        return True
+
+
 def _calm_coordinator_waits(level: str) -> None:
     logger = logging.getLogger(COORDINATOR_LOGGER)
     for old in [f for f in logger.filters if isinstance(f, _CalmCoordinatorWait)]:
@@ -79,6 +122,7 @@ def configure_logging(
         cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(QuietRepeats())
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
         foreign_pre_chain=shared))

@@ -5,6 +5,7 @@ cluster that cannot hold them is named on /readyz rather than worked around."""
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import shutil
 import tempfile
@@ -197,6 +198,32 @@ async def test_a_first_start_on_new_topics_logs_no_error(
     errors = [line for line in text.splitlines() if '"level": "error"' in line
               or '"level":"error"' in line]
     assert errors == [], errors
+
+
+async def test_a_broker_outage_is_logged_in_a_few_lines_not_a_flood(
+    settings: Settings, late_kafka: LocalKafka, tmp_path: Path,
+) -> None:
+    """The broker goes away under a running service: every retry of every Kafka client logs
+    at error level, every few milliseconds (706 lines in five seconds before). Each kind of
+    line is logged once per window; the outage still shows, and SIGTERM still stops."""
+    await asyncio.to_thread(late_kafka.start)
+    config = settings.model_copy(update={
+        "kafka_bootstrap_servers": f"127.0.0.1:{late_kafka.port}", "http_port": free_port()})
+    processes = ServiceProcesses(config, tmp_path)
+    process = processes.start()
+    try:
+        await readyz_until(config.http_port, lambda status, _: status == 200, what="ready",
+                           timeout=90)
+        await asyncio.to_thread(late_kafka.kill)
+        await asyncio.sleep(5)
+        assert process.poll() is None, processes.log_text()[-3000:]
+        assert processes.stop(process) == 0
+    finally:
+        processes.kill_all()
+    errors = [json.loads(line)["event"] for line in processes.log_text().splitlines()
+              if line.startswith("{") and '"level": "error"' in line]
+    assert errors, "the outage was not logged"
+    assert len(errors) <= 20, errors
 
 
 async def test_topics_are_created_with_the_configured_partitions_and_replication(
