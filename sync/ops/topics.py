@@ -85,19 +85,18 @@ async def _until_led(settings: Settings, admin: AIOKafkaAdminClient, topics: lis
     leader for every partition of ``topics`` and each leader answers for its partition; past
     that, go on (the subscribers' own retries cope, only noisier)."""
     deadline = time.monotonic() + settings.kafka_start_timeout_s
-    partitions: list[TopicPartition] = []
-    while not partitions:
+    while True:
         described = await admin.describe_topics(topics)
-        if all(item.get("error_code", 0) == 0 and item.get("partitions")
-               and all(part["leader"] >= 0 for part in item["partitions"])
-               for item in described):
-            partitions = [TopicPartition(item["topic"], part["partition"])
-                          for item in described for part in item["partitions"]]
-        elif time.monotonic() > deadline:
+        if described and all(item.get("error_code", 0) == 0 and item.get("partitions")
+                             and all(part["leader"] >= 0 for part in item["partitions"])
+                             for item in described):
+            break
+        if time.monotonic() > deadline:
             log.warning("new topics not led yet; starting anyway", topics=topics)
             return
-        else:
-            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.1)
+    partitions = [TopicPartition(item["topic"], part["partition"])
+                  for item in described for part in item["partitions"]]
     left_s = max(1.0, deadline - time.monotonic())
     # ListOffsets goes to each partition's leader and is retried quietly until it answers.
     consumer = AIOKafkaConsumer(**client_options(settings), enable_auto_commit=False,
