@@ -15,12 +15,10 @@ open with them).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from typing import Any
 
 import structlog
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import (
     InvalidReplicationFactorError,
@@ -30,7 +28,8 @@ from aiokafka.errors import (
 )
 
 from sync.errors import TransientError
-from sync.producers.kafka import client_options, start_within
+from sync.ops.lag import offsets
+from sync.producers.kafka import client_options
 from sync.settings import Settings
 from sync.startup import StartRefused
 
@@ -95,21 +94,13 @@ async def _until_led(settings: Settings, admin: AIOKafkaAdminClient, topics: lis
             log.warning("new topics not led yet; starting anyway", topics=topics)
             return
         await asyncio.sleep(0.1)
-    partitions = [TopicPartition(item["topic"], part["partition"])
-                  for item in described for part in item["partitions"]]
-    left_s = max(1.0, deadline - time.monotonic())
     # ListOffsets goes to each partition's leader and is retried quietly until it answers.
-    consumer = AIOKafkaConsumer(**client_options(settings), enable_auto_commit=False,
-                                request_timeout_ms=int(left_s * 1000))
     try:
-        await start_within(consumer, left_s)
-        await consumer.end_offsets(partitions)
-    except KafkaError as error:
+        await asyncio.wait_for(offsets(settings, topics),
+                               max(1.0, deadline - time.monotonic()))
+    except (KafkaError, TimeoutError) as error:
         log.warning("new topics not answered for yet; starting anyway", topics=topics,
                     error=f"{type(error).__name__}: {error}")
-    finally:
-        with contextlib.suppress(Exception):  # stopped already when its start failed
-            await consumer.stop()
 
 
 def _raise_refusals(topic_errors: list[tuple[Any, ...]]) -> None:
