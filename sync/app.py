@@ -98,7 +98,8 @@ def build_broker(settings: Settings, stages: Stages) -> KafkaBroker:
 
     # A handler that raises has its batch delivered again (after a backoff), never skipped.
     map_redelivery = Redelivery("map-batch", settings.retry_max_backoff_s,
-                                settings.apply_batch_size)
+                                settings.apply_batch_size,
+                                overlap=settings.one_hop and settings.apply_overlap)
     apply_redelivery = Redelivery("apply-batch", settings.retry_max_backoff_s,
                                   settings.apply_batch_size)
     stages.commits[:] = [map_redelivery, apply_redelivery]

@@ -22,6 +22,7 @@ class Record:
     topic: str
     partition: int
     offset: int
+    key: bytes | None = None
 
 
 @dataclass
