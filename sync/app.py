@@ -98,8 +98,7 @@ def build_broker(settings: Settings, stages: Stages) -> KafkaBroker:
 
     # A handler that raises has its batch delivered again (after a backoff), never skipped.
     map_redelivery = Redelivery("map-batch", settings.retry_max_backoff_s,
-                                settings.apply_batch_size,
-                                overlap=settings.one_hop and settings.apply_overlap)
+                                settings.apply_batch_size)
     apply_redelivery = Redelivery("apply-batch", settings.retry_max_backoff_s,
                                   settings.apply_batch_size)
     stages.commits[:] = [map_redelivery, apply_redelivery]

@@ -120,11 +120,6 @@ class Settings(BaseSettings):
     #: this many (a key's records stay together, in order), which run at the same time: while
     #: some wait for the database, the service prepares the others. 0: one per partition.
     apply_records_per_transaction: int = Field(default=125, ge=0)
-    #: In one hop, the next batch of source records is mapped and applied as soon as the
-    #: transaction of the one before it holds its locks (a batch applied in one transaction;
-    #: a larger one first finishes), rather than once it has committed: the service's work on
-    #: one batch overlaps the database's on the other. Offsets are still committed in order.
-    apply_overlap: bool = True
     relay_batch_size: int = 1000
     relay_poll_interval_s: float = 0.5
     retry_max_backoff_s: float = 30.0

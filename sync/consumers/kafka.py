@@ -12,9 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import structlog
@@ -84,37 +83,19 @@ class Redelivery:
     first, longer after each failure in a row (exponential, with jitter, up to
     ``max_backoff_s``): a failure that persists is not a hot loop, and its log line and the
     ``sksync_retries_total`` series say so.
-
-    With ``overlap``, the handler is called as ``handle(records, ready)`` and may call
-    ``ready()`` once the batch's database transaction holds its locks (its reads done, its
-    merge and writes to come): the records taken meanwhile are then handled at once, as the
-    next batch, while this one writes and commits, at most two batches at a time. Their
-    offsets are still committed in batch order, each once its batch and every batch before it
-    are done; a failed batch rewinds itself and everything after it, committed or not by its
-    handler (applying them again changes nothing). The next batch starts early only when no
-    record of it has a message key of this one's (a source record's versions share a key):
-    a record's next version waits for this batch to be done, so each version is applied after
-    the one before it. Records of other keys about a fiche this batch holds wait for its
-    lock, taken after this one's; their order does not matter (the merge is order
-    independent).
     """
 
-    def __init__(self, what: str, max_backoff_s: float, carry_limit: int = 500, *,
-                 overlap: bool = False) -> None:
+    def __init__(self, what: str, max_backoff_s: float, carry_limit: int = 500) -> None:
         self.what = what
         self.max_backoff_s = max_backoff_s
         self.failures = 0
         self.carry_limit = carry_limit
-        self.overlap = overlap
         self._committing: asyncio.Task[None] | None = None
         self._flushing = False
 
-    async def run(self, handle: Callable[..., Awaitable[None]], message: Any) -> None:
+    async def run(self, handle: Callable[[Any], Awaitable[None]], message: Any) -> None:
         """``handle(records)``, then commit; or, if it raises, back off and rewind. What was
         fetched meanwhile is handled next, the same way, before returning."""
-        if self.overlap:
-            await self._run_overlapped(handle, message.consumer, list(message.raw_message))
-            return
         consumer = message.consumer
         batch: Sequence[Any] = message.raw_message
         while batch:
@@ -133,99 +114,29 @@ class Redelivery:
         started; returns what was taken (nothing when the batch failed and was rewound)."""
         taken: list[Any] = []
         taking = asyncio.create_task(self._take(consumer, taken))
-        failure: Exception | None = None
         try:
             await handle(records)
-        except Exception as error:
-            failure = error
+        except Exception:
+            failed = True
+        else:
+            failed = False
         finally:
             await _stop(taking)
-        if failure is not None:
-            await self._failed(consumer, records, (*records, *taken), failure)
+        if failed:
+            self.failures += 1
+            wait = self.backoff()
+            log.exception("batch failed; it will be delivered again", operation=self.what,
+                          failures=self.failures, records=len(records), wait_s=round(wait, 2))
+            metrics.RETRIES.labels(self.what).inc()
+            await asyncio.sleep(wait)
+            rewind(consumer, (*records, *taken))
             return []
-        await self._committed(consumer, records)
-        return taken
-
-    async def _failed(self, consumer: Any, records: Sequence[Any], again: Sequence[Any],
-                      failure: BaseException) -> None:
-        """``records``' handler raised ``failure``: back off, then rewind over ``again`` (the
-        batch and every record after it that is not committed)."""
-        self.failures += 1
-        wait = self.backoff()
-        log.error("batch failed; it will be delivered again", operation=self.what,
-                  failures=self.failures, records=len(records), wait_s=round(wait, 2),
-                  exc_info=failure)
-        metrics.RETRIES.labels(self.what).inc()
-        await asyncio.sleep(wait)
-        rewind(consumer, again)
-
-    async def _committed(self, consumer: Any, records: Sequence[Any]) -> None:
-        """``records`` were handled: their commit is started after the one before it."""
         self.failures = 0
         await self._settle()  # the previous batch's commit first: commits stay in order
         self._committing = asyncio.create_task(self._commit(consumer, next_offsets(records)))
         if self._flushing:
             await self._settle()
-
-    async def _run_overlapped(
-        self, handle: Callable[..., Awaitable[None]], consumer: Any,
-        pending: list[Any],
-    ) -> None:
-        """Batches handled two at a time (``overlap``): the next one starts once the one
-        before it is ready; each is settled (committed, or rewound with all after it) in
-        order. ``pending`` holds the records not handed to a batch yet, what the consumer
-        fetches meanwhile appended to it."""
-        flights: deque[_Flight] = deque()
-        arrived = asyncio.Event()
-        taking = asyncio.create_task(self._take(consumer, pending, arrived))
-        try:
-            while True:
-                newest = flights[-1] if flights else None
-                if pending and not self._flushing and (newest is None or (
-                        len(flights) == 1 and newest.ready.is_set()
-                        and not newest.shares_a_key(pending))):
-                    held = consumer.assignment()
-                    records = [record for record in pending
-                               if TopicPartition(record.topic, record.partition) in held]
-                    pending.clear()
-                    if records:
-                        if flights:
-                            metrics.BATCHES_OVERLAPPED.labels(self.what).inc()
-                        flights.append(_Flight.start(handle, records))
-                    if taking.done():  # it stops at the carry limit
-                        taking = asyncio.create_task(self._take(consumer, pending, arrived))
-                    continue
-                if flights and flights[0].task.done():
-                    flight = flights.popleft()
-                    failure = (asyncio.CancelledError() if flight.task.cancelled()
-                               else flight.task.exception())
-                    if failure is not None:
-                        await _stop(taking)
-                        later = [record for other in flights for record in other.records]
-                        for other in flights:  # their offsets would skip this batch's
-                            await _finish(other.task)
-                        await self._failed(consumer, flight.records,
-                                           (*flight.records, *later, *pending), failure)
-                        return
-                    await self._committed(consumer, flight.records)
-                    continue
-                if not flights:
-                    await _stop(taking)
-                    if self._flushing and pending:
-                        rewind(consumer, pending)  # stopping: read again by whoever runs next
-                        return
-                    if not pending:
-                        return
-                    taking = asyncio.create_task(self._take(consumer, pending, arrived))
-                    continue
-                arrived.clear()
-                await _first_of(flights[0].task, newest.ready if newest is not None
-                                and len(flights) == 1 and not newest.ready.is_set() else None,
-                                arrived if not pending and len(flights) == 1 else None)
-        finally:
-            await _stop(taking)
-            for flight in flights:
-                flight.task.cancel()
+        return taken
 
     async def flush(self) -> None:
         """Wait (bounded) for the commit under way; later batches' commits are waited for."""
@@ -233,19 +144,15 @@ class Redelivery:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(self._settle()), FLUSH_TIMEOUT_S)
 
-    async def _take(self, consumer: Any, into: list[Any],
-                    arrived: asyncio.Event | None = None) -> None:
-        """Take what the consumer fetches into ``into`` until cancelled (or the limit), setting
-        ``arrived`` when records come. A consumer error ends the taking (the subscriber's next
-        poll meets it again)."""
+    async def _take(self, consumer: Any, into: list[Any]) -> None:
+        """Take what the consumer fetches into ``into`` until cancelled (or the limit). A
+        consumer error ends the taking (the subscriber's next poll meets it again)."""
         try:
             while len(into) < self.carry_limit:
                 fetched = await consumer.getmany(timeout_ms=TAKE_WAIT_MS,
                                                  max_records=self.carry_limit - len(into))
                 for part in fetched.values():
                     into.extend(part)
-                if fetched and arrived is not None:
-                    arrived.set()
         except (KafkaError, ConsumerStoppedError) as error:
             log.info("reading ahead stopped", operation=self.what, error=type(error).__name__)
 
@@ -279,57 +186,6 @@ async def _stop(task: asyncio.Task[None]) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-
-
-async def _finish(task: asyncio.Task[None]) -> None:
-    """Wait for ``task`` to end, whatever its outcome (a batch after one that failed); a
-    cancellation of the caller still reaches the caller. Its failure, if any, is dropped: the
-    batch is rewound with the one before it."""
-    await asyncio.wait([task])
-    if not task.cancelled():
-        task.exception()  # retrieved: asyncio would report it as never retrieved
-
-
-async def _first_of(task: asyncio.Task[None], *events: asyncio.Event | None) -> None:
-    """Wait until ``task`` is done or one of ``events`` (those given) is set."""
-    waiters = [asyncio.create_task(event.wait()) for event in events if event is not None]
-    try:
-        await asyncio.wait([task, *waiters], return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-
-
-@dataclass
-class _Flight:
-    """A batch being handled (:meth:`Redelivery.run` with ``overlap``): its records, its
-    handler's task, and whether the handler said the next batch may start."""
-
-    records: list[Any]
-    task: asyncio.Task[None]
-    ready: asyncio.Event
-    keys: frozenset[bytes | None]
-
-    @classmethod
-    def start(cls, handle: Callable[..., Awaitable[None]],
-              records: list[Any]) -> _Flight:
-        ready = asyncio.Event()
-
-        async def handled() -> None:
-            await handle(records, ready.set)
-
-        task = asyncio.create_task(handled())
-        task.add_done_callback(lambda _: ready.set())
-        return cls(records, task, ready, frozenset(record.key for record in records))
-
-    def shares_a_key(self, records: list[Any]) -> bool:
-        """Whether any of ``records`` has a message key of this batch's (a record without
-        one is taken to share it): a source record's next version waits for this batch to
-        be done, not only ready. Its locks would not hold it back when this batch creates
-        the fiche (there is no row to lock yet); the unique key would, by failing the
-        attempt, whose retry might then come after the version following it."""
-        return None in self.keys or any(
-            record.key is None or record.key in self.keys for record in records)
 
 
 def next_offsets(records: Records) -> dict[TopicPartition, int]:

@@ -11,8 +11,7 @@ notice and (with ``SKSYNC_AUDIT_UPDATES``) audit copy.
 from __future__ import annotations
 
 import asyncio
-import contextvars
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -22,7 +21,6 @@ from sync.consumers.source import Mapped, Record, SourceStage, as_message
 from sync.events import FicheUpdate
 from sync.producers.kafka import Outgoing, PublishFailed, send_all
 from sync.retry import retry_transient
-from sync.store.apply import locks_held
 
 __all__ = ["MapApplyStage"]
 
@@ -39,13 +37,9 @@ class MapApplyStage:
     #: Publish the applied updates on ``sk.fiche.update`` too, marked as audit copies.
     audit: bool = False
 
-    async def handle(self, records: Sequence[Record],
-                     ready: Callable[[], None] | None = None) -> None:
-        """Map, apply, send dead letters and notices (and audit copies); the caller commits.
-        ``ready`` is called once a batch applied in one transaction holds its fiches' locks
-        (:data:`sync.store.apply.locks_held`): the caller may start the next batch then. A
-        batch of several transactions calls nothing: it is ready when it is done."""
-        mapped, rejected = await self._map_and_apply(records, ready)
+    async def handle(self, records: Sequence[Record]) -> None:
+        """Map, apply, send dead letters and notices (and audit copies); the caller commits."""
+        mapped, rejected = await self._map_and_apply(records)
         # Each record with its messages: one the broker refuses is then handled per record.
         translated = [(record, other + rejected.get(id(record), []))
                       for record, _, other in mapped if other or id(record) in rejected]
@@ -57,7 +51,7 @@ class MapApplyStage:
         self.apply.crash_point()
 
     async def _map_and_apply(
-        self, records: Sequence[Record], ready: Callable[[], None] | None,
+        self, records: Sequence[Record],
     ) -> tuple[list[Mapped], dict[int, list[Outgoing]]]:
         """Each transaction's records (:meth:`ApplyStage.transactions`: the whole of a small
         batch, else a group of a partition's records) mapped, then applied while the next
@@ -65,18 +59,14 @@ class MapApplyStage:
         transactions overlap as in :meth:`ApplyStage.apply`). Returns what was mapped, and the
         dead letter of each record with an update that was rejected."""
         mapped: list[Mapped] = []
-        groups = self.apply.transactions(records)
-        context = contextvars.copy_context()
-        context.run(locks_held.set, ready if len(groups) == 1 else None)
         async with asyncio.TaskGroup() as group:  # one failing cancels the others
             applying = []
-            for positions in groups:
+            for positions in self.apply.transactions(records):
                 part = self.source.map([records[i] for i in positions])
                 mapped += part
                 pairs = [(record, update) for record, updates, _ in part for update in updates]
                 # A group is one transaction's worth already.
-                applying.append(group.create_task(self.apply.apply(pairs, together=True),
-                                                  context=context))
+                applying.append(group.create_task(self.apply.apply(pairs, together=True)))
                 await asyncio.sleep(0)  # let its first statement leave before mapping on
         rejected = {id(record): [letter]
                     for task in applying for record, letter in task.result()}

@@ -6,7 +6,6 @@ from prometheus_client import Counter, Gauge, Histogram
 
 __all__ = [
     "APPLY_LATENCY",
-    "BATCHES_OVERLAPPED",
     "CONSUMED",
     "CONSUMER_LAG",
     "DEAD_LETTERS",
@@ -55,10 +54,6 @@ LAST_APPLY = Gauge(
     "sksync_last_apply_timestamp_seconds", "When an update from a source was last applied.",
     ["source"])
 RETRIES = Counter("sksync_retries_total", "Retries after a transient failure.", ["operation"])
-BATCHES_OVERLAPPED = Counter(
-    "sksync_batches_overlapped_total",
-    "Batches started while the one before them was still being applied (SKSYNC_APPLY_OVERLAP).",
-    ["operation"])
 RETRYING = Gauge(
     "sksync_retrying", "Operations currently waiting out a transient failure.", ["operation"])
 GC_PAUSE = Histogram(
@@ -76,7 +71,6 @@ RETRY_OPERATIONS = ("apply", "apply-batch", "broker-start", "database-connect", 
 for _operation in RETRY_OPERATIONS:
     RETRIES.labels(_operation)
     RETRYING.labels(_operation)
-BATCHES_OVERLAPPED.labels("map-batch")  # the one subscriber that overlaps its batches
 
 IDENTITY_CONFLICTS = Counter(
     "sksync_identity_conflicts_total",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from contextvars import ContextVar
 from datetime import UTC, datetime
 
 import asyncpg
@@ -33,13 +32,6 @@ __all__ = ["OUTBOX_CHANNEL", "Applier", "ApplyResult"]
 
 #: The relay listens here; a notification is delivered when the apply transaction commits.
 OUTBOX_CHANNEL = "sksync_outbox"
-
-#: Called, when set, once a batch's transaction holds the locks of every fiche it is about
-#: (its reads done; its merge, writes and commit to come): the caller may then start the next
-#: batch, whose locks come after these (:class:`sync.consumers.kafka.Redelivery`'s overlap).
-#: An update applied one by one (a decision, a rejected batch) calls nothing: its batch is
-#: ready when it is done.
-locks_held: ContextVar[Callable[[], None] | None] = ContextVar("locks_held", default=None)
 
 #: Editors' decisions on matches and splits write match rows, identifiers and records at once
 #: (not buffered): a batch holding one is applied update by update, each a batch of one in a
@@ -106,8 +98,7 @@ class Applier:
             fresh = [i for i, result in enumerate(results) if result is None]
             writes = Writes()  # everything the batch still has to write, in one statement
             try:
-                done = await self._run(uow.conn, [updates[i] for i in fresh], writes,
-                                       announce=True)
+                done = await self._run(uow.conn, [updates[i] for i in fresh], writes)
             except PermanentError as error:
                 raise _Rejected from error
             for i, result in zip(fresh, done, strict=True):
@@ -138,16 +129,14 @@ class Applier:
         return final
 
     async def _run(
-        self, conn: Conn, updates: list[FicheUpdate], writes: Writes, *, announce: bool = False,
+        self, conn: Conn, updates: list[FicheUpdate], writes: Writes,
     ) -> list[ApplyResult]:
         """Apply fresh ``updates`` as one batch; what they still have to write goes into
-        ``writes``. ``announce``: call :data:`locks_held` once their fiches are locked."""
+        ``writes``."""
         if not updates:
             return []
         repo = FicheRepository(conn, max_event_bytes=self._max_event_bytes)
         linker = await self._read_ahead(repo, updates)
-        if announce and (held := locks_held.get()) is not None:
-            held()
         results = [await self._apply_in(repo, update, linker) for update in updates]
         await repo.flush(writes)
         await linker.store.flush(writes)

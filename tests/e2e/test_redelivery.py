@@ -27,11 +27,11 @@ Handle = Callable[[Any, Sequence[Any]], Awaitable[None]]
 def failing_once(handle: Handle, failures: list[int]) -> Handle:
     """``handle``, except that its first call raises (before doing anything)."""
 
-    async def wrapped(stage: Any, records: Sequence[Any], *ready: Any) -> None:
+    async def wrapped(stage: Any, records: Sequence[Any]) -> None:
         if not failures:
             failures.append(len(records))
             raise RuntimeError("the handler failed")
-        await handle(stage, records, *ready)  # one hop: the overlap's ready callback
+        await handle(stage, records)
 
     return wrapped
 

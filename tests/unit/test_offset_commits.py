@@ -22,7 +22,6 @@ class Record:
     topic: str
     partition: int
     offset: int
-    key: bytes | None = None
 
 
 @dataclass
