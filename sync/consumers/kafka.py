@@ -114,19 +114,20 @@ class Redelivery:
         started; returns what was taken (nothing when the batch failed and was rewound)."""
         taken: list[Any] = []
         taking = asyncio.create_task(self._take(consumer, taken))
+        failure: Exception | None = None
         try:
             await handle(records)
-        except Exception:
-            failed = True
-        else:
-            failed = False
+        except Exception as error:
+            failure = error
         finally:
             await _stop(taking)
-        if failed:
+        if failure is not None:
             self.failures += 1
             wait = self.backoff()
-            log.exception("batch failed; it will be delivered again", operation=self.what,
-                          failures=self.failures, records=len(records), wait_s=round(wait, 2))
+            # The error is named: out of its except clause, log.exception would have none.
+            log.error("batch failed; it will be delivered again", operation=self.what,
+                      failures=self.failures, records=len(records), wait_s=round(wait, 2),
+                      exc_info=failure)
             metrics.RETRIES.labels(self.what).inc()
             await asyncio.sleep(wait)
             rewind(consumer, (*records, *taken))

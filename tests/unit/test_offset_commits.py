@@ -13,6 +13,7 @@ from typing import Any
 import anyio
 from aiokafka import TopicPartition
 from aiokafka.errors import CommitFailedError
+from structlog.testing import capture_logs
 
 from sync.consumers.kafka import Redelivery, next_offsets
 
@@ -178,6 +179,23 @@ async def test_a_batch_whose_handler_failed_is_rewound_and_not_committed() -> No
         await redelivery.flush()
     assert consumer.committed == []
     assert sorted(consumer.seeks) == [(tp(0), 4), (tp(1), 9)]
+
+
+async def test_the_log_line_of_a_failed_batch_names_its_error() -> None:
+    """An operator reads why the batch failed: the line carries the handler's exception (and
+    so its traceback), not just that it failed."""
+    consumer = Consumer()
+    consumer.broker_answers.set()
+    redelivery = Redelivery("unit", max_backoff_s=0.01)
+
+    async def fail(records: Any) -> None:
+        raise RuntimeError("a defect in the handler")
+
+    with anyio.fail_after(5), capture_logs() as logs:
+        await redelivery.run(fail, batch(consumer, (0, 4)))
+    [line] = [entry for entry in logs if entry["event"].startswith("batch failed")]
+    assert isinstance(line["exc_info"], RuntimeError)
+    assert str(line["exc_info"]) == "a defect in the handler"
 
 
 async def test_what_is_fetched_while_a_batch_is_handled_is_handled_next_then_committed() -> None:
