@@ -14,7 +14,7 @@ from bench.kafka_io import consumer, topic_size, wait_for_size
 from bench.steady import SteadyResult, steady_state
 from sync.settings import Settings
 
-__all__ = ["PhaseRunner", "p99_counting_missing", "summary"]
+__all__ = ["PhaseRunner", "cpu_while_publishing", "p99_counting_missing", "summary"]
 
 
 def p99_counting_missing(latencies: list[float], missing: int) -> float:
@@ -41,7 +41,20 @@ def summary(steady: SteadyResult, rate: float, seconds: float) -> dict[str, Any]
         "p99_all_ms": None if math.isinf(p99_all) else p99_all * 1000,
         "stages": steady.stages,
         "load_generator": {"cpu_s": round(steady.generator_cpu_s, 2),
-                           "core_share": steady.generator_cpu_s / max(1e-6, steady.seconds)}}
+                           "core_share": steady.generator_cpu_s / max(1e-6, steady.seconds)},
+        **({"cpu": cpu_while_publishing(steady)} if steady.cpu_s else {})}
+
+
+def cpu_while_publishing(steady: SteadyResult) -> dict[str, Any]:
+    """Each process's share of a core while the phase published, and its CPU ms per event
+    published: the service, PostgreSQL's backends and the broker (as the probe named them)
+    and the benchmark's own process (``benchmark``: the load generator and its consumer)."""
+    spent = {**steady.cpu_s, "benchmark": steady.generator_cpu_s}
+    seconds, published = max(1e-6, steady.seconds), max(1, steady.published)
+    return {"seconds": round(steady.seconds, 2),
+            "cores": {name: round(used / seconds, 3) for name, used in spent.items()},
+            "ms_per_event": {name: round(used * 1000 / published, 3)
+                             for name, used in spent.items()}}
 
 
 @dataclass
@@ -56,13 +69,15 @@ class PhaseRunner:
     made_new: int = 0
     say: Callable[[str], None] = print
     one_hop: bool = True  # the service maps and applies in one process
+    #: CPU seconds used so far by each process to watch during a phase (``steady_state``).
+    cpu: Callable[[], dict[str, float]] | None = None
 
     async def phase(self, rate: float, seconds: float, settle_s: float) -> dict[str, Any]:
         """One steady phase; its :func:`summary`."""
         steady = await steady_state(self.settings, self.factory, self.existing, rate=rate,
                                     seconds=seconds, settle_s=settle_s,
                                     versions=self.versions, new_offset=self.made_new,
-                                    one_hop=self.one_hop)
+                                    one_hop=self.one_hop, cpu=self.cpu)
         self.versions, self.made_new = steady.versions, self.made_new + steady.new
         return summary(steady, rate, seconds)
 

@@ -137,6 +137,10 @@ def print_table(result: dict[str, Any], console: Console | None = None) -> None:
                                            f"7{chr(ord('a') + number)}"))
 
 
+#: The processes a phase's CPU is given for, in the order printed (``cpu`` of a phase).
+CPU_NAMES = ("service", "postgresql", "kafka", "benchmark")
+
+
 def _steady_rows(table: Table, steady: dict[str, Any]) -> None:
     """Section 2 for one steady phase: latency end to end and per stage."""
     target = P99_MS.get(float(steady.get("rate") or 0))
@@ -167,6 +171,14 @@ def _steady_rows(table: Table, steady: dict[str, Any]) -> None:
         table.add_row("  the benchmark's own process while it published",
                       f"{generator['core_share']:.0%} of a core",
                       "its load generator and its consumer of fiche events, on the same cores")
+    cpu = steady.get("cpu")
+    if cpu:  # phases of runs before it was measured have none
+        cores, per_event = cpu["cores"], cpu["ms_per_event"]
+        names = [name for name in CPU_NAMES if name in cores]
+        table.add_row(f"  cores busy while it published: {' / '.join(names)}",
+                      " / ".join(f"{cores[name]:.2f}" for name in names),
+                      f"{sum(cores.values()):.2f} in all; CPU ms per event "
+                      + " / ".join(f"{per_event[name]:.2f}" for name in names))
     gc = steady.get("gc")
     if "gc" in steady:  # phases of runs before the service timed its collector have none
         table.add_row(

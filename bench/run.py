@@ -33,7 +33,7 @@ from rich.console import Console
 
 from bench.cpu import speed_index
 from bench.events import PERSONS, EventFactory
-from bench.infra import Endpoints, ServiceGroup, create_topics, endpoints, new_run
+from bench.infra import Endpoints, ServiceGroup, cpu_seconds, create_topics, endpoints, new_run
 from bench.kafka_io import bulk_producer
 from bench.limits import copy_rate, raw_consume_rate
 from bench.load import initial_load
@@ -193,8 +193,9 @@ async def run(args: argparse.Namespace, where: Endpoints) -> dict[str, Any]:
             result["writes"], versions = await _writes(settings, factory, args, before_load)
             if args.vacuum:
                 result["vacuum_after_load"] = await _vacuum(settings.database_url)
-            runner = PhaseRunner(settings, factory, args.events, versions, say=say,
-                                 one_hop=service.one_hop)
+            runner = PhaseRunner(
+                settings, factory, args.events, versions, say=say, one_hop=service.one_hop,
+                cpu=lambda: {"service": service.cpu_seconds(), **cpu_seconds(markers)})
             result["steady_states"] = await _steady_phases(runner, args, service)
             result["steady_state"] = result["steady_states"][-1]
             if instances > 1 and service.dead():  # the others took its partitions over

@@ -31,6 +31,7 @@ import datetime as dt
 import json
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +73,9 @@ class SteadyResult:
     #: CPU seconds of the benchmark's own process (its threads too) while it published: the
     #: load generator and the consumer of fiche events, on the cores the service runs on.
     generator_cpu_s: float = 0.0
+    #: CPU seconds each process the probe names (the service, PostgreSQL's backends, the
+    #: broker) used while the phase published; empty without a probe.
+    cpu_s: dict[str, float] = field(default_factory=dict)
 
     def percentile(self, q: float) -> float:
         return _percentile(self.latencies, q)
@@ -88,13 +92,15 @@ async def steady_state(
     settings: Settings, factory: EventFactory, existing: int, *, rate: float, seconds: float,
     settle_s: float = 60.0, update_share: float = 0.5, versions: dict[int, int] | None = None,
     new_offset: int = 0, one_hop: bool = True,
+    cpu: Callable[[], dict[str, float]] | None = None,
 ) -> SteadyResult:
     """Publish ``rate`` events/s for ``seconds``: new professionals and new versions of the
     ``existing`` ones (each changes phone and address, so each makes a fiche event);
     ``versions``: the current version of those already updated (others are at 1);
     ``new_offset``: how many new professionals earlier phases made (each phase makes others).
     ``one_hop``: the service maps and applies in one process (no canonical update to read).
-    The versions this phase leaves are in ``versions`` of the result."""
+    ``cpu``: CPU seconds used so far by each process to watch, read as publishing starts and
+    ends. The versions this phase leaves are in ``versions`` of the result."""
     result = SteadyResult(versions=dict(versions or {}))
     wanted: set[str] = set()
     sent: set[str] = set()
@@ -110,7 +116,7 @@ async def steady_state(
         collector = asyncio.create_task(_collect(reader, update_topic, wanted, sent, result))
         try:
             await _publish(settings, factory, existing, rate, seconds, update_share, wanted,
-                           sent, result, result.versions, new_offset)
+                           sent, result, result.versions, new_offset, cpu)
             deadline = time.monotonic() + settle_s
             while wanted and time.monotonic() < deadline:
                 await asyncio.sleep(0.1)
@@ -132,6 +138,7 @@ async def _publish(
     settings: Settings, factory: EventFactory, existing: int, rate: float, seconds: float,
     update_share: float, wanted: set[str], sent: set[str], result: SteadyResult,
     versions: dict[int, int], new_offset: int = 0,
+    cpu_probe: Callable[[], dict[str, float]] | None = None,
 ) -> None:
     rng = random.Random(7)
     source_topic = settings.topics.name("cobrha_professional")
@@ -140,6 +147,7 @@ async def _publish(
     await producer.start()
     pending: list[asyncio.Future[object]] = []
     try:
+        watched = cpu_probe() if cpu_probe is not None else {}
         cpu = time.process_time()
         started = time.monotonic()
         total = int(rate * seconds)
@@ -166,6 +174,9 @@ async def _publish(
         result.seconds = time.monotonic() - started
         await asyncio.gather(*pending)
         result.generator_cpu_s = time.process_time() - cpu
+        if cpu_probe is not None:
+            result.cpu_s = {name: used - watched.get(name, 0.0)
+                            for name, used in cpu_probe().items()}
     finally:
         await producer.stop()
 

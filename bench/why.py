@@ -70,7 +70,8 @@ def explain(result: dict[str, Any], rows: Iterable[Row]) -> dict[str, list[str]]
         elif row.key == "cpu_ms_per_event_total":
             found = _cpu(result)
         elif row.key in phases:
-            found = [*_steady(phases[row.key]), *_speed(result)]
+            found = [*_steady(phases[row.key]), *_busy(phases[row.key], result),
+                     *_speed(result)]
         else:
             found = []
         if found:
@@ -211,6 +212,25 @@ def _speed(result: dict[str, Any]) -> list[str]:
     return [f"the machine: the service's decoding and mapping took {before:.0f} µs of CPU "
             f"per event before the run and {after:.0f} after (a speed index; compare runs by "
             "it)"]
+
+
+def _busy(phase: dict[str, Any], result: dict[str, Any]) -> list[str]:
+    """How busy the machine's cores were while a steady phase published, and its CPU per
+    event against the load's: at a steady rate a batch holds a few events, and its fixed costs
+    (statements, commit, fetches, the relay's round) are paid per batch."""
+    cpu = phase.get("cpu") or {}
+    cores, per_event = cpu.get("cores") or {}, cpu.get("ms_per_event") or {}
+    if not cores:
+        return []
+    machine = _cores(result)
+    of = f" of the {machine}" if machine is not None else ""
+    shares = ", ".join(f"{name} {value:.2f}" for name, value in cores.items())
+    line = f"cores busy while the phase published: {sum(cores.values()):.2f}{of} ({shares})"
+    load, service = _per_event(result), per_event.get("service")
+    if load is not None and isinstance(service, int | float):
+        line += (f"; the service's CPU per event {service:.2f} ms against "
+                 f"{load['service']:.2f} ms during the load")
+    return [line]
 
 
 def _steady(phase: dict[str, Any]) -> list[str]:

@@ -72,7 +72,13 @@ def test_the_quick_benchmark_prints_its_table_and_writes_every_figure(
         # The benchmark's own CPU while it published, beside the service's.
         assert positive(phase["load_generator"]["cpu_s"]), phase["load_generator"]
         assert 0 < phase["load_generator"]["core_share"] < 2, phase["load_generator"]
+        # Each process's share of the cores while the phase published.
+        cores, per_event = phase["cpu"]["cores"], phase["cpu"]["ms_per_event"]
+        for name in ("service", "postgresql", "benchmark"):
+            assert positive(cores[name]) and positive(per_event[name]), phase["cpu"]
+        assert sum(cores.values()) <= (os.cpu_count() or 1), phase["cpu"]
     assert "the benchmark's own process while it published" in done.stdout
+    assert "cores busy while it published: service / postgresql" in done.stdout
     assert 0 < result["memory"]["peak_rss_mb"] < 4096
     speed = result["machine"]["map_us_per_event"]  # the machine's speed index, both ends
     assert positive(speed["before"]), speed

@@ -126,6 +126,20 @@ def test_a_slow_steady_phase_is_explained_by_its_stages_upkeep_and_statements() 
         "0.45 ms of execution"]
 
 
+def test_a_slow_steady_phase_says_how_busy_the_cores_were_and_its_cpu_per_event() -> None:
+    phase = steady(500, 140.0) | {"cpu": {
+        "seconds": 60.0,
+        "cores": {"service": 0.62, "postgresql": 0.31, "kafka": 0.33, "benchmark": 0.3},
+        "ms_per_event": {"service": 1.24, "postgresql": 0.62, "kafka": 0.66,
+                         "benchmark": 0.6}}}
+    found = reasons_of(slow_run(steady_states=[steady(100, 20.0), phase]))
+    # The load's service CPU per event: 70 s over 200,000 events.
+    assert found["steady_p99_ms_at_500"] == [
+        "cores busy while the phase published: 1.56 of the 2 (service 0.62, postgresql 0.31, "
+        "kafka 0.33, benchmark 0.30); the service's CPU per event 1.24 ms against 0.35 ms "
+        "during the load"]
+
+
 def test_the_machine_speed_index_is_given_beside_a_slow_load_and_a_slow_phase() -> None:
     timed = slow_run(machine={"cores": 2, "map_us_per_event": {"before": 88.4, "after": 95.2}},
                      steady_states=[steady(100, 20.0), steady(500, 140.0)])
