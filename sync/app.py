@@ -97,10 +97,11 @@ def build_broker(settings: Settings, stages: Stages) -> KafkaBroker:
     )
 
     # A handler that raises has its batch delivered again (after a backoff), never skipped.
+    commit_every_s = settings.offset_commit_interval_ms / 1000
     map_redelivery = Redelivery("map-batch", settings.retry_max_backoff_s,
-                                settings.apply_batch_size)
+                                settings.apply_batch_size, commit_every_s)
     apply_redelivery = Redelivery("apply-batch", settings.retry_max_backoff_s,
-                                  settings.apply_batch_size)
+                                  settings.apply_batch_size, commit_every_s)
     stages.commits[:] = [map_redelivery, apply_redelivery]
 
     async def map_sources(body: Any, msg: KafkaMessage) -> None:

@@ -60,15 +60,19 @@ class Redelivery:
     """Runs a batch handler with manual acknowledgement: the offsets are committed when it
     returns, and when it raises the batch is delivered again, never skipped.
 
-    The commit of a batch's offsets (each partition's last offset + 1, named explicitly) is
-    sent when its handler returns and runs while the next batch is fetched and handled: the
-    broker's group coordinator takes several milliseconds to answer, and waiting for it before
-    the next fetch held back every event that arrived meanwhile. The next batch's commit waits
-    for it first, so commits reach the broker in order; one that fails (a rebalance took the
-    partition, the coordinator moved) is logged, and the batch is delivered again to whoever
-    holds its partition, as when a process dies between the database commit and the offset
-    commit. Call :meth:`flush` before the consumer stops: from then on each commit is waited
-    for.
+    A batch's offsets (each partition's last offset + 1, named explicitly) are committed when
+    its handler returns, by one task in the background, while the next batch is fetched and
+    handled: the broker's group coordinator takes several milliseconds to answer, and waiting
+    for it before the next fetch held back every event that arrived meanwhile. That task sends
+    one commit at a time, so commits reach the broker in order, and at most one every
+    ``commit_interval_s``: what batches finish meanwhile is committed together, each
+    partition at the highest offset they reached. A commit costs the broker a write to its
+    offsets log and the service a round trip, once per batch at a steady rate, where a batch
+    holds an event or a few. A commit that fails (a rebalance took the partition, the
+    coordinator moved) is logged, and its batches are delivered again to whoever holds their
+    partitions, as when a process dies between the database commit and the offset commit:
+    applying them again changes nothing. Call :meth:`flush` before the consumer stops: it
+    commits what is pending at once, and from then on each batch waits for its commit.
 
     While a batch is handled, what the consumer fetches meanwhile is taken from it (up to
     ``carry_limit`` records) and handled next, as the following batch. The consumer sends its
@@ -85,12 +89,20 @@ class Redelivery:
     ``sksync_retries_total`` series say so.
     """
 
-    def __init__(self, what: str, max_backoff_s: float, carry_limit: int = 500) -> None:
+    def __init__(self, what: str, max_backoff_s: float, carry_limit: int = 500,
+                 commit_interval_s: float = 0.0) -> None:
         self.what = what
         self.max_backoff_s = max_backoff_s
         self.failures = 0
         self.carry_limit = carry_limit
+        self.commit_interval_s = commit_interval_s
+        #: Offsets of the batches done and not yet sent in a commit, and the consumer to send
+        #: them with (a subscriber's consumer stays the same while it runs).
+        self._pending: dict[TopicPartition, int] = {}
+        self._consumer: Any = None
+        self._next_commit = 0.0  # the event loop's time from which the next commit may go
         self._committing: asyncio.Task[None] | None = None
+        self._hurry = asyncio.Event()  # set by flush: commit what is pending without waiting
         self._flushing = False
 
     async def run(self, handle: Callable[[Any], Awaitable[None]], message: Any) -> None:
@@ -133,17 +145,40 @@ class Redelivery:
             rewind(consumer, (*records, *taken))
             return []
         self.failures = 0
-        await self._settle()  # the previous batch's commit first: commits stay in order
-        self._committing = asyncio.create_task(self._commit(consumer, next_offsets(records)))
+        self._to_commit(consumer, next_offsets(records))
         if self._flushing:
             await self._settle()
         return taken
 
     async def flush(self) -> None:
-        """Wait (bounded) for the commit under way; later batches' commits are waited for."""
+        """Commit what is pending now and wait (bounded) for it; later batches' commits are
+        waited for."""
         self._flushing = True
+        self._hurry.set()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(self._settle()), FLUSH_TIMEOUT_S)
+
+    def _to_commit(self, consumer: Any, offsets: dict[TopicPartition, int]) -> None:
+        """Add a finished batch's ``offsets`` to the next commit; start the committing task
+        if none runs."""
+        for partition, offset in offsets.items():
+            self._pending[partition] = max(offset, self._pending.get(partition, 0))
+        self._consumer = consumer
+        if self._committing is None or self._committing.done():
+            self._committing = asyncio.create_task(self._commit_pending())
+
+    async def _commit_pending(self) -> None:
+        """Send what is pending, one commit at a time and at most one per interval, until
+        nothing is left."""
+        loop = asyncio.get_running_loop()
+        while self._pending:
+            wait = self._next_commit - loop.time()
+            if wait > 0 and not self._flushing:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._hurry.wait(), wait)
+            offsets, self._pending = self._pending, {}
+            self._next_commit = loop.time() + self.commit_interval_s
+            await self._commit(self._consumer, offsets)
 
     async def _take(self, consumer: Any, into: list[Any]) -> None:
         """Take what the consumer fetches into ``into`` until cancelled (or the limit). A
@@ -158,9 +193,9 @@ class Redelivery:
             log.info("reading ahead stopped", operation=self.what, error=type(error).__name__)
 
     async def _settle(self) -> None:
-        commit, self._committing = self._committing, None
-        if commit is not None:
-            await commit
+        """Wait until what is pending is committed (or its commit failed)."""
+        if self._committing is not None:
+            await self._committing
 
     async def _commit(self, consumer: Any, offsets: dict[TopicPartition, int]) -> None:
         """Commit ``offsets`` for the partitions still assigned; a failure is logged (the

@@ -1,6 +1,7 @@
 """A batch's offsets are committed after its handler returned, while the next batch is read and
-handled; commits stay in order, name the batch's own offsets, and a failed one is survived.
-What the consumer fetches while a batch is handled is taken and handled next."""
+handled; commits stay in order, name the batch's own offsets, go at most one per interval (the
+batches done meanwhile together), and a failed one is survived. What the consumer fetches while
+a batch is handled is taken and handled next."""
 
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ class Consumer:
     held: set[TopicPartition] = field(
         default_factory=lambda: {TopicPartition("t", 0), TopicPartition("t", 1)})
     committed: list[dict[TopicPartition, int]] = field(default_factory=list)
+    #: Every commit as it is sent, answered or not.
+    sent: list[dict[TopicPartition, int]] = field(default_factory=list)
     seeks: list[tuple[TopicPartition, int]] = field(default_factory=list)
     #: Each commit waits for this before it is acknowledged.
     broker_answers: asyncio.Event = field(default_factory=asyncio.Event)
@@ -60,6 +63,7 @@ class Consumer:
         return self.held
 
     async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        self.sent.append(dict(offsets))
         await self.broker_answers.wait()
         if self.fail_next:
             self.fail_next = False
@@ -121,17 +125,43 @@ async def test_the_next_batch_is_handled_while_the_last_ones_offsets_are_being_c
 
     with anyio.fail_after(5):
         await redelivery.run(handle, batch(consumer, (0, 0), (0, 1)))  # its commit unanswered
-        second = asyncio.create_task(redelivery.run(handle, batch(consumer, (1, 5))))
-        while len(handled) < 2:
-            await asyncio.sleep(0.001)
+        await redelivery.run(handle, batch(consumer, (1, 5)))  # handled all the same
         await asyncio.sleep(0.01)
         assert consumer.committed == []
-        assert not second.done()  # its commit is sent only after the one before it
+        assert consumer.sent == [{tp(0): 2}]  # the second is sent only after the one before it
         consumer.broker_answers.set()
-        await second
         await redelivery.flush()
     assert handled == [0, 5]
     assert consumer.committed == [{tp(0): 2}, {tp(1): 6}]
+
+
+async def test_batches_done_within_the_interval_are_committed_together() -> None:
+    consumer = Consumer()
+    consumer.broker_answers.set()
+    redelivery = Redelivery("unit", max_backoff_s=0.1, commit_interval_s=0.2)
+    with anyio.fail_after(5):
+        await redelivery.run(nothing, batch(consumer, (0, 0)))  # the first goes at once
+        await asyncio.sleep(0.01)
+        for spots in [(0, 1)], [(1, 4)], [(0, 2), (1, 5)]:
+            await redelivery.run(nothing, batch(consumer, *spots))
+        await asyncio.sleep(0.05)
+        assert consumer.committed == [{tp(0): 1}]  # the others wait for the interval
+        while len(consumer.committed) < 2:  # an idle consumer's last batches are committed too
+            await asyncio.sleep(0.01)
+    assert consumer.committed == [{tp(0): 1}, {tp(0): 3, tp(1): 6}]
+
+
+async def test_flush_commits_what_is_pending_without_waiting_for_the_interval() -> None:
+    consumer = Consumer()
+    consumer.broker_answers.set()
+    redelivery = Redelivery("unit", max_backoff_s=0.1, commit_interval_s=3600)
+    with anyio.fail_after(5):
+        await redelivery.run(nothing, batch(consumer, (0, 0)))
+        await redelivery.run(nothing, batch(consumer, (1, 7)))
+        await redelivery.flush()
+        assert consumer.committed == [{tp(0): 1}, {tp(1): 8}]
+        await redelivery.run(nothing, batch(consumer, (1, 8)))  # stopping: waited for
+    assert consumer.committed == [{tp(0): 1}, {tp(1): 8}, {tp(1): 9}]
 
 
 async def test_after_flush_each_batch_returns_only_once_its_offsets_are_committed() -> None:
