@@ -18,6 +18,7 @@ with their last state instead of inserted then updated).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,9 +33,12 @@ Conn = Any  # asyncpg.Connection or its pool proxy
 _PARAMETER = re.compile(r"\$(\d+)")
 
 
+@functools.lru_cache(maxsize=4096)
 def shift_parameters(sql: str, offset: int) -> str:
     """``sql`` with each ``$n`` renumbered ``$(n + offset)``: its arguments follow ``offset``
-    others in a combined statement."""
+    others in a combined statement. Remembered: a batch combines the same few texts at the
+    same few offsets every time (a batch of one update: 1,179 against 1,241 us of the
+    apply's CPU, `python -m bench.apply_cpu --batch 1`)."""
     return _PARAMETER.sub(lambda match: f"${int(match.group(1)) + offset}", sql)
 
 
