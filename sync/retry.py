@@ -10,6 +10,7 @@ one update cannot stall its partition for ever (:mod:`sync.failures` tells the k
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -78,6 +79,7 @@ async def retry_transient(
         return await operation()
     except Exception as error:  # what follows treats it as the retrier's first attempt
         first: BaseException | None = error
+    failed_at = time.monotonic()
 
     async def attempt_once() -> T:
         nonlocal first
@@ -114,7 +116,12 @@ async def retry_transient(
             reraise=True,
         ):
             with attempt:
-                return await attempt_once()
+                result = await attempt_once()
+                if retrying:  # the outage's end, beside the lines of its attempts
+                    log.info("recovered", operation=what,
+                             attempts=attempt.retry_state.attempt_number,
+                             seconds=round(time.monotonic() - failed_at, 2))
+                return result
     except Exception as error:
         if give_up_after is not None and repeats.count >= give_up_after and is_transient(error):
             log.warning("the same failure repeated: giving up", operation=what,

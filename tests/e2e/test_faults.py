@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import urllib.parse
 from collections.abc import AsyncIterator, Callable
@@ -245,3 +246,48 @@ async def wait_for(condition: Callable[[], bool], *, what: str, timeout: float =
         if time.monotonic() > deadline:
             raise AssertionError(f"waited {timeout:.0f} s for {what}")
         await asyncio.sleep(0.1)
+
+
+def log_lines(processes: ServiceProcesses) -> list[dict[str, Any]]:
+    """The JSON lines ``sksync run`` wrote, in order."""
+    return [json.loads(line) for line in processes.log_text().splitlines()
+            if line.startswith("{")]
+
+
+async def test_an_outage_is_logged_while_it_lasts_and_its_end_once(
+    settings: Settings, sksync_process: ServiceProcesses, admin_url: str,
+) -> None:
+    """What an operator reads in ``sksync run``'s own log while the database refuses writes
+    (read-only, as after a failover): the apply stage's retries, each naming the error,
+    then one line when the outage is over, with the attempts it took and how long."""
+    name = urllib.parse.unquote(urllib.parse.urlsplit(settings.database_url).path[1:])
+    people = [nihii("6") for _ in range(10)]
+    process = sksync_process.start(SKSYNC_RETRY_MAX_BACKOFF_S="0.5")
+    admin = await asyncpg.connect(admin_url)
+    try:
+        async with TopicReader(settings, settings.topics.name("fiche_event")) as events:
+            await publish(settings, [professional(p) for p in people[:5]])
+            await events.until(lambda v: len(v) >= 5, timeout=90, what="the first 5 fiches")
+            await admin.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+            await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                "WHERE datname = $1", name)
+            await publish(settings, [professional(p) for p in people[5:]])
+            await wait_for(lambda: sum(line.get("operation") == "apply" for line in
+                                       log_lines(sksync_process)) >= 3,
+                           what="three retries of the apply logged")
+            await admin.execute(f'ALTER DATABASE "{name}" RESET default_transaction_read_only')
+            await events.until(lambda v: len({e["subject"] for e in v}) >= 10, timeout=90,
+                               what="all 10 fiches once the database is writable")
+    finally:
+        await admin.execute(f'ALTER DATABASE "{name}" RESET default_transaction_read_only')
+        await admin.close()
+    assert sksync_process.stop(process) == 0
+    lines = [line for line in log_lines(sksync_process) if line.get("operation") == "apply"]
+    retrying = [line for line in lines if line["event"] == "transient failure, retrying"]
+    [recovered] = [line for line in lines if line["event"] == "recovered"]
+    assert retrying
+    assert {line["error"] for line in retrying} == {"ReadOnlySQLTransactionError"}
+    assert lines.index(recovered) == len(lines) - 1  # after every retry
+    assert recovered["attempts"] == retrying[-1]["attempt"] + 1
+    assert recovered["seconds"] > 0
+    assert recovered["level"] == "info"

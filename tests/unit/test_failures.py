@@ -7,6 +7,7 @@ import gc
 import asyncpg
 import pytest
 from aiokafka.errors import KafkaTimeoutError
+from structlog.testing import capture_logs
 
 from sync.errors import PermanentError, TransientError
 from sync.failures import classify
@@ -171,3 +172,32 @@ async def test_a_bound_of_one_gives_up_at_the_first_identical_failure() -> None:
     with pytest.raises(RepeatedFailure):
         await retry_transient(stuck, what="apply", max_backoff_s=0.001, give_up_after=1)
     assert calls == 1
+
+
+async def test_an_outage_that_ends_is_logged_as_recovered_after_its_retries() -> None:
+    """An operator reads when an outage ended: after the lines of the retries, one line
+    names the operation, the attempts it took and how long since it first failed."""
+    errors = [asyncpg.CannotConnectNowError("starting up"), ConnectionRefusedError(111, "no")]
+
+    async def coming_back() -> str:
+        if errors:
+            raise errors.pop(0)
+        return "done"
+
+    with capture_logs() as logs:
+        assert await retry_transient(coming_back, what="relay", max_backoff_s=0.001) == "done"
+    events = [(entry["event"], entry.get("attempt") or entry.get("attempts")) for entry in logs]
+    assert events == [("transient failure, retrying", 1), ("transient failure, retrying", 2),
+                      ("recovered", 3)]
+    [recovered] = [entry for entry in logs if entry["event"] == "recovered"]
+    assert recovered["operation"] == "relay"
+    assert recovered["seconds"] >= 0
+
+
+async def test_an_operation_that_never_failed_logs_nothing() -> None:
+    async def fine() -> str:
+        return "done"
+
+    with capture_logs() as logs:
+        assert await retry_transient(fine, what="apply") == "done"
+    assert logs == []
