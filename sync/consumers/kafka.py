@@ -102,8 +102,9 @@ class Redelivery:
         self._consumer: Any = None
         self._next_commit = 0.0  # the event loop's time from which the next commit may go
         self._committing: asyncio.Task[None] | None = None
-        self._hurry = asyncio.Event()  # set by flush: commit what is pending without waiting
-        self._flushing = False
+        #: Set by :meth:`flush`: what is pending is committed without waiting for the interval,
+        #: and each later batch waits for its commit.
+        self._flushing = asyncio.Event()
 
     async def run(self, handle: Callable[[Any], Awaitable[None]], message: Any) -> None:
         """``handle(records)``, then commit; or, if it raises, back off and rewind. What was
@@ -112,7 +113,7 @@ class Redelivery:
         batch: Sequence[Any] = message.raw_message
         while batch:
             taken = await self._handle(handle, consumer, batch)
-            if self._flushing and taken:
+            if self._flushing.is_set() and taken:
                 rewind(consumer, taken)  # stopping: read again by whoever runs next
                 return
             held = consumer.assignment()
@@ -146,15 +147,14 @@ class Redelivery:
             return []
         self.failures = 0
         self._to_commit(consumer, next_offsets(records))
-        if self._flushing:
+        if self._flushing.is_set():
             await self._settle()
         return taken
 
     async def flush(self) -> None:
         """Commit what is pending now and wait (bounded) for it; later batches' commits are
         waited for."""
-        self._flushing = True
-        self._hurry.set()
+        self._flushing.set()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(self._settle()), FLUSH_TIMEOUT_S)
 
@@ -173,9 +173,9 @@ class Redelivery:
         loop = asyncio.get_running_loop()
         while self._pending:
             wait = self._next_commit - loop.time()
-            if wait > 0 and not self._flushing:
+            if wait > 0:  # until the interval is over, or flush
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._hurry.wait(), wait)
+                    await asyncio.wait_for(self._flushing.wait(), wait)
             offsets, self._pending = self._pending, {}
             self._next_commit = loop.time() + self.commit_interval_s
             await self._commit(self._consumer, offsets)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import urllib.parse
 from collections.abc import AsyncIterator, Callable
@@ -248,12 +247,6 @@ async def wait_for(condition: Callable[[], bool], *, what: str, timeout: float =
         await asyncio.sleep(0.1)
 
 
-def log_lines(processes: ServiceProcesses) -> list[dict[str, Any]]:
-    """The JSON lines ``sksync run`` wrote, in order."""
-    return [json.loads(line) for line in processes.log_text().splitlines()
-            if line.startswith("{")]
-
-
 async def test_an_outage_is_logged_while_it_lasts_and_its_end_once(
     settings: Settings, sksync_process: ServiceProcesses, admin_url: str,
 ) -> None:
@@ -273,7 +266,7 @@ async def test_an_outage_is_logged_while_it_lasts_and_its_end_once(
                                 "WHERE datname = $1", name)
             await publish(settings, [professional(p) for p in people[5:]])
             await wait_for(lambda: sum(line.get("operation") == "apply" for line in
-                                       log_lines(sksync_process)) >= 3,
+                                       sksync_process.log_lines()) >= 3,
                            what="three retries of the apply logged")
             await admin.execute(f'ALTER DATABASE "{name}" RESET default_transaction_read_only')
             await events.until(lambda v: len({e["subject"] for e in v}) >= 10, timeout=90,
@@ -282,7 +275,7 @@ async def test_an_outage_is_logged_while_it_lasts_and_its_end_once(
         await admin.execute(f'ALTER DATABASE "{name}" RESET default_transaction_read_only')
         await admin.close()
     assert sksync_process.stop(process) == 0
-    lines = [line for line in log_lines(sksync_process) if line.get("operation") == "apply"]
+    lines = [line for line in sksync_process.log_lines() if line.get("operation") == "apply"]
     retrying = [line for line in lines if line["event"] == "transient failure, retrying"]
     [recovered] = [line for line in lines if line["event"] == "recovered"]
     assert retrying

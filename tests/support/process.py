@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from sync.settings import Settings, as_environment
 
@@ -58,3 +60,8 @@ class ServiceProcesses:
 
     def log_text(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in self.logs if p.exists())
+
+    def log_lines(self) -> list[dict[str, Any]]:
+        """The JSON lines the processes wrote, in order."""
+        return [json.loads(line) for line in self.log_text().splitlines()
+                if line.startswith("{")]
