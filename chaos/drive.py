@@ -21,7 +21,7 @@ from sync.ops.lag import group_lag
 from sync.producers.kafka import Outgoing, client_options, send_all
 from sync.settings import Settings
 
-__all__ = ["Stuck", "publish", "settle", "wait_for_fiches"]
+__all__ = ["Stuck", "publish", "sessions", "settle", "wait_for_fiches"]
 
 T = TypeVar("T")
 
@@ -119,5 +119,35 @@ async def settle(settings: Settings, timeout: float) -> float:
             return time.monotonic() - started
         if time.monotonic() >= deadline:
             raise Stuck(f"not settled after {timeout:.0f} s: consumer lag {last[0]}, "
-                        f"unsent outbox rows {last[1]}")
+                        f"unsent outbox rows {last[1]}; {await sessions(settings)}")
         await asyncio.sleep(0.5)
+
+
+#: The database's other sessions at the moment a wait ran out: what each runs or waits for,
+#: for how long its transaction has been open, and which sessions block it.
+SESSIONS = r"""
+SELECT pid, state, wait_event_type AS wait_type, wait_event AS wait,
+       pg_blocking_pids(pid) AS blocked_by,
+       round(extract(epoch FROM clock_timestamp() - xact_start)) AS xact_s,
+       left(regexp_replace(query, '\s+', ' ', 'g'), 160) AS query
+FROM pg_stat_activity
+WHERE datname = current_database() AND pid <> pg_backend_pid()
+  AND backend_type = 'client backend'
+ORDER BY xact_start NULLS LAST, pid
+"""
+
+
+async def sessions(settings: Settings) -> str:
+    """The database's sessions, one line each (see :data:`SESSIONS`), for the report of a
+    pass that did not settle: a wait on locks shows who holds them."""
+    try:
+        conn = await asyncpg.connect(settings.database_url, timeout=5)
+        try:
+            rows = await conn.fetch(SESSIONS, timeout=5)
+        finally:
+            await conn.close(timeout=5)
+    except (OSError, TimeoutError, asyncpg.PostgresError) as error:
+        return f"sessions unknown ({type(error).__name__}: {error})"
+    lines = [" ".join(f"{key}={value}" for key, value in row.items()
+                      if value not in (None, [], "")) for row in rows]
+    return f"{len(rows)} database sessions: " + " | ".join(lines)

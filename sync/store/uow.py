@@ -60,28 +60,45 @@ def whole_ms(timeout_s: float) -> str:
     return str(max(1, int(timeout_s)) * 1000)
 
 
+#: How often the server looks, while a statement runs or waits for a lock, whether its client
+#: is still connected (``client_connection_check_interval``, PostgreSQL 14).
+CLIENT_CHECK_MS = "1000"
+
+
 def vanished_peer_settings(timeout_s: float) -> dict[str, str]:
     """Server settings that end a session about ``timeout_s`` after its client stopped
     answering at the network level (TCP keepalives and user timeout): a peer that vanished
-    without closing the connection."""
+    without closing the connection.
+
+    And within a second, a statement whose client closed the connection while it ran or
+    waited for a lock. Without the check the server notices only when the statement ends,
+    and until then its transaction keeps every lock it took. A client that gives up on a
+    statement closes its connection (:class:`UnitOfWork`), and asyncpg's ``terminate()``
+    drops the cancellation it had just begun to send; a process killed in the middle of a
+    batch leaves its statements behind in the same way. A retry of the batch would wait for
+    the rows its own abandoned attempt still holds, time out in turn and leave another one
+    behind."""
     probe = max(1, int(timeout_s) // 4)
     return {
         "tcp_keepalives_idle": str(probe),
         "tcp_keepalives_interval": str(probe),
         "tcp_keepalives_count": "3",
         "tcp_user_timeout": whole_ms(timeout_s),
+        "client_connection_check_interval": CLIENT_CHECK_MS,
     }
 
 
 def bounded(timeout_s: float) -> dict[str, Any]:
     """asyncpg's connection arguments for a session bounded by ``timeout_s``: a statement
-    unanswered that long raises :class:`TimeoutError` on this side (asyncpg then cancels it,
-    and drops the connection if the cancellation is not answered either); on the server's, a
-    session whose client vanished, or that sits in a transaction saying nothing, ends about as
-    long after, releasing its locks."""
+    unanswered that long raises :class:`TimeoutError` on this side (the connection is then
+    dropped: :class:`UnitOfWork`); on the server's, a session whose client vanished, or that
+    sits in a transaction saying nothing, ends about as long after, releasing its locks, and a
+    statement runs at most a second longer than its client waits for it, whether or not the
+    client's goodbye arrived (:func:`vanished_peer_settings`)."""
     return {"command_timeout": timeout_s,
             "server_settings": {**vanished_peer_settings(timeout_s),
-                                "idle_in_transaction_session_timeout": whole_ms(timeout_s)}}
+                                "idle_in_transaction_session_timeout": whole_ms(timeout_s),
+                                "statement_timeout": whole_ms(timeout_s + 1)}}
 
 
 async def open_pool(url: str, size: int, command_timeout_s: float | None = None) -> asyncpg.Pool:

@@ -119,3 +119,59 @@ async def test_a_connection_lost_in_a_unit_of_work_leaves_with_its_own_error(
             await uow.commit()
     finally:
         await pool.close()
+
+
+async def test_a_statement_given_up_on_stops_on_the_server_and_frees_its_rows(
+    pg_url: str, pg_conn: asyncpg.Connection,
+) -> None:
+    """A unit of work locks a row, then waits for one another session holds, past the pool's
+    bound: it times out and drops its connection. The server ends the abandoned statement
+    too, so the row it had locked is free while the other session still holds its own (a
+    retry of the batch is not held up by its own earlier attempt). Before the server checked
+    for its client, the statement went on waiting, and the row stayed locked with it."""
+    await pg_conn.execute("CREATE TABLE rows_held (n int PRIMARY KEY);"
+                          " INSERT INTO rows_held VALUES (1), (2)")
+    pids: list[int] = []
+
+    async def lock_one_then_wait_for_two() -> None:
+        async with UnitOfWork(pool) as uow, translated():
+            pids.append(await uow.conn.fetchval("SELECT pg_backend_pid()"))
+            # The server's own bound on the statement aside: this is about the client's goodbye.
+            await uow.conn.execute("SET LOCAL statement_timeout = 0")
+            await uow.conn.execute("SELECT n FROM rows_held WHERE n = 1 FOR UPDATE")
+            await uow.conn.execute("SELECT n FROM rows_held WHERE n = 2 FOR UPDATE")
+
+    pool = await open_pool(pg_url, 1, command_timeout_s=1)
+    holder = await asyncpg.connect(pg_url)
+    try:
+        async with holder.transaction():
+            await holder.execute("SELECT n FROM rows_held WHERE n = 2 FOR UPDATE")
+            with pytest.raises(TransientError) as raised:
+                await lock_one_then_wait_for_two()
+            assert isinstance(raised.value.__cause__, TimeoutError)
+            deadline = time.monotonic() + 10
+            while await pg_conn.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pids[0]):
+                assert time.monotonic() < deadline, "the abandoned statement still waits"
+                await asyncio.sleep(0.1)
+            async with pg_conn.transaction():
+                assert await pg_conn.fetchval(
+                    "SELECT n FROM rows_held WHERE n = 1 FOR UPDATE NOWAIT") == 1
+    finally:
+        await holder.close()
+        await pool.close()
+
+
+async def test_the_server_bounds_a_statement_a_second_past_its_client(pg_url: str) -> None:
+    """Whether or not the client's goodbye reaches the server (a host that vanished sends
+    none), a statement of a bounded session ends on the server a second after its client's
+    bound, even when the client waits longer."""
+    pool = await open_pool(pg_url, 1, command_timeout_s=1)
+    try:
+        async with pool.acquire() as conn:
+            started = time.monotonic()
+            with pytest.raises(asyncpg.QueryCanceledError):
+                await conn.fetchval("SELECT pg_sleep(10)", timeout=20)
+            assert 1.5 < time.monotonic() - started < 5
+    finally:
+        await pool.close()
