@@ -31,16 +31,16 @@ class Stuck(Exception):
 
 
 async def _patiently(what: str, deadline: float, attempt: Callable[[], Awaitable[T]]) -> T:
-    """``attempt()`` until it returns without an exception, or fail at ``deadline``."""
-    last: BaseException | None = None
-    while time.monotonic() < deadline:
+    """``attempt()`` until it returns without an exception, or fail at ``deadline`` (it is
+    tried at least once, however late)."""
+    while True:
         try:
             async with asyncio.timeout(max(1.0, min(60.0, deadline - time.monotonic()))):
                 return await attempt()
         except (Exception, TimeoutError) as error:  # broker or database away: try again
-            last = error
+            if time.monotonic() >= deadline:
+                raise Stuck(f"{what}: gave up at the deadline (last error: {error!r})") from error
             await asyncio.sleep(0.5)
-    raise Stuck(f"{what}: gave up at the deadline (last error: {last!r})")
 
 
 async def publish(settings: Settings, messages: list[Message], timeout: float = 120) -> None:
@@ -114,7 +114,11 @@ async def settle(settings: Settings, timeout: float) -> float:
     deadline = started + timeout
     last = (-1, -1)
     while True:
-        last = await _patiently("measuring lag and outbox", deadline, lambda: backlog(settings))
+        try:
+            last = await _patiently("measuring lag and outbox", deadline,
+                                    lambda: backlog(settings))
+        except Stuck as stuck:
+            raise Stuck(f"{stuck}; {await sessions(settings)}") from stuck
         if last == (0, 0):
             return time.monotonic() - started
         if time.monotonic() >= deadline:

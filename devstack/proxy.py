@@ -117,12 +117,21 @@ async def _relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
     """Copy until end of stream; once the connection is frozen, read and drop. A client that
     gives up (closes) ends its server session too, as when the old host is gone. With
     ``freeze_when_ready`` (the server's side), the connection freezes once the server said it
-    is ready for a first statement."""
-    while chunk := await reader.read(65536):
-        if connection.frozen:
-            continue
-        writer.write(chunk)
-        await writer.drain()
-        if freeze_when_ready and _READY in chunk:
-            connection.frozen = True
-    writer.close()
+    is ready for a first statement.
+
+    A stream reset ends it like a close: a process killed with bytes it had not read yet
+    (a statement's first answer, say) resets its connections instead of closing them. Kept
+    open, the server session would wait for that client for ever, where without the proxy
+    it sees the reset at once."""
+    try:
+        while chunk := await reader.read(65536):
+            if connection.frozen:
+                continue
+            writer.write(chunk)
+            await writer.drain()
+            if freeze_when_ready and _READY in chunk:
+                connection.frozen = True
+    except OSError:  # reset by the peer, or the other side gone while writing to it
+        pass
+    finally:
+        writer.close()
