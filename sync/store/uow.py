@@ -155,8 +155,15 @@ class UnitOfWork:
     async def __aenter__(self) -> UnitOfWork:
         async with translated():
             self._conn = await self._pool.acquire()
-            self._tx = self._conn.transaction()
-            await self._tx.start()
+            try:
+                tx = self._conn.transaction()
+                await tx.start()
+            except BaseException as error:
+                # A BEGIN unanswered (a connection gone silent while it waited in the pool)
+                # is handled as any statement of the transaction would be.
+                await self.__aexit__(type(error), error, error.__traceback__)
+                raise
+            self._tx = tx
         return self
 
     async def commit(self) -> None:

@@ -175,3 +175,34 @@ async def test_the_server_bounds_a_statement_a_second_past_its_client(pg_url: st
             assert 1.5 < time.monotonic() - started < 5
     finally:
         await pool.close()
+
+
+async def test_a_begin_gone_unanswered_has_the_pool_s_other_connections_replaced(
+    pg_url: str,
+) -> None:
+    """The database's connections go silent while they wait in the pool (a failover): the
+    first unit of work's BEGIN goes unanswered, and the pool's other connections are
+    replaced at once, as after any statement left unanswered; the units of work that follow,
+    side by side, each get a connection that answers instead of waiting out the bound on the
+    next silent one."""
+    async def one_transaction() -> int:
+        async with UnitOfWork(pool) as uow:
+            value: int = await uow.conn.fetchval("SELECT 1")
+            await uow.commit()
+        return value
+
+    async with FreezingProxy(pg_url) as proxy:
+        pool = await open_pool(proxy.url, 3, command_timeout_s=2)
+        try:
+            connections = [await pool.acquire() for _ in range(3)]
+            for conn in connections:
+                await pool.release(conn)
+            assert proxy.freeze() == 3
+            with pytest.raises(TransientError) as raised:
+                await one_transaction()
+            assert isinstance(raised.value.__cause__, TimeoutError)
+            started = time.monotonic()
+            assert await asyncio.gather(*(one_transaction() for _ in range(3))) == [1, 1, 1]
+            assert time.monotonic() - started < 1.5
+        finally:
+            pool.terminate()
