@@ -50,6 +50,15 @@ def render(doc: dict[str, Any]) -> Table:
     for row in doc.get("sources", []):
         table.add_row("last apply", row["source"],
                       f"{row['lastAppliedAt'][:19]}Z ({_age(row['ageSeconds'])} ago)")
+    if "lockWaits" in doc:
+        waits = doc["lockWaits"]
+        table.add_row("database", "sessions waiting for a lock",
+                      f"{waits['sessions']} (longest {_age(waits['longestSeconds'])})"
+                      if waits["sessions"] else "0")
+        for head in waits["heldBy"]:
+            table.add_row("database", f"holding them: session {head['pid']}",
+                          f"{head['state']}, {head['wait'] or 'no wait'}; transaction "
+                          f"{_age(head['transactionAgeSeconds'])}, holds up {head['holdsUp']}")
     for problem in doc["problems"]:
         table.add_row("[red]problem[/red]", "", problem)
     return table

@@ -83,8 +83,8 @@ for _source in ("cobrha", "kbo", "association", "manual"):
 
 # -- the relay, the shared producer and retention ---------------------------------------------
 __all__ += [
-    "OUTBOX_PARKED", "OUTBOX_PARKED_ROWS", "PRODUCER_REPLACED", "PRODUCER_UP", "RELAY_ACTIVE",
-    "RETENTION_DELETED", "TABLE_ROWS",
+    "DATABASE_HOLDING_AGE", "DATABASE_LOCK_WAITERS", "OUTBOX_PARKED", "OUTBOX_PARKED_ROWS",
+    "PRODUCER_REPLACED", "PRODUCER_UP", "RELAY_ACTIVE", "RETENTION_DELETED", "TABLE_ROWS",
 ]
 OUTBOX_PARKED = Counter(
     "sksync_outbox_parked_total",
@@ -109,6 +109,13 @@ RETENTION_DELETED = Counter(
 TABLE_ROWS = Gauge(
     "sksync_table_rows", "Rows in a growing table, as PostgreSQL estimates them (pg_class).",
     ["table"])
+DATABASE_HOLDING_AGE = Gauge(
+    "sksync_database_holding_transaction_age_seconds",
+    "Age of the oldest transaction of the service's database that holds a lock other sessions "
+    "wait for (0: none).")
+DATABASE_LOCK_WAITERS = Gauge(
+    "sksync_database_lock_waiting_sessions",
+    "Sessions of the service's database waiting for a lock.")
 
 # -- background tasks -------------------------------------------------------------------------
 __all__ += ["TASK_RESTARTS"]

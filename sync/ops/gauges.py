@@ -50,6 +50,10 @@ def _set_database(figures: dict[str, Any]) -> None:
     for row in figures["sources"]:
         last = datetime.fromisoformat(row["lastAppliedAt"])
         metrics.LAST_APPLY.labels(row["source"]).set(last.timestamp())
+    waits = figures["lockWaits"]
+    metrics.DATABASE_LOCK_WAITERS.set(waits["sessions"])
+    metrics.DATABASE_HOLDING_AGE.set(max(
+        (head["transactionAgeSeconds"] or 0.0 for head in waits["heldBy"]), default=0.0))
 
 
 async def poll_gauges(settings: Settings, pool: asyncpg.Pool, interval_s: float = 5.0) -> None:

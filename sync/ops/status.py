@@ -8,6 +8,7 @@ Prometheus gauges (:mod:`sync.ops.gauges`) show the same figures.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
@@ -24,7 +25,7 @@ from sync.store.outbox import PARKED, TABLE_ESTIMATES
 
 __all__ = [
     "broker_figures", "collect_status", "consumer_groups", "database_figures", "describe",
-    "lag_rows", "patiently",
+    "holding_problems", "lag_rows", "lock_waits", "patiently",
 ]
 
 T = TypeVar("T")
@@ -47,6 +48,34 @@ PROGRESS = """
 SELECT source, last_applied_at, last_event_time,
        EXTRACT(EPOCH FROM now() - last_applied_at)::float8 AS age_s
 FROM source_progress ORDER BY source
+"""
+
+#: A transaction that has held others up this long is named under ``problems``.
+HOLDING_PROBLEM_S = 10.0
+#: The database's sessions waiting for a lock, and the sessions they wait for that wait on no
+#: lock themselves: the heads of the chains (busy, idle in a transaction, or waiting for
+#: their client). ``pg_blocking_pids`` is called for the waiting sessions only.
+LOCK_WAITS = r"""
+WITH waiting AS (
+    SELECT pid, EXTRACT(EPOCH FROM clock_timestamp() - query_start)::float8 AS waited_s,
+           pg_blocking_pids(pid) AS blockers
+    FROM pg_stat_activity
+    WHERE datname = current_database() AND wait_event_type = 'Lock'
+), heads AS (
+    SELECT h.pid, h.state, h.wait_event, h.xact_start, h.query,
+           count(*) AS holds_up, max(w.waited_s) AS longest_s
+    FROM waiting w JOIN pg_stat_activity h ON h.pid = ANY (w.blockers)
+    WHERE h.wait_event_type IS DISTINCT FROM 'Lock'
+    GROUP BY h.pid, h.state, h.wait_event, h.xact_start, h.query
+)
+SELECT (SELECT count(*) FROM waiting) AS waiting,
+       (SELECT max(waited_s) FROM waiting) AS longest_s,
+       coalesce((SELECT jsonb_agg(jsonb_build_object(
+           'pid', pid, 'state', state, 'wait', wait_event, 'holdsUp', holds_up,
+           'longestWaitSeconds', longest_s,
+           'transactionAgeSeconds', EXTRACT(EPOCH FROM clock_timestamp() - xact_start)::float8,
+           'statement', left(regexp_replace(query, '\s+', ' ', 'g'), 120))
+           ORDER BY xact_start) FROM heads), '[]') AS heads
 """
 
 
@@ -94,7 +123,37 @@ async def database_figures(conn: Conn) -> dict[str, Any]:
         "sources": [{"source": r["source"], "lastAppliedAt": r["last_applied_at"].isoformat(),
                      "lastEventTime": _iso(r["last_event_time"]), "ageSeconds": r["age_s"]}
                     for r in await conn.fetch(PROGRESS)],
+        "lockWaits": await lock_waits(conn),
     }
+
+
+async def lock_waits(conn: Conn) -> dict[str, Any]:
+    """The sessions waiting for a lock now (how many, the longest wait) and the sessions
+    holding them up (:data:`LOCK_WAITS`). A transaction that holds rows for minutes while its
+    client says nothing stalls every batch that needs them, each retry timing out in turn:
+    this names it."""
+    row = await conn.fetchrow(LOCK_WAITS)
+    assert row is not None  # scalar subqueries: always one row
+    return {"sessions": int(row["waiting"]), "longestSeconds": row["longest_s"],
+            "heldBy": json.loads(row["heads"])}
+
+
+def holding_problems(waits: dict[str, Any]) -> list[str]:
+    """A line for each session that has held others up for :data:`HOLDING_PROBLEM_S` or
+    more, saying how to end it."""
+    lines = []
+    for head in waits["heldBy"]:
+        age = head["transactionAgeSeconds"]
+        if age is None or age < HOLDING_PROBLEM_S:
+            continue
+        doing = head["state"] or "state not visible to this role"
+        if head["wait"]:
+            doing += f", waiting for {head['wait']}"
+        lines.append(
+            f"database: session {head['pid']} ({doing}) has held its transaction for "
+            f"{age:.0f} s and holds up {head['holdsUp']} session(s); if it does not move, "
+            f"`SELECT pg_terminate_backend({head['pid']})` ends it and releases its locks")
+    return lines
 
 
 async def broker_figures(settings: Settings, reader: LagReader | None = None) -> dict[str, Any]:
@@ -150,6 +209,8 @@ async def collect_status(
         doc |= await asyncio.wait_for(_database(settings, pool), PART_TIMEOUT_S)
     except (OSError, TimeoutError, asyncpg.PostgresError) as error:
         doc["problems"].append(f"database: {describe(error)}")
+    if "lockWaits" in doc:
+        doc["problems"] += holding_problems(doc["lockWaits"])
     parked = doc.get("outbox", {}).get("parked")
     if parked:
         doc["problems"].append(
