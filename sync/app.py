@@ -40,7 +40,7 @@ from sync.settings import Settings
 from sync.startup import kafka_transient, refuse_unsafe
 from sync.store.apply import OUTBOX_CHANNEL, Applier
 from sync.store.migrate import migrate, pending_migrations
-from sync.store.uow import UnitOfWork, open_pool
+from sync.store.uow import UnitOfWork, connect_unbounded, open_pool
 from sync.store.verification import raise_verification_due
 from sync.supervise import Supervisor
 
@@ -324,7 +324,9 @@ class Service:
         As the owner role when ``migration_database_url`` is set: the service's own role reads
         and writes its tables but cannot change the schema (docs/security.md)."""
         url = self.settings.migration_database_url or self.settings.database_url
-        owner = await retry_transient(lambda: asyncpg.connect(url), what="database-connect")
+        owner = await retry_transient(
+            lambda: connect_unbounded(url, self.settings.database_command_timeout_s),
+            what="database-connect")
         try:
             await migrate(owner)
         finally:

@@ -14,6 +14,7 @@ from rich.table import Table
 from sync.cli.common import fail, run_async, settings
 from sync.ops.database import database, database_pool
 from sync.settings import Settings
+from sync.store.uow import connect_unbounded
 from sync.web.accounts import ROLES, add_account, list_accounts, remove_account
 
 __all__ = ["console_command", "users_app"]
@@ -35,7 +36,8 @@ def console_command(
     async def serve() -> None:
         from sync.console.serve import console_server
 
-        owner = await asyncpg.connect(config.migration_database_url or config.database_url)
+        owner = await connect_unbounded(config.migration_database_url or config.database_url,
+                                        config.database_command_timeout_s)
         try:
             await migrate(owner)
         finally:

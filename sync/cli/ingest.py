@@ -19,6 +19,7 @@ from sync.ops.publish import outgoing_for
 from sync.producers.kafka import Outgoing, send_all, start_producer
 from sync.settings import Settings
 from sync.store.migrate import migrate
+from sync.store.uow import connect_unbounded
 
 __all__ = ["BatchingPublisher", "ingest_app"]
 
@@ -75,7 +76,7 @@ async def _with_resources(
     settings: Settings,
     work: Callable[[asyncpg.Connection, BatchingPublisher], Awaitable[T]],
 ) -> tuple[T, int]:
-    conn = await asyncpg.connect(settings.database_url)
+    conn = await connect_unbounded(settings.database_url, settings.database_command_timeout_s)
     try:
         producer = await start_producer(settings)
         try:

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-import asyncpg
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -17,6 +16,7 @@ from rich.table import Table
 from sync.cli.common import fail, run_async, settings
 from sync.observability.logging import configure_logging
 from sync.ops.database import database
+from sync.store.uow import connect_unbounded
 
 __all__ = ["app", "build_app", "main"]
 
@@ -79,7 +79,8 @@ def migrate() -> None:
     config = settings()
 
     async def go() -> list[str]:
-        conn = await asyncpg.connect(config.migration_database_url or config.database_url)
+        conn = await connect_unbounded(config.migration_database_url or config.database_url,
+                                       config.database_command_timeout_s)
         try:
             return await apply_migrations(conn)
         finally:

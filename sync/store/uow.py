@@ -14,8 +14,8 @@ import asyncpg
 from sync.errors import TransientError
 from sync.failures import is_transient
 
-__all__ = ["UnitOfWork", "bounded", "connected", "open_pool", "release_quietly", "translated",
-           "vanished_peer_settings", "whole_ms"]
+__all__ = ["UnitOfWork", "bounded", "connect_unbounded", "connected", "open_pool",
+           "release_quietly", "translated", "vanished_peer_settings", "whole_ms"]
 
 #: Failures after which a connection's state is unknown (unlike an error the server reported).
 _CLIENT_SIDE = (OSError, asyncio.TimeoutError, asyncio.CancelledError, asyncpg.InterfaceError,
@@ -115,8 +115,8 @@ async def connected(url: str, timeout_s: float) -> AsyncIterator[asyncpg.Connect
     """A connection of its own for a command's short statements, :func:`bounded` by
     ``timeout_s``, its opening and its closing too: a database that stopped answering is an
     error after that long, not a command that waits for ever. (Migrations, ``sksync vacuum``
-    and the bulk ingests open theirs without a bound: their statements may rightly run
-    longer.)"""
+    and the bulk ingests open theirs with :func:`connect_unbounded`: their statements may
+    rightly run longer.)"""
     conn = await asyncpg.connect(url, timeout=timeout_s, **bounded(timeout_s))
     try:
         yield conn
@@ -125,6 +125,19 @@ async def connected(url: str, timeout_s: float) -> AsyncIterator[asyncpg.Connect
             await conn.close(timeout=timeout_s)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
             conn.terminate()  # no answer to the goodbye either: the socket is all there is
+
+
+async def connect_unbounded(url: str, timeout_s: float) -> asyncpg.Connection:
+    """A connection for statements that may rightly run for minutes (migrations,
+    ``sksync vacuum``, the bulk ingests): none of its statements is bounded, but opening it
+    is (``timeout_s``), and its server session ends when its client is gone: within a second
+    of the client closing, even in the middle of a statement, and about ``timeout_s`` after
+    a client that vanished without a word (:func:`vanished_peer_settings`). A KBO ingest cut
+    off half-way would otherwise keep its locks on the ``kbo`` tables until the server's own
+    keepalives gave up, two hours by default. (The wait on this side stays unbounded:
+    asyncpg offers no socket options for the client's end.)"""
+    return await asyncpg.connect(url, timeout=timeout_s,
+                                 server_settings=vanished_peer_settings(timeout_s))
 
 
 @asynccontextmanager

@@ -13,7 +13,7 @@ import pytest
 
 from devstack.proxy import FreezingProxy
 from sync.errors import TransientError
-from sync.store.uow import UnitOfWork, open_pool, translated
+from sync.store.uow import UnitOfWork, connect_unbounded, open_pool, translated
 
 
 async def _last_statement(conn: asyncpg.Connection, pid: int) -> tuple[str, str]:
@@ -206,3 +206,33 @@ async def test_a_begin_gone_unanswered_has_the_pool_s_other_connections_replaced
             assert time.monotonic() - started < 1.5
         finally:
             pool.terminate()
+
+
+async def test_an_unbounded_connection_runs_long_and_ends_with_its_client(
+    pg_url: str, pg_conn: asyncpg.Connection,
+) -> None:
+    """Migrations, ``sksync vacuum`` and the ingests: a statement runs past the bound the
+    service's pool would set, yet once the client is gone in the middle of it (the proxy's
+    host cut off, the process killed), the server ends the session within a second or two
+    instead of finishing the statement first."""
+    async with FreezingProxy(pg_url) as proxy:
+        conn = await connect_unbounded(proxy.url, 1)
+        pid = conn.get_server_pid()
+        try:
+            assert await conn.fetchval("SHOW statement_timeout") == "0"
+            await conn.execute("SELECT pg_sleep(1.5)")  # past the bound, not cut short
+            sleeping = asyncio.create_task(conn.execute("SELECT pg_sleep(60)"))
+            deadline = time.monotonic() + 10
+            while (await _last_statement(pg_conn, pid)) != ("active", "SELECT pg_sleep(60)"):
+                assert time.monotonic() < deadline, "the statement never started"
+                await asyncio.sleep(0.02)
+            proxy.cut()
+            started = time.monotonic()
+            while await pg_conn.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid):
+                assert time.monotonic() - started < 5, "the statement outlived its client"
+                await asyncio.sleep(0.1)
+            with pytest.raises((OSError, asyncpg.PostgresError, asyncpg.InterfaceError)):
+                await asyncio.wait_for(sleeping, 10)
+        finally:
+            conn.terminate()
