@@ -40,7 +40,7 @@ from sync.settings import Settings
 from sync.startup import kafka_transient, refuse_unsafe
 from sync.store.apply import OUTBOX_CHANNEL, Applier
 from sync.store.migrate import migrate, pending_migrations
-from sync.store.uow import UnitOfWork, connect_unbounded, open_pool
+from sync.store.uow import UnitOfWork, close_pool, connect_unbounded, open_pool
 from sync.store.verification import raise_verification_due
 from sync.supervise import Supervisor
 
@@ -399,5 +399,5 @@ class Service:
         if self._producer is not None:
             await self._producer.stop()
         if self._pool is not None:
-            await self._pool.close()
+            await close_pool(self._pool)
         log.info("service stopped")

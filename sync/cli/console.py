@@ -14,7 +14,7 @@ from rich.table import Table
 from sync.cli.common import fail, run_async, settings
 from sync.ops.database import database, database_pool
 from sync.settings import Settings
-from sync.store.uow import connect_unbounded
+from sync.store.uow import close_pool, connect_unbounded
 from sync.web.accounts import ROLES, add_account, list_accounts, remove_account
 
 __all__ = ["console_command", "users_app"]
@@ -49,7 +49,7 @@ def console_command(
         try:
             await server.serve()
         finally:
-            await pool.close()
+            await close_pool(pool)
 
     run_async(serve)
 

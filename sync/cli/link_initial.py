@@ -47,6 +47,7 @@ from sync.settings import Settings
 from sync.sources import map_event
 from sync.store.apply import Applier, ApplyResult
 from sync.store.matching import MatchStore
+from sync.store.uow import close_pool
 
 __all__ = ["link_initial", "outcome_of"]
 
@@ -184,7 +185,7 @@ def link_initial(
                 waiting = (await MatchStore(conn).counts()).get("pending", 0)
             return fiches, linked, waiting
         finally:
-            await pool.close()
+            await close_pool(pool)
 
     fiches, linked, waiting = run_ops(go)
     fiches["invalid"] += len(errors)

@@ -14,7 +14,7 @@ import asyncpg
 from sync.errors import TransientError
 from sync.failures import is_transient
 
-__all__ = ["UnitOfWork", "bounded", "connect_unbounded", "connected", "open_pool",
+__all__ = ["UnitOfWork", "bounded", "close_pool", "connect_unbounded", "connected", "open_pool",
            "release_quietly", "translated", "vanished_peer_settings", "whole_ms"]
 
 #: Failures after which a connection's state is unknown (unlike an error the server reported).
@@ -125,6 +125,18 @@ async def connected(url: str, timeout_s: float) -> AsyncIterator[asyncpg.Connect
             await conn.close(timeout=timeout_s)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
             conn.terminate()  # no answer to the goodbye either: the socket is all there is
+
+
+async def close_pool(pool: asyncpg.Pool) -> None:
+    """Close ``pool``, its connections gracefully where they answer. A connection gone
+    silent (a failover, a dropped firewall state) never answers the goodbye: asyncpg gives
+    up after the command timeout, aborts it and raises ``TimeoutError``, leaving the other
+    connections' goodbyes mid-way. Stopping must not fail for that: the rest are aborted
+    too, as a server that is gone would have them."""
+    try:
+        await pool.close()
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        pool.terminate()
 
 
 async def connect_unbounded(url: str, timeout_s: float) -> asyncpg.Connection:

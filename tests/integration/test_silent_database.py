@@ -15,6 +15,7 @@ from devstack.proxy import FreezingProxy
 from sync.console import console_app
 from sync.ops.database import database_pool
 from sync.settings import Settings
+from sync.store.uow import close_pool, open_pool
 from tests.support.cli import sksync
 
 BOUND_S = 2.0
@@ -106,3 +107,18 @@ async def test_the_console_says_the_database_did_not_answer(settings: Settings) 
     for response in (signing_in, page):
         assert response.status_code == 503, response.text
         assert "De databank antwoordde niet op tijd." in response.text  # Dutch by default
+
+
+async def test_a_pool_with_a_silent_connection_closes_without_failing(pg_url: str) -> None:
+    """Stopping while a connection of the pool is silent: its goodbye is never answered.
+    asyncpg gives up after the command timeout and raises; the service's stop (and the
+    console's, and link-initial's) goes on and drops the connections instead."""
+    async with FreezingProxy(pg_url) as proxy:
+        pool = await open_pool(proxy.url, 2, command_timeout_s=BOUND_S)
+        async with pool.acquire() as conn:
+            assert await conn.fetchval("SELECT 1") == 1
+        assert proxy.freeze() == 1
+        started = time.monotonic()
+        await asyncio.wait_for(close_pool(pool), 6 * BOUND_S)
+        assert time.monotonic() - started < 3 * BOUND_S
+        assert pool.is_closing()
