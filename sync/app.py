@@ -28,6 +28,7 @@ from sync.events import FicheEventData, FicheUpdate, NotificationData
 from sync.mapping import MappingContext
 from sync.observability.gcpause import watch_gc
 from sync.observability.http import http_app
+from sync.ops.database import owner_connection
 from sync.ops.gauges import poll_gauges
 from sync.ops.status import describe
 from sync.ops.topics import ensure_topics
@@ -40,7 +41,7 @@ from sync.settings import Settings
 from sync.startup import kafka_transient, refuse_unsafe
 from sync.store.apply import OUTBOX_CHANNEL, Applier
 from sync.store.migrate import migrate, pending_migrations
-from sync.store.uow import UnitOfWork, close_pool, connect_unbounded, open_pool
+from sync.store.uow import UnitOfWork, close_pool, open_pool
 from sync.store.verification import raise_verification_due
 from sync.supervise import Supervisor
 
@@ -323,10 +324,8 @@ class Service:
         (:func:`~sync.store.uow.release_quietly`).
         As the owner role when ``migration_database_url`` is set: the service's own role reads
         and writes its tables but cannot change the schema (docs/security.md)."""
-        url = self.settings.migration_database_url or self.settings.database_url
-        owner = await retry_transient(
-            lambda: connect_unbounded(url, self.settings.database_command_timeout_s),
-            what="database-connect")
+        owner = await retry_transient(lambda: owner_connection(self.settings),
+                                      what="database-connect")
         try:
             await migrate(owner)
         finally:

@@ -12,9 +12,9 @@ from rich.console import Console
 from rich.table import Table
 
 from sync.cli.common import fail, run_async, settings
-from sync.ops.database import database, database_pool
+from sync.ops.database import database, database_pool, owner_connection
 from sync.settings import Settings
-from sync.store.uow import close_pool, connect_unbounded
+from sync.store.uow import close_pool
 from sync.web.accounts import ROLES, add_account, list_accounts, remove_account
 
 __all__ = ["console_command", "users_app"]
@@ -36,8 +36,7 @@ def console_command(
     async def serve() -> None:
         from sync.console.serve import console_server
 
-        owner = await connect_unbounded(config.migration_database_url or config.database_url,
-                                        config.database_command_timeout_s)
+        owner = await owner_connection(config)
         try:
             await migrate(owner)
         finally:

@@ -15,8 +15,7 @@ from rich.table import Table
 
 from sync.cli.common import fail, run_async, settings
 from sync.observability.logging import configure_logging
-from sync.ops.database import database
-from sync.store.uow import connect_unbounded
+from sync.ops.database import database, owner_connection
 
 __all__ = ["app", "build_app", "main"]
 
@@ -79,8 +78,7 @@ def migrate() -> None:
     config = settings()
 
     async def go() -> list[str]:
-        conn = await connect_unbounded(config.migration_database_url or config.database_url,
-                                       config.database_command_timeout_s)
+        conn = await owner_connection(config)
         try:
             return await apply_migrations(conn)
         finally:

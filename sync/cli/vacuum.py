@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 from sync.cli.common import fail, run_ops, settings
+from sync.ops.database import owner_connection
 from sync.ops.vacuum import Vacuumed, vacuum_tables
-from sync.store.uow import connect_unbounded
 
 __all__ = ["vacuum"]
 
@@ -30,8 +30,7 @@ def vacuum(
     out = Console(stderr=as_json)
 
     async def go() -> list[Vacuumed]:
-        conn = await connect_unbounded(config.migration_database_url or config.database_url,
-                                       config.database_command_timeout_s)
+        conn = await owner_connection(config)
         try:
             # A large table takes a while: the last one done shows (in a terminal only).
             with out.status("vacuuming the service's tables") as status:

@@ -8,9 +8,9 @@ from contextlib import AbstractAsyncContextManager
 import asyncpg
 
 from sync.settings import Settings
-from sync.store.uow import bounded, connected
+from sync.store.uow import bounded, connect_unbounded, connected
 
-__all__ = ["database", "database_pool"]
+__all__ = ["database", "database_pool", "owner_connection"]
 
 
 def database(settings: Settings) -> AbstractAsyncContextManager[asyncpg.Connection]:
@@ -22,3 +22,10 @@ async def database_pool(settings: Settings, size: int) -> asyncpg.Pool:
     """A pool of up to ``size`` connections (the console, the initial linking)."""
     return await asyncpg.create_pool(settings.database_url, min_size=1, max_size=size,
                                      **bounded(settings.database_command_timeout_s))
+
+
+async def owner_connection(settings: Settings) -> asyncpg.Connection:
+    """A connection for migrations and ``sksync vacuum``: as the owner role when
+    ``migration_database_url`` is set, its statements unbounded (:func:`connect_unbounded`)."""
+    return await connect_unbounded(settings.migration_database_url or settings.database_url,
+                                   settings.database_command_timeout_s)
