@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaProducer
 
 from chaos.stream import Message
 from sync.ops.lag import group_lag
+from sync.ops.status import lock_waits
 from sync.producers.kafka import Outgoing, client_options, send_all
 from sync.settings import Settings
 
@@ -127,31 +128,19 @@ async def settle(settings: Settings, timeout: float) -> float:
         await asyncio.sleep(0.5)
 
 
-#: The database's other sessions at the moment a wait ran out: what each runs or waits for,
-#: for how long its transaction has been open, and which sessions block it.
-SESSIONS = r"""
-SELECT pid, state, wait_event_type AS wait_type, wait_event AS wait,
-       pg_blocking_pids(pid) AS blocked_by,
-       round(extract(epoch FROM clock_timestamp() - xact_start)) AS xact_s,
-       left(regexp_replace(query, '\s+', ' ', 'g'), 160) AS query
-FROM pg_stat_activity
-WHERE datname = current_database() AND pid <> pg_backend_pid()
-  AND backend_type = 'client backend'
-ORDER BY xact_start NULLS LAST, pid
-"""
-
-
 async def sessions(settings: Settings) -> str:
-    """The database's sessions, one line each (see :data:`SESSIONS`), for the report of a
-    pass that did not settle: a wait on locks shows who holds them."""
+    """The database's lock waits when a pass did not settle, as ``sksync status`` reads them
+    (:func:`sync.ops.status.lock_waits`): how many sessions wait, and each session holding
+    them up with its state, wait, transaction age and statement."""
     try:
         conn = await asyncpg.connect(settings.database_url, timeout=5)
         try:
-            rows = await conn.fetch(SESSIONS, timeout=5)
+            waits = await asyncio.wait_for(lock_waits(conn), 5)
         finally:
             await conn.close(timeout=5)
     except (OSError, TimeoutError, asyncpg.PostgresError) as error:
-        return f"sessions unknown ({type(error).__name__}: {error})"
-    lines = [" ".join(f"{key}={value}" for key, value in row.items()
-                      if value not in (None, [], "")) for row in rows]
-    return f"{len(rows)} database sessions: " + " | ".join(lines)
+        return f"lock waits unknown ({type(error).__name__}: {error})"
+    heads = [" ".join(f"{key}={value}" for key, value in head.items() if value is not None)
+             for head in waits["heldBy"]]
+    return (f"{waits['sessions']} database session(s) waiting for a lock"
+            + "".join(f" | held by {head}" for head in heads))
