@@ -3,24 +3,14 @@ goes away ends its server session through it, as it would without it."""
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import struct
-import time
 
 import asyncpg
 import pytest
 
 from devstack.proxy import FreezingProxy
-
-
-async def _gone_within(conn: asyncpg.Connection, pid: int, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not await conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid):
-            return True
-        await asyncio.sleep(0.1)
-    return False
+from tests.support.sessions import ended_within
 
 
 @pytest.mark.parametrize("ending", ["close", "reset"])
@@ -41,6 +31,6 @@ async def test_a_client_that_goes_away_ends_its_server_session(
                 socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         transport.abort()  # with a zero linger: a reset, not a close
         try:
-            assert await _gone_within(pg_conn, pid, 5), f"session {pid} outlived its client"
+            assert await ended_within(pg_conn, pid, 5), f"session {pid} outlived its client"
         finally:
             client.terminate()

@@ -14,6 +14,7 @@ import pytest
 from devstack.proxy import FreezingProxy
 from sync.errors import TransientError
 from sync.store.uow import UnitOfWork, connect_unbounded, open_pool, translated
+from tests.support.sessions import ended_within
 
 
 async def _last_statement(conn: asyncpg.Connection, pid: int) -> tuple[str, str]:
@@ -22,12 +23,17 @@ async def _last_statement(conn: asyncpg.Connection, pid: int) -> tuple[str, str]
     return row["state"], row["query"]
 
 
-async def _terminate_once_running(conn: asyncpg.Connection, pid: int, query: str) -> None:
-    """End the server session ``pid`` once it runs ``query`` (within ten seconds)."""
+async def _until_running(conn: asyncpg.Connection, pid: int, query: str) -> None:
+    """Return once the server session ``pid`` runs ``query`` (within ten seconds)."""
     deadline = time.monotonic() + 10
     while (await _last_statement(conn, pid)) != ("active", query):
         assert time.monotonic() < deadline, "the statement never started"
         await asyncio.sleep(0.02)
+
+
+async def _terminate_once_running(conn: asyncpg.Connection, pid: int, query: str) -> None:
+    """End the server session ``pid`` once it runs ``query`` (within ten seconds)."""
+    await _until_running(conn, pid, query)
     assert await conn.fetchval("SELECT pg_terminate_backend($1)", pid)
 
 
@@ -149,11 +155,7 @@ async def test_a_statement_given_up_on_stops_on_the_server_and_frees_its_rows(
             with pytest.raises(TransientError) as raised:
                 await lock_one_then_wait_for_two()
             assert isinstance(raised.value.__cause__, TimeoutError)
-            deadline = time.monotonic() + 10
-            while await pg_conn.fetchval(
-                    "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pids[0]):
-                assert time.monotonic() < deadline, "the abandoned statement still waits"
-                await asyncio.sleep(0.1)
+            assert await ended_within(pg_conn, pids[0], 10), "the abandoned statement still waits"
             async with pg_conn.transaction():
                 assert await pg_conn.fetchval(
                     "SELECT n FROM rows_held WHERE n = 1 FOR UPDATE NOWAIT") == 1
@@ -222,16 +224,9 @@ async def test_an_unbounded_connection_runs_long_and_ends_with_its_client(
             assert await conn.fetchval("SHOW statement_timeout") == "0"
             await conn.execute("SELECT pg_sleep(1.5)")  # past the bound, not cut short
             sleeping = asyncio.create_task(conn.execute("SELECT pg_sleep(60)"))
-            deadline = time.monotonic() + 10
-            while (await _last_statement(pg_conn, pid)) != ("active", "SELECT pg_sleep(60)"):
-                assert time.monotonic() < deadline, "the statement never started"
-                await asyncio.sleep(0.02)
+            await _until_running(pg_conn, pid, "SELECT pg_sleep(60)")
             proxy.cut()
-            started = time.monotonic()
-            while await pg_conn.fetchval(
-                    "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid):
-                assert time.monotonic() - started < 5, "the statement outlived its client"
-                await asyncio.sleep(0.1)
+            assert await ended_within(pg_conn, pid, 5), "the statement outlived its client"
             with pytest.raises((OSError, asyncpg.PostgresError, asyncpg.InterfaceError)):
                 await asyncio.wait_for(sleeping, 10)
         finally:
